@@ -1,0 +1,54 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+/** Append-only: no foreign keys, so the record outlives the org, actor or target it names. */
+@Entity({ name: 'audit_logs' })
+export class AuditLogEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  /** Insertion order; keyset pagination and the hash chain follow it. */
+  @Column({ type: 'bigint', insert: false, update: false })
+  seq!: string;
+
+  @Column({ name: 'org_id', type: 'uuid', nullable: true })
+  orgId!: string | null;
+
+  @Column({ name: 'actor_id', type: 'uuid', nullable: true })
+  actorId!: string | null;
+
+  @Column({ name: 'actor_kind', type: 'text' })
+  actorKind!: string;
+
+  @Column({ name: 'api_key_id', type: 'uuid', nullable: true })
+  apiKeyId!: string | null;
+
+  @Column({ type: 'text' })
+  action!: string;
+
+  @Column({ name: 'target_type', type: 'text', nullable: true })
+  targetType!: string | null;
+
+  @Column({ name: 'target_id', type: 'text', nullable: true })
+  targetId!: string | null;
+
+  @Column({ name: 'ip_address', type: 'text', nullable: true })
+  ipAddress!: string | null;
+
+  @Column({ name: 'user_agent', type: 'text', nullable: true })
+  userAgent!: string | null;
+
+  @Column({ name: 'request_id', type: 'text', nullable: true })
+  requestId!: string | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  changes!: Record<string, unknown> | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'prev_hash', type: 'text', nullable: true })
+  prevHash!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  hash!: string | null;
+}

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { parseDurationSeconds } from './duration';
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const seconds = parseDurationSeconds(value);
+      if (seconds === null) {
+        ctx.addIssue({ code: 'custom', message: 'must be a duration such as 900, 15m, 12h or 30d' });
+        return z.NEVER;
+      }
+      return seconds;
+    });
+
+const integer = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value && value.trim() !== '' ? value.trim() : undefined));
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    HOST: z.string().default('0.0.0.0'),
+    PORT: integer(4000, 0, 65535),
+    PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+    DATABASE_URL: z
+      .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' })
+      .optional(),
+    DATABASE_POOL_SIZE: integer(10, 1, 200),
+    DATA_DIR: z.string().default('./.data'),
+    SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+    ACCESS_TOKEN_TTL: duration('15m'),
+    REFRESH_TOKEN_TTL: duration('30d'),
+    JWT_AUDIENCE: z.string().min(1).default('portcullis'),
+    BCRYPT_COST: integer(12, 4, 15),
+    BOOTSTRAP_EMAIL: z.email().optional(),
+    BOOTSTRAP_PASSWORD: optionalText,
+    BOOTSTRAP_ORG: optionalText,
+    SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    TRUST_PROXY: z.stringbool().default(false),
+    MAX_QUERY_DEPTH: integer(12, 2, 100),
+    MAX_QUERY_ALIASES: integer(30, 1, 1000),
+    MAX_BODY_BYTES: integer(1_000_000, 1_000, 100_000_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.DATABASE_URL && !env.SECRET_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SECRET_KEY'],
+        message: 'is required when DATABASE_URL is set (it encrypts the signing keys at rest)',
+      });
+    }
+    if (env.BOOTSTRAP_PASSWORD && !env.BOOTSTRAP_EMAIL) {
+      ctx.addIssue({ code: 'custom', path: ['BOOTSTRAP_EMAIL'], message: 'is required with BOOTSTRAP_PASSWORD' });
+    }
+  });
+
+export type Config = {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  publicUrl: string;
+  database: { url?: string; poolSize: number };
+  dataDir: string;
+  /** Undefined only in embedded mode, where one is generated into DATA_DIR. */
+  secretKey?: string;
+  auth: { accessTokenTtl: number; refreshTokenTtl: number; audience: string; bcryptCost: number };
+  bootstrap: { email?: string; password?: string; orgName?: string };
+  smtpUrl?: string;
+  logLevel: string;
+  trustProxy: boolean;
+  limits: { maxDepth: number; maxAliases: number; maxBodyBytes: number };
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The one reader of process.env: parses and validates it once, failing with every problem listed. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "not set", as in most shells' `VAR= command`.
+  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`),
+    );
+  }
+  const env = parsed.data;
+  return {
+    env: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    database: { url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE },
+    dataDir: env.DATA_DIR,
+    secretKey: env.SECRET_KEY,
+    auth: {
+      accessTokenTtl: env.ACCESS_TOKEN_TTL,
+      refreshTokenTtl: env.REFRESH_TOKEN_TTL,
+      audience: env.JWT_AUDIENCE,
+      bcryptCost: env.BCRYPT_COST,
+    },
+    bootstrap: { email: env.BOOTSTRAP_EMAIL, password: env.BOOTSTRAP_PASSWORD, orgName: env.BOOTSTRAP_ORG },
+    smtpUrl: env.SMTP_URL,
+    logLevel: env.LOG_LEVEL,
+    trustProxy: env.TRUST_PROXY,
+    limits: {
+      maxDepth: env.MAX_QUERY_DEPTH,
+      maxAliases: env.MAX_QUERY_ALIASES,
+      maxBodyBytes: env.MAX_BODY_BYTES,
+    },
+  };
+}

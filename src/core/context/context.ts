@@ -1,0 +1,39 @@
+import type { DataSource } from 'typeorm';
+import type { AuditActor } from '../audit/audit';
+import type { AppError } from '../errors/app-error';
+import type { PrincipalKind } from '../../modules/users/user.entity';
+import type { Loaders } from '../../loaders';
+import type { Services } from '../../services';
+import type { RequestScope } from './request-scope';
+
+/** The authenticated caller, re-checked against the database on every request. */
+export type Principal = {
+  userId: string;
+  kind: PrincipalKind;
+  superUser: boolean;
+  /** The org the token was issued for; operations name their own target org. */
+  orgId: string | null;
+  sessionId: string | null;
+  apiKeyId: string | null;
+};
+
+/** Built fresh for every operation: loaders and shield's cache never outlive one request. */
+export type GraphQLContext = RequestScope & {
+  principal: Principal | null;
+  /** Why a presented credential was refused; reported instead of a bare UNAUTHENTICATED. */
+  authError: AppError | null;
+  db: DataSource;
+  services: Services;
+  loaders: Loaders;
+};
+
+export function auditActorOf(scope: RequestScope, principal: Principal | null): AuditActor {
+  return {
+    actorId: principal?.userId ?? null,
+    actorKind: principal?.kind ?? 'ANONYMOUS',
+    apiKeyId: principal?.apiKeyId ?? null,
+    ipAddress: scope.ipAddress,
+    userAgent: scope.userAgent,
+    requestId: scope.requestId,
+  };
+}

@@ -1,0 +1,34 @@
+import { createHmac } from 'node:crypto';
+import bcrypt from 'bcrypt';
+
+/**
+ * bcrypt reads at most 72 bytes and stops at NUL, so two long passwords sharing a prefix would
+ * collide. Every password is first reduced to HMAC-SHA-256 (44 base64 characters, no NUL) and
+ * only that goes to bcrypt. Passwords are NFC-normalised so the same text typed on different
+ * systems matches. bcrypt's async API runs on libuv's thread pool, off the event loop.
+ */
+const PREHASH_KEY = 'portcullis.password.v1';
+
+function prehash(password: string): string {
+  return createHmac('sha256', PREHASH_KEY).update(password.normalize('NFC'), 'utf8').digest('base64');
+}
+
+export class PasswordHasher {
+  /** A real hash to compare against when the account is unknown, so both paths cost the same. */
+  private readonly decoyHash: Promise<string>;
+
+  constructor(private readonly cost: number) {
+    this.decoyHash = bcrypt.hash(prehash('decoy password that never matches'), cost);
+  }
+
+  hash(password: string): Promise<string> {
+    return bcrypt.hash(prehash(password), this.cost);
+  }
+
+  /** Always spends one bcrypt comparison, whether or not there is a stored hash. */
+  async verify(password: string, storedHash: string | null | undefined): Promise<boolean> {
+    const target = storedHash ?? (await this.decoyHash);
+    const matches = await bcrypt.compare(prehash(password), target);
+    return matches && Boolean(storedHash);
+  }
+}

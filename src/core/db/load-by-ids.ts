@@ -1,0 +1,21 @@
+import DataLoader from 'dataloader';
+import { In, type DataSource, type EntityTarget, type ObjectLiteral } from 'typeorm';
+
+/** A per-request loader of rows by primary key: one SELECT … WHERE id IN (…) per tick. */
+export function loaderById<T extends ObjectLiteral & { id: string }>(db: DataSource, entity: EntityTarget<T>) {
+  return new DataLoader<string, T | null>(async (ids) => {
+    const rows = await db.getRepository(entity).findBy({ id: In([...ids]) } as never);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.map((id) => byId.get(id) ?? null);
+  });
+}
+
+/** A per-request loader of the rows whose `column` equals each key, e.g. memberships by user. */
+export function loaderByColumn<T extends ObjectLiteral>(db: DataSource, entity: EntityTarget<T>, column: keyof T & string) {
+  return new DataLoader<string, T[]>(async (keys) => {
+    const rows = await db.getRepository(entity).findBy({ [column]: In([...keys]) } as never);
+    const groups = new Map<string, T[]>(keys.map((key) => [key, []]));
+    for (const row of rows) groups.get(row[column] as string)?.push(row);
+    return keys.map((key) => groups.get(key) ?? []);
+  });
+}

@@ -1,0 +1,4 @@
+import { InitialSchema1795420800000 } from '../../../migrations/1795420800000-initial-schema';
+
+/** Listed as classes, not globs, so the same list serves ts-node, jest and the compiled build. */
+export const migrations = [InitialSchema1795420800000];

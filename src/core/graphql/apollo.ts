@@ -1,0 +1,36 @@
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from '../config/config';
+import type { GraphQLContext } from '../context/context';
+import { createErrorFormatter } from '../errors/format-error';
+import type { Logger } from '../logger';
+
+const MAX_DIRECTIVES = 50;
+
+export function createApollo(schema: GraphQLSchema, config: Config, logger: Logger): ApolloServer<GraphQLContext> {
+  return new ApolloServer<GraphQLContext>({
+    schema,
+    csrfPrevention: true,
+    introspection: config.env !== 'production',
+    hideSchemaDetailsFromClientErrors: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: createErrorFormatter(logger),
+    validationRules: [
+      maxDepthRule({ n: config.limits.maxDepth, ignoreIntrospection: true, exposeLimits: true }),
+      maxAliasesRule({ n: config.limits.maxAliases, exposeLimits: true }),
+      maxDirectivesRule({ n: MAX_DIRECTIVES, exposeLimits: true }),
+    ],
+    // GraphiQL is served from local assets by the HTTP layer; Apollo's page would load a CDN.
+    plugins: [ApolloServerPluginLandingPageDisabled()],
+    logger: {
+      debug: (message) => logger.debug(message),
+      info: (message) => logger.info(message),
+      warn: (message) => logger.warn(message),
+      error: (message) => logger.error(message),
+    },
+  });
+}

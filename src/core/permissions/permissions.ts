@@ -1,0 +1,71 @@
+/** Every permission string of permissions.md; roles and API key scopes hold subsets of these. */
+export const PERMISSIONS = [
+  'org:read',
+  'org:update',
+  'org:delete',
+  'members:read',
+  'members:invite',
+  'members:update',
+  'members:remove',
+  'members:activate',
+  'members:lock',
+  'members:password',
+  'teams:read',
+  'teams:write',
+  'groups:read',
+  'groups:write',
+  'roles:read',
+  'roles:write',
+  'apikeys:read',
+  'apikeys:write',
+  'serviceaccounts:write',
+  'resources:read',
+  'resources:write',
+  'access:grant',
+  'audit:read',
+] as const;
+
+export type Permission = (typeof PERMISSIONS)[number];
+
+const KNOWN = new Set<string>(PERMISSIONS);
+
+export function isPermission(value: string): value is Permission {
+  return KNOWN.has(value);
+}
+
+const VIEWER: Permission[] = ['org:read', 'members:read', 'teams:read', 'groups:read', 'roles:read', 'resources:read'];
+const EDITOR: Permission[] = [...VIEWER, 'teams:write', 'groups:write', 'resources:write'];
+const ADMIN: Permission[] = [
+  ...EDITOR,
+  ...PERMISSIONS.filter((permission) => permission.startsWith('members:')),
+  'roles:write',
+  'apikeys:read',
+  'apikeys:write',
+  'serviceaccounts:write',
+  'access:grant',
+  'audit:read',
+];
+const OWNER: Permission[] = [...PERMISSIONS];
+
+export type BuiltInRoleKey = 'viewer' | 'editor' | 'admin' | 'owner';
+
+/** The built-in roles every org gets, lowest rank first. */
+export const BUILT_IN_ROLES: ReadonlyArray<{ key: BuiltInRoleKey; name: string; rank: number; permissions: Permission[] }> = [
+  { key: 'viewer', name: 'Viewer', rank: 1, permissions: VIEWER },
+  { key: 'editor', name: 'Editor', rank: 2, permissions: EDITOR },
+  { key: 'admin', name: 'Admin', rank: 3, permissions: ADMIN },
+  { key: 'owner', name: 'Owner', rank: 4, permissions: OWNER },
+];
+
+/**
+ * A role's rank is that of the highest built-in role whose permissions it does not exceed
+ * (permissions.md); a role holding none of viewer's still ranks below viewer, at 0.
+ */
+export function rankOf(permissions: readonly string[]): number {
+  const held = new Set(permissions);
+  let rank = 0;
+  for (const role of BUILT_IN_ROLES) {
+    if (role.permissions.every((permission) => held.has(permission))) rank = role.rank;
+  }
+  return rank;
+}

@@ -1,0 +1,17 @@
+import type { DataSource } from 'typeorm';
+import { createMemberLoaders } from './modules/members/members.loaders';
+import { createOrgLoaders } from './modules/orgs/orgs.loaders';
+import { createRoleLoaders } from './modules/roles/roles.loaders';
+import { createUserLoaders } from './modules/users/users.loaders';
+
+/** Called once per request: a loader shared between requests would leak one caller's rows to another. */
+export function createLoaders(db: DataSource) {
+  return {
+    ...createUserLoaders(db),
+    ...createOrgLoaders(db),
+    ...createRoleLoaders(db),
+    ...createMemberLoaders(db),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,61 @@
+import { Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { auditActorOf, type GraphQLContext } from '../../core/context/context';
+import { AppError } from '../../core/errors/app-error';
+import { OrgType } from '../orgs/org.type';
+import type { SignedIn } from './auth.service';
+import { AuthPayloadType, SessionType } from './auth.type';
+import { LoginArgs, RefreshTokenArgs, SessionIdArgs } from './auth.inputs';
+
+/** The caller is whoever the operation just signed in, so the payload's `user` is readable as self. */
+function actAs(ctx: GraphQLContext, signedIn: SignedIn): SignedIn {
+  ctx.principal = {
+    userId: signedIn.user.id,
+    kind: signedIn.user.kind,
+    superUser: signedIn.user.superUser,
+    orgId: null,
+    sessionId: null,
+    apiKeyId: null,
+  };
+  return signedIn;
+}
+
+@Resolver(() => SessionType)
+export class AuthResolver {
+  @Mutation(() => AuthPayloadType, { description: 'Signs in with email and password.' })
+  async login(@Args() args: LoginArgs, @Ctx() ctx: GraphQLContext) {
+    return actAs(ctx, await ctx.services.auth.login(args, auditActorOf(ctx, null)));
+  }
+
+  @Mutation(() => AuthPayloadType, { description: 'Spends a refresh token and returns new credentials.' })
+  async refreshSession(@Args() { refreshToken }: RefreshTokenArgs, @Ctx() ctx: GraphQLContext) {
+    return actAs(ctx, await ctx.services.auth.refresh(refreshToken, auditActorOf(ctx, null)));
+  }
+
+  @Mutation(() => Boolean, { description: 'Ends the session of a refresh token; false if it had ended.' })
+  async logout(@Args() { refreshToken }: RefreshTokenArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.services.auth.logout(refreshToken, auditActorOf(ctx, ctx.principal));
+  }
+
+  @Mutation(() => Boolean, { description: "Ends one of the caller's sessions; false if it had ended." })
+  async revokeSession(@Args() { id }: SessionIdArgs, @Ctx() ctx: GraphQLContext) {
+    const principal = ctx.principal;
+    if (!principal) throw new AppError('auth.unauthenticated');
+    return ctx.db.transaction((tx) => ctx.services.auth.revokeSession(tx, principal, id, auditActorOf(ctx, principal)));
+  }
+
+  @Query(() => [SessionType], { description: "The caller's active sessions." })
+  async sessions(@Ctx() ctx: GraphQLContext) {
+    if (!ctx.principal) throw new AppError('auth.unauthenticated');
+    return ctx.services.auth.activeSessions(ctx.principal.userId);
+  }
+
+  @FieldResolver(() => Boolean, { description: 'Whether this is the session of the current request.' })
+  current(@Root() session: SessionType, @Ctx() ctx: GraphQLContext): boolean {
+    return session.id === ctx.principal?.sessionId;
+  }
+
+  @FieldResolver(() => OrgType, { nullable: true })
+  async org(@Root() session: SessionType, @Ctx() ctx: GraphQLContext) {
+    return session.orgId ? ctx.loaders.orgById.load(session.orgId) : null;
+  }
+}

@@ -1,0 +1,285 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { recordAudit, type AuditActor } from '../../core/audit/audit';
+import type { Principal } from '../../core/context/context';
+import { generateOpaqueToken, hashToken } from '../../core/crypto/opaque-token';
+import type { PasswordHasher } from '../../core/crypto/password-hasher';
+import { AppError } from '../../core/errors/app-error';
+import { isId } from '../../core/ids';
+import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
+import { PrincipalKind, UserEntity, UserStatus } from '../users/user.entity';
+import type { AccessTokenService } from './access-tokens.service';
+import { RefreshTokenEntity } from './refresh-token.entity';
+import { SessionEntity } from './session.entity';
+
+export type SignedIn = {
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: Date;
+  user: UserEntity;
+};
+
+export type LoginInput = { email: string; password: string; orgId?: string | null };
+
+type LoginRefusal = 'unknown_email' | 'wrong_password' | 'no_password' | 'account_inactive' | 'account_locked' | 'not_a_member';
+
+type RefreshOutcome =
+  | { ok: true; session: SessionEntity; refreshToken: string; user: UserEntity }
+  | { ok: false; reuseDetected: boolean };
+
+/** Sign-in, refresh-token rotation, sign-out and the per-request check of access tokens. */
+export class AuthService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly hasher: PasswordHasher,
+    private readonly accessTokens: AccessTokenService,
+    private readonly refreshTtlSeconds: number,
+  ) {}
+
+  /**
+   * Every refusal answers the same error after the same bcrypt work, whether the email is unknown,
+   * the password wrong or the account disabled; the audit log records the real reason.
+   */
+  async login(input: LoginInput, actor: AuditActor): Promise<SignedIn> {
+    const email = input.email.trim();
+    const user = await this.db
+      .getRepository(UserEntity)
+      .createQueryBuilder('user')
+      .addSelect('user.passwordHash')
+      .where('lower(user.email) = lower(:email)', { email })
+      .getOne();
+    const passwordMatches = await this.hasher.verify(input.password, user?.passwordHash);
+    const orgId = user && passwordMatches ? await this.loginOrg(user, input.orgId) : undefined;
+    const refusal = this.refusalFor(user, passwordMatches, orgId);
+
+    if (refusal || !user || orgId === undefined) {
+      await this.db.transaction((tx) =>
+        recordAudit(tx, { ...actor, actorId: user?.id ?? null, actorKind: user?.kind ?? 'ANONYMOUS' }, {
+          action: 'session.login_failed',
+          targetType: 'User',
+          targetId: user?.id ?? null,
+          changes: { email, reason: refusal },
+        }),
+      );
+      throw new AppError('auth.invalid_credentials');
+    }
+
+    const { session, refreshToken } = await this.db.transaction(async (tx) => {
+      const started = await this.startSession(tx, user.id, orgId, actor);
+      await tx.update(UserEntity, { id: user.id }, { lastLoginAt: () => 'now()' });
+      await recordAudit(tx, { ...actor, actorId: user.id, actorKind: user.kind }, {
+        action: 'session.login',
+        orgId,
+        targetType: 'Session',
+        targetId: started.session.id,
+      });
+      return started;
+    });
+    return this.signedIn(user, session, refreshToken);
+  }
+
+  private refusalFor(user: UserEntity | null, passwordMatches: boolean, orgId: string | null | undefined): LoginRefusal | null {
+    if (!user) return 'unknown_email';
+    if (!user.passwordHash) return 'no_password';
+    if (!passwordMatches) return 'wrong_password';
+    if (user.status !== UserStatus.ACTIVE) return 'account_inactive';
+    if (user.lockedAt) return 'account_locked';
+    if (orgId === undefined) return 'not_a_member';
+    return null;
+  }
+
+  /**
+   * The org a session acts in: the one asked for (which must be an active membership, or any org
+   * for a super user), else the default org, else the oldest active membership; null for none.
+   * `undefined` means the requested org is not allowed.
+   */
+  private async loginOrg(user: UserEntity, requested: string | null | undefined): Promise<string | null | undefined> {
+    const memberships = await this.db.getRepository(MembershipEntity).find({
+      where: { userId: user.id, status: MembershipStatus.ACTIVE },
+      order: { createdAt: 'ASC' },
+    });
+    if (requested) {
+      if (!isId(requested)) return undefined;
+      if (memberships.some((membership) => membership.orgId === requested)) return requested;
+      if (user.superUser) {
+        const exists = await this.db.query('SELECT 1 FROM orgs WHERE id = $1', [requested]);
+        return exists.length > 0 ? requested : undefined;
+      }
+      return undefined;
+    }
+    const preferred = memberships.find((membership) => membership.orgId === user.defaultOrgId) ?? memberships[0];
+    return preferred?.orgId ?? null;
+  }
+
+  private async startSession(tx: EntityManager, userId: string, orgId: string | null, actor: AuditActor) {
+    const session = await tx.save(
+      tx.create(SessionEntity, {
+        userId,
+        orgId,
+        ipAddress: actor.ipAddress,
+        userAgent: actor.userAgent?.slice(0, 512) ?? null,
+        lastRefreshedAt: new Date(),
+        expiresAt: new Date(Date.now() + this.refreshTtlSeconds * 1000),
+      }),
+    );
+    const refreshToken = await this.issueRefreshToken(tx, session.id);
+    return { session, refreshToken };
+  }
+
+  private async issueRefreshToken(tx: EntityManager, sessionId: string): Promise<string> {
+    const refreshToken = generateOpaqueToken();
+    await tx.insert(RefreshTokenEntity, { tokenHash: hashToken(refreshToken), sessionId });
+    return refreshToken;
+  }
+
+  private async signedIn(user: UserEntity, session: SessionEntity, refreshToken: string): Promise<SignedIn> {
+    const access = await this.accessTokens.issue({ userId: user.id, sessionId: session.id, orgId: session.orgId });
+    return { accessToken: access.token, refreshToken, expiresAt: access.expiresAt, user };
+  }
+
+  /**
+   * Spends the refresh token and issues its successor. The conditional UPDATE lets exactly one
+   * caller spend a token; any later presentation of a spent token — a replay, or the loser of a
+   * concurrent race — is treated as theft and revokes the whole session (OAuth 2.0 Security BCP).
+   */
+  async refresh(refreshToken: string, actor: AuditActor): Promise<SignedIn> {
+    const tokenHash = hashToken(refreshToken);
+    const outcome = await this.db.transaction(async (tx): Promise<RefreshOutcome> => {
+      const spent: Array<{ session_id: string }> = await tx.query(
+        `UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL RETURNING session_id`,
+        [tokenHash],
+      );
+      if (spent.length === 0) return this.handleUnusableToken(tx, tokenHash, actor);
+
+      const session = await tx
+        .getRepository(SessionEntity)
+        .createQueryBuilder('session')
+        .setLock('pessimistic_write')
+        .where('session.id = :id', { id: spent[0].session_id })
+        .getOne();
+      const user = session && (await tx.findOneBy(UserEntity, { id: session.userId }));
+      if (!session || !user || !this.sessionUsable(session, user)) return { ok: false, reuseDetected: false };
+
+      const next = await this.issueRefreshToken(tx, session.id);
+      session.lastRefreshedAt = new Date();
+      session.expiresAt = new Date(Date.now() + this.refreshTtlSeconds * 1000);
+      await tx.save(session);
+      await recordAudit(tx, { ...actor, actorId: user.id, actorKind: user.kind }, {
+        action: 'session.refreshed',
+        orgId: session.orgId,
+        targetType: 'Session',
+        targetId: session.id,
+      });
+      return { ok: true, session, refreshToken: next, user };
+    });
+    if (!outcome.ok) throw new AppError('auth.invalid_refresh_token');
+    return this.signedIn(outcome.user, outcome.session, outcome.refreshToken);
+  }
+
+  private async handleUnusableToken(tx: EntityManager, tokenHash: Buffer, actor: AuditActor): Promise<RefreshOutcome> {
+    const known = await tx.findOneBy(RefreshTokenEntity, { tokenHash });
+    if (!known) return { ok: false, reuseDetected: false };
+    const session = await tx.findOneBy(SessionEntity, { id: known.sessionId });
+    const owner = session && (await tx.findOneBy(UserEntity, { id: session.userId }));
+    if (session && owner && !session.revokedAt) {
+      await tx.update(SessionEntity, { id: session.id }, { revokedAt: () => 'now()', revokeReason: 'refresh_token_reuse' });
+      await recordAudit(tx, { ...actor, actorId: owner.id, actorKind: owner.kind }, {
+        action: 'session.refresh_token_reused',
+        orgId: session.orgId,
+        targetType: 'Session',
+        targetId: session.id,
+      });
+    }
+    return { ok: false, reuseDetected: true };
+  }
+
+  private sessionUsable(session: SessionEntity, user: UserEntity): boolean {
+    return (
+      !session.revokedAt &&
+      session.expiresAt.getTime() > Date.now() &&
+      user.status === UserStatus.ACTIVE &&
+      !user.lockedAt &&
+      user.kind !== PrincipalKind.SERVICE_ACCOUNT
+    );
+  }
+
+  /** Ends the session the refresh token belongs to; false when there was nothing to end. */
+  async logout(refreshToken: string, actor: AuditActor): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const known = await tx.findOneBy(RefreshTokenEntity, { tokenHash: hashToken(refreshToken) });
+      if (!known) return false;
+      return this.endSession(tx, known.sessionId, null, 'logout', actor);
+    });
+  }
+
+  /** Ends one of the caller's own sessions; another user's session id answers NOT_FOUND. */
+  async revokeSession(tx: EntityManager, principal: Principal, sessionId: string, actor: AuditActor): Promise<boolean> {
+    if (!isId(sessionId)) throw new AppError('session.not_found');
+    const ended = await this.endSession(tx, sessionId, principal.userId, 'revoked', actor);
+    if (!ended) {
+      const exists = await tx.existsBy(SessionEntity, { id: sessionId, userId: principal.userId });
+      if (!exists) throw new AppError('session.not_found');
+    }
+    return ended;
+  }
+
+  private async endSession(
+    tx: EntityManager,
+    sessionId: string,
+    ownerId: string | null,
+    reason: 'logout' | 'revoked',
+    actor: AuditActor,
+  ): Promise<boolean> {
+    const ended: Array<{ user_id: string; org_id: string | null; kind: PrincipalKind }> = await tx.query(
+      `UPDATE sessions s SET revoked_at = now(), revoke_reason = $2
+         FROM users u
+        WHERE s.id = $1 AND u.id = s.user_id AND s.revoked_at IS NULL AND ($3::uuid IS NULL OR s.user_id = $3)
+        RETURNING s.user_id, s.org_id, u.kind`,
+      [sessionId, reason, ownerId],
+    );
+    if (ended.length === 0) return false;
+    const [{ user_id: userId, org_id: orgId, kind }] = ended;
+    await recordAudit(tx, actor.actorId ? actor : { ...actor, actorId: userId, actorKind: kind }, {
+      action: reason === 'logout' ? 'session.logout' : 'session.revoked',
+      orgId,
+      targetType: 'Session',
+      targetId: sessionId,
+    });
+    return true;
+  }
+
+  async activeSessions(userId: string): Promise<SessionEntity[]> {
+    return this.db
+      .getRepository(SessionEntity)
+      .createQueryBuilder('session')
+      .where('session.userId = :userId', { userId })
+      .andWhere('session.revokedAt IS NULL')
+      .andWhere('session.expiresAt > now()')
+      .orderBy('session.lastRefreshedAt', 'DESC')
+      .getMany();
+  }
+
+  /**
+   * Turns a bearer access token into a principal, re-reading the session and account on every
+   * request so that sign-out, revocation, deactivation and locks apply at once.
+   */
+  async authenticate(bearer: string): Promise<Principal | null> {
+    const claims = await this.accessTokens.verify(bearer);
+    if (!claims || !isId(claims.userId) || !isId(claims.sessionId)) return null;
+    const rows: Array<{ kind: PrincipalKind; super_user: boolean }> = await this.db.query(
+      `SELECT u.kind, u.super_user
+         FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
+          AND u.status = 'ACTIVE' AND u.locked_at IS NULL`,
+      [claims.sessionId, claims.userId],
+    );
+    if (rows.length === 0) return null;
+    return {
+      userId: claims.userId,
+      kind: rows[0].kind,
+      superUser: rows[0].super_user,
+      orgId: claims.orgId,
+      sessionId: claims.sessionId,
+      apiKeyId: null,
+    };
+  }
+}

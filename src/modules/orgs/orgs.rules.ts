@@ -1,0 +1,5 @@
+import { isInCallersOrg } from '../../core/permissions/rules';
+
+export const orgRules = {
+  Org: isInCallersOrg,
+};

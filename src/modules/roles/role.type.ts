@@ -1,0 +1,22 @@
+import { Field, ID, ObjectType } from 'type-graphql';
+
+@ObjectType('Role', { description: 'A named set of permissions within one org.' })
+export class RoleType {
+  @Field(() => ID)
+  id!: string;
+
+  @Field()
+  key!: string;
+
+  @Field()
+  name!: string;
+
+  @Field()
+  builtIn!: boolean;
+
+  @Field(() => [String])
+  permissions!: string[];
+
+  /** Not exposed: scopes the role to its org. */
+  orgId!: string;
+}

@@ -1,0 +1,31 @@
+import type { DataSource } from 'typeorm';
+import type { Config } from './core/config/config';
+import { PasswordHasher } from './core/crypto/password-hasher';
+import { AccessTokenService } from './modules/auth/access-tokens.service';
+import { AuthService } from './modules/auth/auth.service';
+import { SigningKeyStore } from './modules/auth/signing-keys.service';
+import { BootstrapService } from './modules/bootstrap/bootstrap.service';
+import { OrgsService } from './modules/orgs/orgs.service';
+
+/** The composition root: every long-lived service, wired once per process. */
+export async function createServices(config: Config, db: DataSource, secretKey: string) {
+  const signingKeys = new SigningKeyStore(db, secretKey);
+  await signingKeys.initialize();
+  const hasher = new PasswordHasher(config.auth.bcryptCost);
+  const accessTokens = new AccessTokenService(signingKeys, {
+    issuer: config.publicUrl,
+    audience: config.auth.audience,
+    ttlSeconds: config.auth.accessTokenTtl,
+  });
+  const orgs = new OrgsService();
+  return {
+    signingKeys,
+    hasher,
+    accessTokens,
+    auth: new AuthService(db, hasher, accessTokens, config.auth.refreshTokenTtl),
+    orgs,
+    bootstrap: new BootstrapService(db, hasher, orgs),
+  };
+}
+
+export type Services = Awaited<ReturnType<typeof createServices>>;
