@@ -3,6 +3,7 @@ import { recordAudit, type AuditActor } from '../../core/audit/audit';
 import type { Principal } from '../../core/context/context';
 import { generateOpaqueToken, hashToken } from '../../core/crypto/opaque-token';
 import type { PasswordHasher } from '../../core/crypto/password-hasher';
+import { queryRows } from '../../core/db/sql';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
 import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
@@ -144,7 +145,8 @@ export class AuthService {
   async refresh(refreshToken: string, actor: AuditActor): Promise<SignedIn> {
     const tokenHash = hashToken(refreshToken);
     const outcome = await this.db.transaction(async (tx): Promise<RefreshOutcome> => {
-      const spent: Array<{ session_id: string }> = await tx.query(
+      const spent = await queryRows<{ session_id: string }>(
+        tx,
         `UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL RETURNING session_id`,
         [tokenHash],
       );
@@ -229,7 +231,8 @@ export class AuthService {
     reason: 'logout' | 'revoked',
     actor: AuditActor,
   ): Promise<boolean> {
-    const ended: Array<{ user_id: string; org_id: string | null; kind: PrincipalKind }> = await tx.query(
+    const ended = await queryRows<{ user_id: string; org_id: string | null; kind: PrincipalKind }>(
+      tx,
       `UPDATE sessions s SET revoked_at = now(), revoke_reason = $2
          FROM users u
         WHERE s.id = $1 AND u.id = s.user_id AND s.revoked_at IS NULL AND ($3::uuid IS NULL OR s.user_id = $3)
