@@ -7,6 +7,7 @@ import type { GraphQLContext } from './core/context/context';
 import type { RequestScope } from './core/context/request-scope';
 import { openDatabase, type Database } from './core/db/database';
 import { AppError } from './core/errors/app-error';
+import { CallerAccess } from './core/permissions/caller-access';
 import { createApollo } from './core/graphql/apollo';
 import { bearerToken } from './core/http/client-info';
 import { createHttpServer } from './core/http/server';
@@ -40,14 +41,17 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     const createContext = async (req: IncomingMessage, scope: RequestScope): Promise<GraphQLContext> => {
       const bearer = bearerToken(req);
       const principal = bearer.token ? await services.auth.authenticate(bearer.token) : null;
-      return {
+      const loaders = createLoaders(db);
+      const context: GraphQLContext = {
         ...scope,
         principal,
         authError: bearer.present && !principal ? new AppError('auth.invalid_token') : null,
         db,
         services,
-        loaders: createLoaders(db),
+        loaders,
+        access: new CallerAccess(() => context.principal, loaders),
       };
+      return context;
     };
 
     const server = createHttpServer({

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { createMemberLoaders } from './modules/members/members.loaders';
+import { createNodeLoaders } from './modules/nodes/nodes.loaders';
 import { createOrgLoaders } from './modules/orgs/orgs.loaders';
 import { createRoleLoaders } from './modules/roles/roles.loaders';
 import { createUserLoaders } from './modules/users/users.loaders';
@@ -11,6 +12,7 @@ export function createLoaders(db: DataSource) {
     ...createOrgLoaders(db),
     ...createRoleLoaders(db),
     ...createMemberLoaders(db),
+    ...createNodeLoaders(db),
   };
 }
 

@@ -1,19 +1,44 @@
 import type { GraphQLSchema } from 'graphql';
+import { allow } from 'graphql-shield';
 import { applyMiddleware } from 'graphql-middleware';
 import { buildSchema } from 'type-graphql';
 import { createShield, mergeRuleMaps } from './core/permissions/shield';
 import { authRules } from './modules/auth/auth.rules';
 import { AuthResolver } from './modules/auth/auth.resolver';
 import { MembershipResolver } from './modules/members/membership.resolver';
+import {
+  MembersResolver,
+  MembershipConnectionResolver,
+  OrgMembersResolver,
+  UserEdgeResolver,
+} from './modules/members/members.resolver';
 import { memberRules } from './modules/members/members.rules';
+import { NodeResolver } from './modules/nodes/node.resolver';
+import { nodeRules } from './modules/nodes/node.rules';
+import { OrgResolver } from './modules/orgs/org.resolver';
 import { orgRules } from './modules/orgs/orgs.rules';
+import { RoleResolver } from './modules/roles/role.resolver';
 import { roleRules } from './modules/roles/roles.rules';
 import { UserResolver } from './modules/users/user.resolver';
 import { userRules } from './modules/users/users.rules';
 
-const resolvers = [AuthResolver, MembershipResolver, UserResolver] as const;
+const resolvers = [
+  AuthResolver,
+  MembersResolver,
+  MembershipConnectionResolver,
+  MembershipResolver,
+  NodeResolver,
+  OrgMembersResolver,
+  OrgResolver,
+  RoleResolver,
+  UserEdgeResolver,
+  UserResolver,
+] as const;
 
-const ruleMaps = [authRules, memberRules, orgRules, roleRules, userRules];
+/** Shared GraphQL plumbing: page info carries no data of its own. */
+const coreRules = { PageInfo: allow };
+
+const ruleMaps = [coreRules, authRules, memberRules, nodeRules, orgRules, roleRules, userRules];
 
 /** The schema exactly as type-graphql declares it: what schema.graphql records. */
 export function buildDeclaredSchema(): Promise<GraphQLSchema> {
@@ -22,7 +47,8 @@ export function buildDeclaredSchema(): Promise<GraphQLSchema> {
 
 /** The served schema: the declared one behind the single graphql-shield permission tree. */
 export async function buildGatewaySchema(): Promise<GraphQLSchema> {
-  return applyMiddleware(await buildDeclaredSchema(), createShield(mergeRuleMaps(ruleMaps)));
+  return applyMiddleware(await buildDeclaredSchema(), createShield(permissionRules()));
 }
 
+/** Every module's rules merged into the one shield map. */
 export const permissionRules = () => mergeRuleMaps(ruleMaps);

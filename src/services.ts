@@ -5,7 +5,10 @@ import { AccessTokenService } from './modules/auth/access-tokens.service';
 import { AuthService } from './modules/auth/auth.service';
 import { SigningKeyStore } from './modules/auth/signing-keys.service';
 import { BootstrapService } from './modules/bootstrap/bootstrap.service';
+import { MembersService } from './modules/members/members.service';
 import { OrgsService } from './modules/orgs/orgs.service';
+import { RolesService } from './modules/roles/roles.service';
+import { UsersService } from './modules/users/users.service';
 
 /** The composition root: every long-lived service, wired once per process. */
 export async function createServices(config: Config, db: DataSource, secretKey: string) {
@@ -24,6 +27,9 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
     accessTokens,
     auth: new AuthService(db, hasher, accessTokens, config.auth.refreshTokenTtl),
     orgs,
+    roles: new RolesService(),
+    members: new MembersService(),
+    users: new UsersService(),
     bootstrap: new BootstrapService(db, hasher, orgs),
   };
 }

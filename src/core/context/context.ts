@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { AuditActor } from '../audit/audit';
 import type { AppError } from '../errors/app-error';
+import type { CallerAccess } from '../permissions/caller-access';
 import type { PrincipalKind } from '../../modules/users/user.entity';
 import type { Loaders } from '../../loaders';
 import type { Services } from '../../services';
@@ -25,9 +26,11 @@ export type GraphQLContext = RequestScope & {
   db: DataSource;
   services: Services;
   loaders: Loaders;
+  /** The caller's permissions per org, read through `loaders`. */
+  access: CallerAccess;
 };
 
-export function auditActorOf(scope: RequestScope, principal: Principal | null): AuditActor {
+export function auditActorOf({ principal, ...scope }: RequestScope & { principal: Principal | null }): AuditActor {
   return {
     actorId: principal?.userId ?? null,
     actorKind: principal?.kind ?? 'ANONYMOUS',

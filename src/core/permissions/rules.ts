@@ -1,6 +1,9 @@
 import { rule } from 'graphql-shield';
 import type { GraphQLContext } from '../context/context';
 import { AppError } from '../errors/app-error';
+import type { ErrorKey } from '../errors/error-codes';
+import { isId } from '../ids';
+import type { Permission } from './permissions';
 
 /**
  * Rules that depend only on the caller may share a decision within one operation ('contextual');
@@ -23,11 +26,54 @@ export const isOwnedBySelf = rule({ cache: 'no_cache' })(
   (parent: { userId?: string }, _args, ctx: GraphQLContext) => ctx.principal !== null && parent.userId === ctx.principal.userId,
 );
 
-/** The parent object lives in an org where the caller has an active membership. */
-export const isInCallersOrg = rule({ cache: 'no_cache' })(async (parent: { orgId?: string; id?: string }, _args, ctx: GraphQLContext) => {
-  if (!ctx.principal) return false;
-  if (ctx.principal.superUser) return true;
-  const orgId = parent.orgId ?? parent.id;
-  const memberships = await ctx.loaders.membershipsByUserId.load(ctx.principal.userId);
-  return memberships.some((membership) => membership.orgId === orgId && membership.status === 'ACTIVE');
-});
+/** Finds the org an operation or object belongs to; null when its target does not exist. */
+export type OrgLocator = (parent: any, args: any, ctx: GraphQLContext) => Promise<string | null> | string | null;
+
+/** The org named by an argument (`orgId`, or `input.orgId` with a path). */
+export const orgFromArg =
+  (...path: string[]): OrgLocator =>
+  (_parent, args) => {
+    const value = path.reduce<any>((node, key) => node?.[key], args);
+    return isId(value) ? value : null;
+  };
+
+/** The org the parent object belongs to. */
+export const orgOfParent: OrgLocator = (parent: { orgId?: string }) => parent.orgId ?? null;
+
+/** The parent object is itself an org. */
+export const parentOrg: OrgLocator = (parent: { id?: string }) => parent.id ?? null;
+
+/**
+ * The caller holds `permission` in the located org. An org the caller cannot see (not a member,
+ * or no such thing) answers `notFound`, never a hint that it exists; a visible org without the
+ * permission answers FORBIDDEN.
+ */
+export function hasPermission(permission: Permission, locate: OrgLocator, notFound: ErrorKey = 'org.not_found') {
+  return rule({ cache: 'no_cache' })(async (parent, args, ctx: GraphQLContext) => {
+    if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
+    const orgId = await locate(parent, args, ctx);
+    if (!orgId || !(await ctx.access.canSeeOrg(orgId))) return new AppError(notFound);
+    return (await ctx.access.can(orgId, permission)) || new AppError('auth.forbidden');
+  });
+}
+
+/** The object's org is visible to the caller (any active membership, or a super user). */
+export const inVisibleOrg = (locate: OrgLocator, notFound: ErrorKey = 'org.not_found') =>
+  rule({ cache: 'no_cache' })(async (parent, args, ctx: GraphQLContext) => {
+    if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
+    const orgId = await locate(parent, args, ctx);
+    return (orgId !== null && (await ctx.access.canSeeOrg(orgId))) || new AppError(notFound);
+  });
+
+/**
+ * No escalation: every permission the operation would grant (read from its arguments) is one the
+ * caller holds in the located org.
+ */
+export function grantsOnlyHeldPermissions(granted: (args: any) => readonly string[] | null | undefined, locate: OrgLocator) {
+  return rule({ cache: 'no_cache' })(async (parent, args, ctx: GraphQLContext) => {
+    const orgId = await locate(parent, args, ctx);
+    if (!orgId) return false;
+    const held = await ctx.access.permissions(orgId);
+    return (granted(args) ?? []).every((permission) => held.has(permission)) || new AppError('role.escalation');
+  });
+}

@@ -23,24 +23,24 @@ function actAs(ctx: GraphQLContext, signedIn: SignedIn): SignedIn {
 export class AuthResolver {
   @Mutation(() => AuthPayloadType, { description: 'Signs in with email and password.' })
   async login(@Args() args: LoginArgs, @Ctx() ctx: GraphQLContext) {
-    return actAs(ctx, await ctx.services.auth.login(args, auditActorOf(ctx, null)));
+    return actAs(ctx, await ctx.services.auth.login(args, auditActorOf(ctx)));
   }
 
   @Mutation(() => AuthPayloadType, { description: 'Spends a refresh token and returns new credentials.' })
   async refreshSession(@Args() { refreshToken }: RefreshTokenArgs, @Ctx() ctx: GraphQLContext) {
-    return actAs(ctx, await ctx.services.auth.refresh(refreshToken, auditActorOf(ctx, null)));
+    return actAs(ctx, await ctx.services.auth.refresh(refreshToken, auditActorOf(ctx)));
   }
 
   @Mutation(() => Boolean, { description: 'Ends the session of a refresh token; false if it had ended.' })
   async logout(@Args() { refreshToken }: RefreshTokenArgs, @Ctx() ctx: GraphQLContext) {
-    return ctx.services.auth.logout(refreshToken, auditActorOf(ctx, ctx.principal));
+    return ctx.services.auth.logout(refreshToken, auditActorOf(ctx));
   }
 
   @Mutation(() => Boolean, { description: "Ends one of the caller's sessions; false if it had ended." })
   async revokeSession(@Args() { id }: SessionIdArgs, @Ctx() ctx: GraphQLContext) {
     const principal = ctx.principal;
     if (!principal) throw new AppError('auth.unauthenticated');
-    return ctx.db.transaction((tx) => ctx.services.auth.revokeSession(tx, principal, id, auditActorOf(ctx, principal)));
+    return ctx.db.transaction((tx) => ctx.services.auth.revokeSession(tx, principal, id, auditActorOf(ctx)));
   }
 
   @Query(() => [SessionType], { description: "The caller's active sessions." })

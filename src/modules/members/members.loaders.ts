@@ -1,7 +1,10 @@
 import type { DataSource } from 'typeorm';
-import { loaderByColumn } from '../../core/db/load-by-ids';
+import { loaderByColumn, loaderById } from '../../core/db/load-by-ids';
 import { MembershipEntity } from './membership.entity';
 
 export function createMemberLoaders(db: DataSource) {
-  return { membershipsByUserId: loaderByColumn(db, MembershipEntity, 'userId') };
+  return {
+    membershipById: loaderById(db, MembershipEntity),
+    membershipsByUserId: loaderByColumn(db, MembershipEntity, 'userId'),
+  };
 }

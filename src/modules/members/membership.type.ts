@@ -1,10 +1,11 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { MembershipStatus } from './membership.entity';
+import { NodeInterface } from '../nodes/node.type';
 
 registerEnumType(MembershipStatus, { name: 'MembershipStatus' });
 
-@ObjectType('Membership', { description: "A user's place in one org, with one role." })
-export class MembershipType {
+@ObjectType('Membership', { implements: NodeInterface, description: "A user's place in one org, with one role." })
+export class MembershipType implements NodeInterface {
   @Field(() => ID)
   id!: string;
 

@@ -1,7 +1,11 @@
 import type { DataSource } from 'typeorm';
-import { loaderById } from '../../core/db/load-by-ids';
+import { loaderByColumn, loaderById } from '../../core/db/load-by-ids';
 import { OrgEntity } from './org.entity';
 
 export function createOrgLoaders(db: DataSource) {
-  return { orgById: loaderById(db, OrgEntity) };
+  const orgsBySlug = loaderByColumn(db, OrgEntity, 'slug');
+  return {
+    orgById: loaderById(db, OrgEntity),
+    orgBySlug: { load: async (slug: string) => (await orgsBySlug.load(slug))[0] ?? null },
+  };
 }

@@ -1,5 +1,8 @@
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Principal } from '../../core/context/context';
 import { recordAudit, type AuditActor } from '../../core/audit/audit';
+import { isUniqueViolation } from '../../core/db/pg-errors';
+import { AppError } from '../../core/errors/app-error';
 import { BUILT_IN_ROLES } from '../../core/permissions/permissions';
 import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
 import { RoleEntity } from '../roles/role.entity';
@@ -8,9 +11,19 @@ import { OrgEntity } from './org.entity';
 export type NewOrg = { name: string; slug: string };
 
 export class OrgsService {
+  async visibleOrgs(db: DataSource, principal: Principal): Promise<OrgEntity[]> {
+    const query = db.getRepository(OrgEntity).createQueryBuilder('org').orderBy('org.name', 'ASC').addOrderBy('org.id');
+    if (!principal.superUser) {
+      query.innerJoin('memberships', 'm', "m.org_id = org.id AND m.user_id = :userId AND m.status = 'ACTIVE'", {
+        userId: principal.userId,
+      });
+    }
+    return query.getMany();
+  }
+
   /** Creates the org with its built-in roles and makes `ownerId` its owner, audited as one change. */
   async createOrg(tx: EntityManager, input: NewOrg, ownerId: string, actor: AuditActor): Promise<OrgEntity> {
-    const org = await tx.save(tx.create(OrgEntity, { name: input.name, slug: input.slug }));
+    const org = await this.saveWithSlug(tx, tx.create(OrgEntity, { name: input.name.trim(), slug: input.slug }));
     const roles = await tx.save(
       BUILT_IN_ROLES.map((role) =>
         tx.create(RoleEntity, { orgId: org.id, key: role.key, name: role.name, builtIn: true, permissions: [...role.permissions] }),
@@ -27,5 +40,31 @@ export class OrgsService {
       changes: { after: { name: org.name, slug: org.slug, ownerId } },
     });
     return org;
+  }
+
+  async updateOrg(tx: EntityManager, actor: AuditActor, id: string, changes: Partial<NewOrg>): Promise<OrgEntity> {
+    const org = await tx.findOne(OrgEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+    if (!org) throw new AppError('org.not_found');
+    const before = { name: org.name, slug: org.slug };
+    if (changes.name) org.name = changes.name.trim();
+    if (changes.slug) org.slug = changes.slug;
+    await this.saveWithSlug(tx, org);
+    await recordAudit(tx, actor, {
+      action: 'org.updated',
+      orgId: org.id,
+      targetType: 'Org',
+      targetId: org.id,
+      changes: { before, after: { name: org.name, slug: org.slug } },
+    });
+    return org;
+  }
+
+  private async saveWithSlug(tx: EntityManager, org: OrgEntity): Promise<OrgEntity> {
+    try {
+      return await tx.save(org);
+    } catch (error) {
+      if (isUniqueViolation(error, 'orgs_slug_key')) throw new AppError('org.slug_in_use', { field: 'slug' });
+      throw error;
+    }
   }
 }

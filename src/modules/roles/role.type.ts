@@ -1,7 +1,8 @@
 import { Field, ID, ObjectType } from 'type-graphql';
+import { NodeInterface } from '../nodes/node.type';
 
-@ObjectType('Role', { description: 'A named set of permissions within one org.' })
-export class RoleType {
+@ObjectType('Role', { implements: NodeInterface, description: 'A named set of permissions within one org.' })
+export class RoleType implements NodeInterface {
   @Field(() => ID)
   id!: string;
 

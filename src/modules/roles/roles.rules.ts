@@ -1,5 +1,37 @@
-import { isInCallersOrg } from '../../core/permissions/rules';
+import { chain, rule } from 'graphql-shield';
+import type { GraphQLContext } from '../../core/context/context';
+import { AppError } from '../../core/errors/app-error';
+import { isId } from '../../core/ids';
+import {
+  grantsOnlyHeldPermissions,
+  hasPermission,
+  orgFromArg,
+  type OrgLocator,
+} from '../../core/permissions/rules';
+import type { RoleType } from './role.type';
+
+/** The org of the role named by the `id` argument. */
+const orgOfRoleArg: OrgLocator = async (_parent, args: { id?: string }, ctx) =>
+  isId(args.id) ? ((await ctx.loaders.roleById.load(args.id))?.orgId ?? null) : null;
+
+/** Roles are readable with roles:read in their org; everyone may read the role they hold. */
+const canReadRole = rule({ cache: 'no_cache' })(async (role: RoleType, _args, ctx: GraphQLContext) => {
+  if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
+  if (await ctx.access.can(role.orgId, 'roles:read')) return true;
+  return (await ctx.access.membership(role.orgId))?.roleId === role.id || new AppError('role.not_found');
+});
 
 export const roleRules = {
-  Role: isInCallersOrg,
+  Mutation: {
+    createRole: chain(
+      hasPermission('roles:write', orgFromArg('input', 'orgId')),
+      grantsOnlyHeldPermissions((args) => args.input.permissions, orgFromArg('input', 'orgId')),
+    ),
+    updateRole: chain(
+      hasPermission('roles:write', orgOfRoleArg, 'role.not_found'),
+      grantsOnlyHeldPermissions((args) => args.input.permissions, orgOfRoleArg),
+    ),
+    deleteRole: hasPermission('roles:write', orgOfRoleArg, 'role.not_found'),
+  },
+  Role: canReadRole,
 };

@@ -1,9 +1,11 @@
-import { Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
-import type { GraphQLContext } from '../../core/context/context';
+import { Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { MembershipType } from '../members/membership.type';
 import { OrgType } from '../orgs/org.type';
+import { UpdateUserArgs, UserByEmailArgs, UserIdArgs } from './user.inputs';
 import { UserType } from './user.type';
+import { visibleOrgsOf } from './user-visibility';
 
 @Resolver(() => UserType)
 export class UserResolver {
@@ -12,6 +14,28 @@ export class UserResolver {
     const user = ctx.principal && (await ctx.loaders.userById.load(ctx.principal.userId));
     if (!user) throw new AppError('auth.unauthenticated');
     return user;
+  }
+
+  @Query(() => UserType, { nullable: true, description: 'A user who shares an org with the caller.' })
+  async user(@Args() { id }: UserIdArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.userById.load(id);
+  }
+
+  @Query(() => UserType, {
+    nullable: true,
+    description: 'Self: the full profile. Others: what the caller may see of members of a shared org.',
+  })
+  async userByEmail(@Args() { email, orgId }: UserByEmailArgs, @Ctx() ctx: GraphQLContext) {
+    const user = await ctx.services.users.findByEmail(ctx.db, email, orgId);
+    const visible = user && (await visibleOrgsOf(ctx, user.id));
+    // Invisible and nonexistent users answer alike: no enumeration through email look-ups.
+    if (!user || !visible || (visible !== 'all' && visible.size === 0)) throw new AppError('user.not_found');
+    return user;
+  }
+
+  @Mutation(() => UserType, { description: "Updates a user's names; only the user sets their default org." })
+  async updateUser(@Args() { id, input }: UpdateUserArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.users.updateProfile(tx, auditActorOf(ctx), id, input));
   }
 
   @FieldResolver(() => String)
@@ -29,8 +53,12 @@ export class UserResolver {
     return user.defaultOrgId ? ctx.loaders.orgById.load(user.defaultOrgId) : null;
   }
 
-  @FieldResolver(() => [MembershipType])
+  @FieldResolver(() => [MembershipType], { description: 'Only memberships in orgs where the caller may see members.' })
   async memberships(@Root() user: UserType, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.membershipsByUserId.load(user.id);
+    const [memberships, visible] = await Promise.all([
+      ctx.loaders.membershipsByUserId.load(user.id),
+      visibleOrgsOf(ctx, user.id),
+    ]);
+    return visible === 'all' ? memberships : memberships.filter((membership) => visible.has(membership.orgId));
   }
 }

@@ -1,11 +1,12 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { PrincipalKind, UserStatus } from './user.entity';
+import { NodeInterface } from '../nodes/node.type';
 
 registerEnumType(PrincipalKind, { name: 'PrincipalKind', description: 'What kind of principal an identity is.' });
 registerEnumType(UserStatus, { name: 'UserStatus', description: 'Account-level status.' });
 
-@ObjectType('User', { description: 'A person, service account or customer.' })
-export class UserType {
+@ObjectType('User', { implements: NodeInterface, description: 'A person, service account or customer.' })
+export class UserType implements NodeInterface {
   @Field(() => ID)
   id!: string;
 

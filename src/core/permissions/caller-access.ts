@@ -1,0 +1,80 @@
+import type { Principal } from '../context/context';
+import type { Loaders } from '../../loaders';
+import { MembershipStatus, type MembershipEntity } from '../../modules/members/membership.entity';
+import { PERMISSIONS, rankOf } from './permissions';
+
+/** A super user outranks every role, owners included. */
+export const SUPER_USER_RANK = Number.MAX_SAFE_INTEGER;
+
+const ALL_PERMISSIONS: ReadonlySet<string> = new Set(PERMISSIONS);
+const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * What the caller may do in each org, read through the request's loaders on every request, so a
+ * role change or removal applies to the next one. Rules ask this; nothing trusts a token's claims.
+ */
+export class CallerAccess {
+  /** The principal is read when asked: sign-in operations set it midway through a request. */
+  constructor(
+    private readonly currentPrincipal: () => Principal | null,
+    private readonly loaders: Loaders,
+  ) {}
+
+  private get principal(): Principal | null {
+    return this.currentPrincipal();
+  }
+
+  get userId(): string | null {
+    return this.principal?.userId ?? null;
+  }
+
+  get isSuperUser(): boolean {
+    return this.principal?.superUser === true;
+  }
+
+  /** The caller's active membership in the org, if any. */
+  async membership(orgId: string): Promise<MembershipEntity | null> {
+    if (!this.principal) return null;
+    return activeMembership(this.loaders, this.principal.userId, orgId);
+  }
+
+  async permissions(orgId: string): Promise<ReadonlySet<string>> {
+    if (this.isSuperUser) return ALL_PERMISSIONS;
+    if (!this.principal) return NONE;
+    return memberPermissions(this.loaders, this.principal.userId, orgId);
+  }
+
+  async can(orgId: string, permission: string): Promise<boolean> {
+    return (await this.permissions(orgId)).has(permission);
+  }
+
+  /** Whether the org is visible to the caller at all: a member, or a super user. */
+  async canSeeOrg(orgId: string): Promise<boolean> {
+    if (this.isSuperUser) return (await this.loaders.orgById.load(orgId)) !== null;
+    return (await this.membership(orgId)) !== null;
+  }
+
+  async rank(orgId: string): Promise<number> {
+    if (this.isSuperUser) return SUPER_USER_RANK;
+    return rankOf([...(await this.permissions(orgId))]);
+  }
+
+  /** The orgs where the caller holds `permission`, among those given. */
+  async orgsWhere(permission: string, orgIds: string[]): Promise<string[]> {
+    const allowed = await Promise.all(orgIds.map((orgId) => this.can(orgId, permission)));
+    return orgIds.filter((_, index) => allowed[index]);
+  }
+}
+
+export async function activeMembership(loaders: Loaders, userId: string, orgId: string): Promise<MembershipEntity | null> {
+  const memberships = await loaders.membershipsByUserId.load(userId);
+  return memberships.find((membership) => membership.orgId === orgId && membership.status === MembershipStatus.ACTIVE) ?? null;
+}
+
+/** A member's permissions in an org: those of their role (none without an active membership). */
+export async function memberPermissions(loaders: Loaders, userId: string, orgId: string): Promise<ReadonlySet<string>> {
+  const membership = await activeMembership(loaders, userId, orgId);
+  if (!membership) return NONE;
+  const role = await loaders.roleById.load(membership.roleId);
+  return new Set(role?.permissions ?? []);
+}

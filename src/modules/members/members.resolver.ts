@@ -1,0 +1,55 @@
+import { Args, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { auditActorOf, type GraphQLContext } from '../../core/context/context';
+import { OrgType } from '../orgs/org.type';
+import { UserType } from '../users/user.type';
+import { listMembers } from './member-list';
+import { MembershipConnectionType, UserConnectionType, UserEdgeType } from './member-connection.type';
+import { ChangeRoleArgs, MemberArgs, MembersArgs, UsersArgs } from './members.inputs';
+import { MembershipType } from './membership.type';
+
+@Resolver(() => UserConnectionType)
+export class MembersResolver {
+  @Query(() => UserConnectionType, { description: "An org's members, filtered, ordered and paged." })
+  async users(@Args() { orgId, ...page }: UsersArgs, @Ctx() ctx: GraphQLContext) {
+    return UserConnectionType.from(await listMembers(ctx.db, orgId, page));
+  }
+
+  @FieldResolver(() => Int)
+  totalCount(@Root() connection: UserConnectionType) {
+    return connection.page.totalCount();
+  }
+
+  @Mutation(() => MembershipType, { description: "Gives a member another role in the org." })
+  async changeRole(@Args() { orgId, userId, roleId }: ChangeRoleArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.members.changeRole(tx, auditActorOf(ctx), { orgId, userId }, roleId));
+  }
+
+  @Mutation(() => Boolean, { description: 'Removes a member from the org; the account remains.' })
+  async removeMember(@Args() { orgId, userId }: MemberArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.members.removeMember(tx, auditActorOf(ctx), { orgId, userId }));
+  }
+}
+
+@Resolver(() => UserEdgeType)
+export class UserEdgeResolver {
+  @FieldResolver(() => UserType)
+  node(@Root() edge: UserEdgeType, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.userById.load(edge.membership.userId);
+  }
+}
+
+@Resolver(() => MembershipConnectionType)
+export class MembershipConnectionResolver {
+  @FieldResolver(() => Int)
+  totalCount(@Root() connection: MembershipConnectionType) {
+    return connection.page.totalCount();
+  }
+}
+
+@Resolver(() => OrgType)
+export class OrgMembersResolver {
+  @FieldResolver(() => MembershipConnectionType, { description: 'The same listing as `users`, as memberships.' })
+  async members(@Root() org: OrgType, @Args() args: MembersArgs, @Ctx() ctx: GraphQLContext) {
+    return MembershipConnectionType.from(await listMembers(ctx.db, org.id, args));
+  }
+}

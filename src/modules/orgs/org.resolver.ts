@@ -1,0 +1,47 @@
+import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { auditActorOf, type GraphQLContext } from '../../core/context/context';
+import { AppError } from '../../core/errors/app-error';
+import { isId } from '../../core/ids';
+import { RoleType } from '../roles/role.type';
+import { slugify } from './slug';
+import { CreateOrgInput, OrgLookupArgs, UpdateOrgArgs } from './org.inputs';
+import { OrgType } from './org.type';
+
+@Resolver(() => OrgType)
+export class OrgResolver {
+  @Query(() => OrgType, { nullable: true, description: 'An org the caller belongs to, by id or slug.' })
+  async org(@Args() { id, slug }: OrgLookupArgs, @Ctx() ctx: GraphQLContext) {
+    if (id) return isId(id) ? ctx.loaders.orgById.load(id) : null;
+    if (slug) return ctx.loaders.orgBySlug.load(slug);
+    throw new AppError('request.invalid_input', { message: 'Give an id or a slug', field: 'id' });
+  }
+
+  @Query(() => [OrgType], { description: "The caller's orgs (every org, for a super user)." })
+  async orgs(@Ctx() ctx: GraphQLContext) {
+    return ctx.services.orgs.visibleOrgs(ctx.db, ctx.principal!);
+  }
+
+  @Mutation(() => OrgType, { description: 'Creates an org; the caller becomes its owner.' })
+  async createOrg(@Arg('input', () => CreateOrgInput) input: CreateOrgInput, @Ctx() ctx: GraphQLContext) {
+    const owner = ctx.principal!;
+    const org = { name: input.name, slug: input.slug ?? slugify(input.name) };
+    return ctx.db.transaction((tx) => ctx.services.orgs.createOrg(tx, org, owner.userId, auditActorOf(ctx)));
+  }
+
+  @Mutation(() => OrgType, { description: "Renames an org or changes its slug." })
+  async updateOrg(@Args() { id, input }: UpdateOrgArgs, @Ctx() ctx: GraphQLContext) {
+    const changes = { name: input.name ?? undefined, slug: input.slug ?? undefined };
+    return ctx.db.transaction((tx) => ctx.services.orgs.updateOrg(tx, auditActorOf(ctx), id, changes));
+  }
+
+  @FieldResolver(() => [RoleType], { description: 'Built-in and custom roles.' })
+  async roles(@Root() org: OrgType, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.rolesByOrgId.load(org.id);
+  }
+
+  @FieldResolver(() => RoleType, { nullable: true, description: "The caller's role here (null for a super user who is not a member)." })
+  async viewerRole(@Root() org: OrgType, @Ctx() ctx: GraphQLContext) {
+    const membership = await ctx.access.membership(org.id);
+    return membership ? ctx.loaders.roleById.load(membership.roleId) : null;
+  }
+}

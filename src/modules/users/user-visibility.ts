@@ -1,0 +1,26 @@
+import type { GraphQLContext } from '../../core/context/context';
+
+export type UserRelation = 'self' | 'super_user' | 'permitted' | 'shares_org' | 'stranger';
+
+/**
+ * How the caller relates to another user, for one permission: a user is visible only through an
+ * org both belong to (the target with any membership status, the caller as an active member).
+ */
+export async function relationTo(ctx: GraphQLContext, targetUserId: string, permission: string): Promise<UserRelation> {
+  if (!ctx.principal) return 'stranger';
+  if (ctx.principal.userId === targetUserId) return 'self';
+  if (ctx.principal.superUser) return 'super_user';
+  const targetOrgs = (await ctx.loaders.membershipsByUserId.load(targetUserId)).map((membership) => membership.orgId);
+  const shared: string[] = [];
+  for (const orgId of targetOrgs) if (await ctx.access.membership(orgId)) shared.push(orgId);
+  if (shared.length === 0) return 'stranger';
+  return (await ctx.access.orgsWhere(permission, shared)).length > 0 ? 'permitted' : 'shares_org';
+}
+
+/** The orgs whose memberships of `targetUserId` the caller may see. */
+export async function visibleOrgsOf(ctx: GraphQLContext, targetUserId: string): Promise<Set<string> | 'all'> {
+  if (!ctx.principal) return new Set();
+  if (ctx.principal.superUser || ctx.principal.userId === targetUserId) return 'all';
+  const targetOrgs = (await ctx.loaders.membershipsByUserId.load(targetUserId)).map((membership) => membership.orgId);
+  return new Set(await ctx.access.orgsWhere('members:read', targetOrgs));
+}
