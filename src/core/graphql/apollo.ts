@@ -3,13 +3,23 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLError, GraphQLSchema, ValidationContext } from 'graphql';
 import type { Config } from '../config/config';
 import type { GraphQLContext } from '../context/context';
 import { createErrorFormatter } from '../errors/format-error';
 import type { Logger } from '../logger';
 
 const MAX_DIRECTIVES = 50;
+
+/**
+ * graphql-armor throws by default, which Apollo treats as an unexpected error (a 500); reported to
+ * the validation context instead, a rejection is an ordinary 400 validation failure.
+ */
+const reportToContext = {
+  exposeLimits: true,
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+};
 
 export function createApollo(schema: GraphQLSchema, config: Config, logger: Logger): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
@@ -20,9 +30,9 @@ export function createApollo(schema: GraphQLSchema, config: Config, logger: Logg
     includeStacktraceInErrorResponses: false,
     formatError: createErrorFormatter(logger),
     validationRules: [
-      maxDepthRule({ n: config.limits.maxDepth, ignoreIntrospection: true, exposeLimits: true }),
-      maxAliasesRule({ n: config.limits.maxAliases, exposeLimits: true }),
-      maxDirectivesRule({ n: MAX_DIRECTIVES, exposeLimits: true }),
+      maxDepthRule({ n: config.limits.maxDepth, ignoreIntrospection: true, ...reportToContext }),
+      maxAliasesRule({ n: config.limits.maxAliases, ...reportToContext }),
+      maxDirectivesRule({ n: MAX_DIRECTIVES, ...reportToContext }),
     ],
     // GraphiQL is served from local assets by the HTTP layer; Apollo's page would load a CDN.
     plugins: [ApolloServerPluginLandingPageDisabled()],

@@ -43,7 +43,7 @@ export class UserResolver {
     return [user.firstName, user.lastName].filter(Boolean).join(' ');
   }
 
-  @FieldResolver(() => Boolean, { description: 'Whether the account is locked and cannot sign in.' })
+  @FieldResolver(() => Boolean, { nullable: true, description: 'Whether the account is locked and cannot sign in.' })
   locked(@Root() user: UserType): boolean {
     return user.lockedAt !== null;
   }

@@ -31,7 +31,7 @@ export class UserType implements NodeInterface {
   @Field(() => String, { nullable: true })
   lockReason!: string | null;
 
-  @Field()
+  @Field(() => Boolean, { nullable: true, description: 'Visible to the user, super users and member admins.' })
   superUser!: boolean;
 
   @Field(() => String, { nullable: true })
