@@ -3,7 +3,7 @@ import type { GraphQLContext } from '../context/context';
 import { AppError } from '../errors/app-error';
 import type { ErrorKey } from '../errors/error-codes';
 import { isId } from '../ids';
-import type { Permission } from './permissions';
+import { isPermission, type Permission } from './permissions';
 
 /**
  * Rules that depend only on the caller may share a decision within one operation ('contextual');
@@ -67,13 +67,14 @@ export const inVisibleOrg = (locate: OrgLocator, notFound: ErrorKey = 'org.not_f
 
 /**
  * No escalation: every permission the operation would grant (read from its arguments) is one the
- * caller holds in the located org.
+ * caller holds in the located org. Unknown strings are left to input validation (BAD_USER_INPUT).
  */
 export function grantsOnlyHeldPermissions(granted: (args: any) => readonly string[] | null | undefined, locate: OrgLocator) {
   return rule({ cache: 'no_cache' })(async (parent, args, ctx: GraphQLContext) => {
     const orgId = await locate(parent, args, ctx);
     if (!orgId) return false;
     const held = await ctx.access.permissions(orgId);
-    return (granted(args) ?? []).every((permission) => held.has(permission)) || new AppError('role.escalation');
+    const grantable = (granted(args) ?? []).filter(isPermission);
+    return grantable.every((permission) => held.has(permission)) || new AppError('role.escalation');
   });
 }
