@@ -28,9 +28,7 @@ const envSchema = z
     HOST: z.string().default('0.0.0.0'),
     PORT: integer(4000, 0, 65535),
     PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
-    DATABASE_URL: z
-      .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' })
-      .optional(),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
     DATABASE_POOL_SIZE: integer(10, 1, 200),
     DATA_DIR: z.string().default('./.data'),
     SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -42,24 +40,33 @@ const envSchema = z
     BOOTSTRAP_PASSWORD: optionalText,
     BOOTSTRAP_ORG: optionalText,
     SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+    MAIL_FROM: z.string().min(3).default('Portcullis <no-reply@portcullis.local>'),
+    LOCKOUT_THRESHOLD: integer(10, 1, 1000),
+    LOCKOUT_WINDOW: duration('15m'),
+    LOCKOUT_DURATION: duration('15m'),
+    IMPORT_BCRYPT_COST: integer(8, 4, 15),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     TRUST_PROXY: z.stringbool().default(false),
     MAX_QUERY_DEPTH: integer(12, 2, 100),
     MAX_QUERY_ALIASES: integer(30, 1, 1000),
     MAX_BODY_BYTES: integer(1_000_000, 1_000, 100_000_000),
   })
-  .superRefine((env, ctx) => {
-    if (env.DATABASE_URL && !env.SECRET_KEY) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SECRET_KEY'],
-        message: 'is required when DATABASE_URL is set (it encrypts the signing keys at rest)',
-      });
-    }
-    if (env.BOOTSTRAP_PASSWORD && !env.BOOTSTRAP_EMAIL) {
-      ctx.addIssue({ code: 'custom', path: ['BOOTSTRAP_EMAIL'], message: 'is required with BOOTSTRAP_PASSWORD' });
-    }
-  });
+  .superRefine(
+    (env, ctx) => {
+      if (env.DATABASE_URL && !env.SECRET_KEY) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SECRET_KEY'],
+          message: 'is required when DATABASE_URL is set (it encrypts the signing keys at rest)',
+        });
+      }
+      if (env.BOOTSTRAP_PASSWORD && !env.BOOTSTRAP_EMAIL) {
+        ctx.addIssue({ code: 'custom', path: ['BOOTSTRAP_EMAIL'], message: 'is required with BOOTSTRAP_PASSWORD' });
+      }
+    },
+    // Report cross-variable problems even when another variable is malformed, so all show at once.
+    { when: () => true },
+  );
 
 export type Config = {
   env: 'development' | 'production' | 'test';
@@ -72,7 +79,10 @@ export type Config = {
   secretKey?: string;
   auth: { accessTokenTtl: number; refreshTokenTtl: number; audience: string; bcryptCost: number };
   bootstrap: { email?: string; password?: string; orgName?: string };
-  smtpUrl?: string;
+  mail: { smtpUrl?: string; from: string };
+  lockout: { threshold: number; windowSeconds: number; durationSeconds: number };
+  /** bcrypt cost for passwords set by CSV import; raised to BCRYPT_COST at the user's next sign-in. */
+  importBcryptCost: number;
   logLevel: string;
   trustProxy: boolean;
   limits: { maxDepth: number; maxAliases: number; maxBodyBytes: number };
@@ -87,8 +97,8 @@ export class ConfigError extends Error {
 
 /** The one reader of process.env: parses and validates it once, failing with every problem listed. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
-  // An empty variable means "not set", as in most shells' `VAR= command`.
-  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
+  // An empty or blank variable means "not set", as in most shells' `VAR= command`.
+  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value?.trim() !== ''));
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
@@ -111,7 +121,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       bcryptCost: env.BCRYPT_COST,
     },
     bootstrap: { email: env.BOOTSTRAP_EMAIL, password: env.BOOTSTRAP_PASSWORD, orgName: env.BOOTSTRAP_ORG },
-    smtpUrl: env.SMTP_URL,
+    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
+    lockout: {
+      threshold: env.LOCKOUT_THRESHOLD,
+      windowSeconds: env.LOCKOUT_WINDOW,
+      durationSeconds: env.LOCKOUT_DURATION,
+    },
+    importBcryptCost: Math.min(env.IMPORT_BCRYPT_COST, env.BCRYPT_COST),
     logLevel: env.LOG_LEVEL,
     trustProxy: env.TRUST_PROXY,
     limits: {

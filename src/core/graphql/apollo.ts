@@ -25,6 +25,8 @@ export function createApollo(schema: GraphQLSchema, config: Config, logger: Logg
   return new ApolloServer<GraphQLContext>({
     schema,
     csrfPrevention: true,
+    // main.ts owns SIGTERM/SIGINT and stops Apollo once, in order, with everything else.
+    stopOnTerminationSignals: false,
     introspection: config.env !== 'production',
     hideSchemaDetailsFromClientErrors: true,
     includeStacktraceInErrorResponses: false,

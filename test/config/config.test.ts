@@ -1,0 +1,123 @@
+import { ConfigError, loadConfig } from '../../src/core/config/config';
+import { gatewayEnv, runScript } from '../support/spawn-gateway';
+
+const VALID_SECRET_KEY = 'a-secret-key-of-at-least-32-characters';
+
+/** The ConfigError loadConfig throws for env; fails the test when it does not throw one. */
+function configErrorFor(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+/** The message's problem lines that name the variable, e.g. `  - PORT: ...`. */
+function problemLines(error: ConfigError, variable: string): string[] {
+  return error.message.split('\n').filter((line) => line.startsWith(`  - ${variable}: `));
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(4000);
+    expect(config.dataDir).toBe('./.data');
+    expect(config.database.url).toBeUndefined();
+    expect(config.secretKey).toBeUndefined();
+    expect(config.auth.accessTokenTtl).toBe(15 * 60);
+    expect(config.auth.refreshTokenTtl).toBe(30 * 24 * 3600);
+    expect(config.publicUrl).toBe('http://localhost:4000');
+  });
+
+  it.each([
+    ['90s', 90],
+    ['900', 900],
+    ['15m', 900],
+    ['2h', 7200],
+    ['30d', 2_592_000],
+  ])('reads the duration %s as %i seconds', (value, seconds) => {
+    const config = loadConfig({ ACCESS_TOKEN_TTL: value, REFRESH_TOKEN_TTL: value });
+    expect(config.auth.accessTokenTtl).toBe(seconds);
+    expect(config.auth.refreshTokenTtl).toBe(seconds);
+  });
+
+  it('accepts PostgreSQL with a long enough SECRET_KEY', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://app@db.internal:5432/portcullis',
+      SECRET_KEY: VALID_SECRET_KEY,
+    });
+    expect(config.database.url).toBe('postgres://app@db.internal:5432/portcullis');
+    expect(config.secretKey).toBe(VALID_SECRET_KEY);
+  });
+
+  it('treats empty variables as unset', () => {
+    const config = loadConfig({
+      PORT: '',
+      DATA_DIR: '',
+      DATABASE_URL: '',
+      SECRET_KEY: '',
+      ACCESS_TOKEN_TTL: '',
+      BOOTSTRAP_EMAIL: '',
+    });
+    expect(config.port).toBe(4000);
+    expect(config.dataDir).toBe('./.data');
+    expect(config.database.url).toBeUndefined();
+    expect(config.secretKey).toBeUndefined();
+    expect(config.auth.accessTokenTtl).toBe(900);
+    expect(config.bootstrap.email).toBeUndefined();
+  });
+
+  describe('rejects, with a readable line naming the variable,', () => {
+    it.each<[string, Record<string, string>, string, RegExp]>([
+      ['a PORT that is not a number', { PORT: 'abc' }, 'PORT', /number/],
+      [
+        'a DATABASE_URL that is not PostgreSQL',
+        { DATABASE_URL: 'mysql://x', SECRET_KEY: VALID_SECRET_KEY },
+        'DATABASE_URL',
+        /postgres:\/\//,
+      ],
+      [
+        'DATABASE_URL without SECRET_KEY',
+        { DATABASE_URL: 'postgres://db/portcullis' },
+        'SECRET_KEY',
+        /required when DATABASE_URL/,
+      ],
+      ['a SECRET_KEY shorter than 32 characters', { SECRET_KEY: 'too-short' }, 'SECRET_KEY', /at least 32 characters/],
+      ['an ACCESS_TOKEN_TTL that is not a duration', { ACCESS_TOKEN_TTL: 'soon' }, 'ACCESS_TOKEN_TTL', /duration/],
+      ['a BOOTSTRAP_EMAIL that is not an email', { BOOTSTRAP_EMAIL: 'not-an-email' }, 'BOOTSTRAP_EMAIL', /email/i],
+    ])('%s', (_case, env, variable, explanation) => {
+      const error = configErrorFor(env);
+      expect(error.message.startsWith('Invalid configuration:\n')).toBe(true);
+      const lines = problemLines(error, variable);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(explanation);
+      expect(error.problems).toHaveLength(1);
+    });
+  });
+
+  it('lists every problem at once', () => {
+    const error = configErrorFor({ PORT: 'abc', ACCESS_TOKEN_TTL: 'soon', BOOTSTRAP_EMAIL: 'not-an-email' });
+    for (const variable of ['PORT', 'ACCESS_TOKEN_TTL', 'BOOTSTRAP_EMAIL']) {
+      expect(problemLines(error, variable)).toHaveLength(1);
+    }
+    expect(error.problems).toHaveLength(3);
+  });
+
+  it('lists a missing SECRET_KEY alongside a malformed variable', () => {
+    const error = configErrorFor({ PORT: 'abc', DATABASE_URL: 'postgres://db/portcullis' });
+    expect(problemLines(error, 'PORT')).toHaveLength(1);
+    expect(problemLines(error, 'SECRET_KEY')).toHaveLength(1);
+  });
+});
+
+describe('the gateway process with an invalid configuration', () => {
+  it('exits with code 1 and prints the problems without a stack trace', async () => {
+    const exit = await runScript('src/main.ts', [], gatewayEnv({ PORT: 'abc' }));
+    expect(exit.code).toBe(1);
+    expect(exit.stderr).toContain('Invalid configuration');
+    expect(exit.stderr).toMatch(/^ {2}- PORT: /m);
+    expect(exit.stderr).not.toContain('    at ');
+  });
+});
