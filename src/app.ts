@@ -32,7 +32,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const database = await openDatabase(config, logger);
   try {
     const db = database.dataSource;
-    const services = await createServices(config, db, secretKey);
+    const services = await createServices(config, db, secretKey, logger);
     await announceBootstrap(config, logger, await services.bootstrap.bootstrapIfEmpty(config.bootstrap));
 
     const apollo = createApollo(await buildGatewaySchema(), config, logger);

@@ -1,5 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Config } from './core/config/config';
+import type { Logger } from './core/logger';
+import { createMailer } from './core/mail/mailer';
 import { PasswordHasher } from './core/crypto/password-hasher';
 import { AccessTokenService } from './modules/auth/access-tokens.service';
 import { AuthService } from './modules/auth/auth.service';
@@ -11,7 +13,7 @@ import { RolesService } from './modules/roles/roles.service';
 import { UsersService } from './modules/users/users.service';
 
 /** The composition root: every long-lived service, wired once per process. */
-export async function createServices(config: Config, db: DataSource, secretKey: string) {
+export async function createServices(config: Config, db: DataSource, secretKey: string, logger: Logger) {
   const signingKeys = new SigningKeyStore(db, secretKey);
   await signingKeys.initialize();
   const hasher = new PasswordHasher(config.auth.bcryptCost);
@@ -22,6 +24,9 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
   });
   const orgs = new OrgsService();
   return {
+    config,
+    logger,
+    mailer: createMailer(config, logger),
     signingKeys,
     hasher,
     accessTokens,

@@ -21,8 +21,14 @@ export class PasswordHasher {
     this.decoyHash = bcrypt.hash(prehash('decoy password that never matches'), cost);
   }
 
-  hash(password: string): Promise<string> {
-    return bcrypt.hash(prehash(password), this.cost);
+  /** Hashes at the configured cost, or at a lower one for bulk imports (raised at next sign-in). */
+  hash(password: string, cost = this.cost): Promise<string> {
+    return bcrypt.hash(prehash(password), cost);
+  }
+
+  /** Whether a stored hash is weaker than the configured cost and should be replaced. */
+  needsRehash(storedHash: string): boolean {
+    return bcrypt.getRounds(storedHash) < this.cost;
   }
 
   /** Always spends one bcrypt comparison, whether or not there is a stored hash. */
