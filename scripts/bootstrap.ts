@@ -22,7 +22,7 @@ async function main() {
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const database = await openDatabase(config, logger);
   try {
-    const services = await createServices(config, database.dataSource, await resolveSecretKey(config));
+    const services = await createServices(config, database.dataSource, await resolveSecretKey(config), logger);
     const result = await services.bootstrap.createSuperUser({ email: values.email, orgName: values.org, password: values.password });
     process.stdout.write(`Created org "${result.orgSlug}" owned by super user ${result.email}.\n`);
     if (result.generatedPassword) process.stdout.write(`Password (shown once): ${result.generatedPassword}\n`);
