@@ -250,6 +250,21 @@ export class AuthService {
     return true;
   }
 
+  /**
+   * Ends every active session of a user (but `exceptSessionId`), inside the caller's transaction;
+   * their access tokens are refused from the next request on. Audited by the calling operation.
+   */
+  async endAllSessions(tx: EntityManager, userId: string, reason: string, exceptSessionId: string | null = null): Promise<number> {
+    const ended = await queryRows<{ id: string }>(
+      tx,
+      `UPDATE sessions SET revoked_at = now(), revoke_reason = $2
+        WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3)
+        RETURNING id`,
+      [userId, reason, exceptSessionId],
+    );
+    return ended.length;
+  }
+
   async activeSessions(userId: string): Promise<SessionEntity[]> {
     return this.db
       .getRepository(SessionEntity)

@@ -34,25 +34,32 @@ const canLookUpByEmail = rule({ cache: 'no_cache' })(async (_parent, args: { org
 });
 
 /**
- * Own names and default org; or, with members:update in a shared org, the names of a member of
- * lower rank (an owner: of anyone). Only the user sets their own default org.
+ * The caller may manage another user's account with `permission`: a super user; or a holder of
+ * `permission` in an org both belong to, acting on a member of lower rank (an owner: on anyone).
+ * A user outside the caller's orgs answers NOT_FOUND.
  */
+export async function canManageUser(ctx: GraphQLContext, targetUserId: string, permission: string): Promise<true | AppError> {
+  const relation = isId(targetUserId) ? await relationTo(ctx, targetUserId, permission) : 'stranger';
+  if (relation === 'stranger') return new AppError('user.not_found');
+  if (relation === 'shares_org') return new AppError('auth.forbidden');
+  if (relation === 'super_user' || relation === 'self') return true;
+  for (const membership of await ctx.loaders.membershipsByUserId.load(targetUserId)) {
+    if (!(await ctx.access.can(membership.orgId, permission))) continue;
+    const callerRank = await ctx.access.rank(membership.orgId);
+    const targetRank = rankOf((await ctx.loaders.roleById.load(membership.roleId))?.permissions ?? []);
+    if (callerRank >= OWNER_RANK || targetRank < callerRank) return true;
+  }
+  return new AppError('member.outranked');
+}
+
+/** Own names and default org; or another's names, as `canManageUser` with members:update allows. */
 const canUpdateUser = rule({ cache: 'no_cache' })(
   async (_parent, args: { id: string; input: { defaultOrgId?: string | null } }, ctx: GraphQLContext) => {
     if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
     if (args.id === ctx.principal.userId) return true;
-    const relation = isId(args.id) ? await relationTo(ctx, args.id, 'members:update') : 'stranger';
-    if (relation === 'stranger') return new AppError('user.not_found');
-    if (relation === 'shares_org') return new AppError('auth.forbidden');
-    if (args.input.defaultOrgId != null) return new AppError('auth.forbidden', { field: 'defaultOrgId' });
-    if (relation === 'super_user') return true;
-    for (const membership of await ctx.loaders.membershipsByUserId.load(args.id)) {
-      if (!(await ctx.access.can(membership.orgId, 'members:update'))) continue;
-      const callerRank = await ctx.access.rank(membership.orgId);
-      const targetRank = rankOf((await ctx.loaders.roleById.load(membership.roleId))?.permissions ?? []);
-      if (callerRank >= OWNER_RANK || targetRank < callerRank) return true;
-    }
-    return new AppError('member.outranked');
+    const allowed = await canManageUser(ctx, args.id, 'members:update');
+    if (allowed === true && args.input.defaultOrgId != null) return new AppError('auth.forbidden', { field: 'defaultOrgId' });
+    return allowed;
   },
 );
 
