@@ -5,6 +5,8 @@ import { buildSchema } from 'type-graphql';
 import { createShield, mergeRuleMaps } from './core/permissions/shield';
 import { authRules } from './modules/auth/auth.rules';
 import { AuthResolver } from './modules/auth/auth.resolver';
+import { LockingResolver } from './modules/locking/locking.resolver';
+import { lockingRules } from './modules/locking/locking.rules';
 import { MembershipResolver } from './modules/members/membership.resolver';
 import {
   MembersResolver,
@@ -24,6 +26,7 @@ import { userRules } from './modules/users/users.rules';
 
 const resolvers = [
   AuthResolver,
+  LockingResolver,
   MembersResolver,
   MembershipConnectionResolver,
   MembershipResolver,
@@ -38,7 +41,7 @@ const resolvers = [
 /** Shared GraphQL plumbing: page info carries no data of its own. */
 const coreRules = { PageInfo: allow };
 
-const ruleMaps = [coreRules, authRules, memberRules, nodeRules, orgRules, roleRules, userRules];
+const ruleMaps = [coreRules, authRules, lockingRules, memberRules, nodeRules, orgRules, roleRules, userRules];
 
 /** The schema exactly as type-graphql declares it: what schema.graphql records. */
 export function buildDeclaredSchema(): Promise<GraphQLSchema> {

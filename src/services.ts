@@ -5,6 +5,8 @@ import { createMailer } from './core/mail/mailer';
 import { PasswordHasher } from './core/crypto/password-hasher';
 import { AccessTokenService } from './modules/auth/access-tokens.service';
 import { AuthService } from './modules/auth/auth.service';
+import { LockingService } from './modules/locking/locking.service';
+import { LoginLockout } from './modules/locking/login-lockout';
 import { SigningKeyStore } from './modules/auth/signing-keys.service';
 import { BootstrapService } from './modules/bootstrap/bootstrap.service';
 import { MembersService } from './modules/members/members.service';
@@ -23,6 +25,7 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
     ttlSeconds: config.auth.accessTokenTtl,
   });
   const orgs = new OrgsService();
+  const auth = new AuthService(db, hasher, accessTokens, config.auth.refreshTokenTtl, new LoginLockout(config.lockout));
   return {
     config,
     logger,
@@ -30,7 +33,8 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
     signingKeys,
     hasher,
     accessTokens,
-    auth: new AuthService(db, hasher, accessTokens, config.auth.refreshTokenTtl),
+    auth,
+    locking: new LockingService(auth),
     orgs,
     roles: new RolesService(),
     members: new MembersService(),

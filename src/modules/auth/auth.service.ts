@@ -9,6 +9,7 @@ import { isId } from '../../core/ids';
 import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
 import { PrincipalKind, UserEntity, UserStatus } from '../users/user.entity';
 import type { AccessTokenService } from './access-tokens.service';
+import type { LoginLockout } from '../locking/login-lockout';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionEntity } from './session.entity';
 
@@ -21,7 +22,14 @@ export type SignedIn = {
 
 export type LoginInput = { email: string; password: string; orgId?: string | null };
 
-type LoginRefusal = 'unknown_email' | 'wrong_password' | 'no_password' | 'account_inactive' | 'account_locked' | 'not_a_member';
+type LoginRefusal =
+  | 'unknown_email'
+  | 'wrong_password'
+  | 'no_password'
+  | 'locked_out'
+  | 'account_inactive'
+  | 'account_locked'
+  | 'not_a_member';
 
 type RefreshOutcome =
   | { ok: true; session: SessionEntity; refreshToken: string; user: UserEntity }
@@ -34,11 +42,12 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly accessTokens: AccessTokenService,
     private readonly refreshTtlSeconds: number,
+    private readonly lockout: LoginLockout,
   ) {}
 
   /**
    * Every refusal answers the same error after the same bcrypt work, whether the email is unknown,
-   * the password wrong or the account disabled; the audit log records the real reason.
+   * the password wrong, the account disabled or locked out; the audit log records the real reason.
    */
   async login(input: LoginInput, actor: AuditActor): Promise<SignedIn> {
     const email = input.email.trim();
@@ -53,20 +62,26 @@ export class AuthService {
     const refusal = this.refusalFor(user, passwordMatches, orgId);
 
     if (refusal || !user || orgId === undefined) {
-      await this.db.transaction((tx) =>
-        recordAudit(tx, { ...actor, actorId: user?.id ?? null, actorKind: user?.kind ?? 'ANONYMOUS' }, {
+      await this.db.transaction(async (tx) => {
+        const counted = user && refusal === 'wrong_password' ? await this.lockout.recordFailure(tx, user.id) : undefined;
+        // A failure that lost the race to a lockout was not counted: it met a locked account.
+        const reason = counted === null ? 'locked_out' : refusal;
+        await recordAudit(tx, { ...actor, actorId: user?.id ?? null, actorKind: user?.kind ?? 'ANONYMOUS' }, {
           action: 'session.login_failed',
           targetType: 'User',
           targetId: user?.id ?? null,
-          changes: { email, reason: refusal },
-        }),
-      );
+          changes: { email, reason, ...counted },
+        });
+      });
       throw new AppError('auth.invalid_credentials');
     }
 
+    // Hashes made at a lower cost (bulk import) are replaced by one at the configured cost.
+    const upgradedHash = user.passwordHash && this.hasher.needsRehash(user.passwordHash) ? await this.hasher.hash(input.password) : null;
     const { session, refreshToken } = await this.db.transaction(async (tx) => {
       const started = await this.startSession(tx, user.id, orgId, actor);
-      await tx.update(UserEntity, { id: user.id }, { lastLoginAt: () => 'now()' });
+      await this.lockout.recordSuccess(tx, user.id);
+      await tx.update(UserEntity, { id: user.id }, { lastLoginAt: () => 'now()', ...(upgradedHash ? { passwordHash: upgradedHash } : {}) });
       await recordAudit(tx, { ...actor, actorId: user.id, actorKind: user.kind }, {
         action: 'session.login',
         orgId,
@@ -81,6 +96,7 @@ export class AuthService {
   private refusalFor(user: UserEntity | null, passwordMatches: boolean, orgId: string | null | undefined): LoginRefusal | null {
     if (!user) return 'unknown_email';
     if (!user.passwordHash) return 'no_password';
+    if (this.lockout.isLockedOut(user)) return 'locked_out';
     if (!passwordMatches) return 'wrong_password';
     if (user.status !== UserStatus.ACTIVE) return 'account_inactive';
     if (user.lockedAt) return 'account_locked';

@@ -5,6 +5,7 @@ import { UserType } from '../users/user.type';
 import { listMembers } from './member-list';
 import { MembershipConnectionType, UserConnectionType, UserEdgeType } from './member-connection.type';
 import { ChangeRoleArgs, MemberArgs, MembersArgs, UsersArgs } from './members.inputs';
+import { MembershipStatus } from './membership.entity';
 import { MembershipType } from './membership.type';
 
 @Resolver(() => UserConnectionType)
@@ -22,6 +23,18 @@ export class MembersResolver {
   @Mutation(() => MembershipType, { description: "Gives a member another role in the org." })
   async changeRole(@Args() { orgId, userId, roleId }: ChangeRoleArgs, @Ctx() ctx: GraphQLContext) {
     return ctx.db.transaction((tx) => ctx.services.members.changeRole(tx, auditActorOf(ctx), { orgId, userId }, roleId));
+  }
+
+  @Mutation(() => MembershipType, { description: "Restores a deactivated member's access to the org." })
+  async activate(@Args() { orgId, userId }: MemberArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.members.setStatus(tx, auditActorOf(ctx), { orgId, userId }, MembershipStatus.ACTIVE));
+  }
+
+  @Mutation(() => MembershipType, { description: "Suspends a member's access to the org; the account is untouched." })
+  async deactivate(@Args() { orgId, userId }: MemberArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) =>
+      ctx.services.members.setStatus(tx, auditActorOf(ctx), { orgId, userId }, MembershipStatus.DEACTIVATED),
+    );
   }
 
   @Mutation(() => Boolean, { description: 'Removes a member from the org; the account remains.' })

@@ -38,6 +38,8 @@ export const memberRules = {
   Mutation: {
     changeRole: chain(hasPermission('members:update', orgFromArg('orgId')), canActOnMember, canAssignRole),
     removeMember: chain(hasPermission('members:remove', orgFromArg('orgId')), canActOnMember),
+    activate: chain(hasPermission('members:activate', orgFromArg('orgId')), canActOnMember),
+    deactivate: chain(hasPermission('members:activate', orgFromArg('orgId')), canActOnMember),
   },
   Org: {
     members: hasPermission('members:read', parentOrg),

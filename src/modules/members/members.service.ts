@@ -34,6 +34,29 @@ export class MembersService {
     return membership;
   }
 
+  /**
+   * Activates or deactivates a membership. A deactivated member's tokens and keys stop working in
+   * this org from the next request on (access is read per request); nothing else changes.
+   */
+  async setStatus(tx: EntityManager, actor: AuditActor, target: MemberTarget, status: MembershipStatus): Promise<MembershipEntity> {
+    const membership = await this.lockedMembership(tx, target);
+    if (membership.status === status) return membership;
+    if (status === MembershipStatus.DEACTIVATED) {
+      await this.keepAnOwner(tx, membership, await tx.findOneByOrFail(RoleEntity, { id: membership.roleId }), false);
+    }
+    const before = membership.status;
+    membership.status = status;
+    await tx.save(membership);
+    await recordAudit(tx, actor, {
+      action: status === MembershipStatus.ACTIVE ? 'member.activated' : 'member.deactivated',
+      orgId: target.orgId,
+      targetType: 'User',
+      targetId: target.userId,
+      changes: { before: { status: before }, after: { status } },
+    });
+    return membership;
+  }
+
   /** Removes the membership; the account remains. Its sessions stop acting in the org at once. */
   async removeMember(tx: EntityManager, actor: AuditActor, target: MemberTarget): Promise<boolean> {
     const membership = await this.lockedMembership(tx, target);

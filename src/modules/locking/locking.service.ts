@@ -1,0 +1,50 @@
+import type { EntityManager } from 'typeorm';
+import { recordAudit, type AuditActor } from '../../core/audit/audit';
+import { AppError } from '../../core/errors/app-error';
+import type { AuthService } from '../auth/auth.service';
+import { UserEntity } from '../users/user.entity';
+
+/**
+ * Administrative locks on whole accounts. A locked account cannot sign in or refresh, and its
+ * sessions end, so unlocking does not revive a session that may have been stolen.
+ */
+export class LockingService {
+  constructor(private readonly auth: AuthService) {}
+
+  async lock(tx: EntityManager, actor: AuditActor, userId: string, reason: string | null): Promise<UserEntity> {
+    const user = await this.lockedRow(tx, userId);
+    const before = { locked: user.lockedAt !== null, lockReason: user.lockReason };
+    user.lockedAt ??= new Date();
+    user.lockReason = reason?.trim() || null;
+    await tx.save(user);
+    const sessionsEnded = await this.auth.endAllSessions(tx, userId, 'account_locked');
+    await recordAudit(tx, actor, {
+      action: 'user.locked',
+      targetType: 'User',
+      targetId: userId,
+      changes: { before, after: { locked: true, lockReason: user.lockReason }, sessionsEnded },
+    });
+    return user;
+  }
+
+  /** Lifts an administrator's lock and any automatic lockout. */
+  async unlock(tx: EntityManager, actor: AuditActor, userId: string): Promise<UserEntity> {
+    const user = await this.lockedRow(tx, userId);
+    const before = { locked: user.lockedAt !== null, lockReason: user.lockReason, lockedOutUntil: user.lockedUntil };
+    Object.assign(user, { lockedAt: null, lockReason: null, lockedUntil: null, failedLoginCount: 0, failedLoginWindowStartedAt: null });
+    await tx.save(user);
+    await recordAudit(tx, actor, {
+      action: 'user.unlocked',
+      targetType: 'User',
+      targetId: userId,
+      changes: { before, after: { locked: false } },
+    });
+    return user;
+  }
+
+  private async lockedRow(tx: EntityManager, userId: string): Promise<UserEntity> {
+    const user = await tx.findOne(UserEntity, { where: { id: userId }, lock: { mode: 'pessimistic_write' } });
+    if (!user) throw new AppError('user.not_found');
+    return user;
+  }
+}
