@@ -1,0 +1,31 @@
+import { allow, rule } from 'graphql-shield';
+import type { GraphQLContext } from '../../core/context/context';
+import { AppError } from '../../core/errors/app-error';
+import { canManageUser } from '../users/users.rules';
+import { PrincipalKind } from '../users/user.entity';
+
+/** A person signed in with a session: API keys and service accounts have no password to change. */
+const isSignedInPerson = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) => {
+  if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
+  return (
+    (ctx.principal.apiKeyId === null && ctx.principal.kind !== PrincipalKind.SERVICE_ACCOUNT) ||
+    new AppError('auth.forbidden')
+  );
+});
+
+/** Another user's password, with the rank rules of `canManageUser`; one's own goes through changePassword. */
+const canSetPassword = rule({ cache: 'no_cache' })(async (_parent, args: { userId: string }, ctx: GraphQLContext) => {
+  if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
+  if (args.userId === ctx.principal.userId) return new AppError('password.set_own');
+  return canManageUser(ctx, args.userId, 'members:password');
+});
+
+export const passwordRules = {
+  Mutation: {
+    changePassword: isSignedInPerson,
+    // The email or the token is the credential; requestPasswordReset reveals nothing either way.
+    requestPasswordReset: allow,
+    resetPassword: allow,
+    setPassword: canSetPassword,
+  },
+};
