@@ -2,22 +2,9 @@ import { Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { OrgType } from '../orgs/org.type';
-import type { SignedIn } from './auth.service';
+import { actAs } from './sign-in';
 import { AuthPayloadType, SessionType } from './auth.type';
 import { LoginArgs, RefreshTokenArgs, SessionIdArgs } from './auth.inputs';
-
-/** The caller is whoever the operation just signed in, so the payload's `user` is readable as self. */
-function actAs(ctx: GraphQLContext, signedIn: SignedIn): SignedIn {
-  ctx.principal = {
-    userId: signedIn.user.id,
-    kind: signedIn.user.kind,
-    superUser: signedIn.user.superUser,
-    orgId: null,
-    sessionId: null,
-    apiKeyId: null,
-  };
-  return signedIn;
-}
 
 @Resolver(() => SessionType)
 export class AuthResolver {
