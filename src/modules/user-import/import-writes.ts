@@ -1,0 +1,110 @@
+import type { EntityManager } from 'typeorm';
+import { AppError } from '../../core/errors/app-error';
+import { MembershipStatus } from '../members/membership.entity';
+import { isOwnerRole, otherActiveOwners } from '../roles/role-rank';
+import { PrincipalKind } from '../users/user.entity';
+import type { ImportLine } from './import-line';
+import { added, type LinePlan } from './import-plan';
+import type { Named } from './import-state';
+
+// The statements one line runs: as few as possible, since a call may hold ten thousand lines and
+// each statement is a round trip. The caller wraps them in the line's savepoint.
+
+/**
+ * A new, active account (a CUSTOMER when the line gives a customerId), its active membership and
+ * its groups and teams, in one statement. Imported members get no invitation and no email.
+ */
+export async function insertMember(
+  tx: EntityManager,
+  orgId: string,
+  line: ImportLine,
+  plan: LinePlan,
+  passwordHash: string | null,
+  invitedById: string | null,
+): Promise<string> {
+  const [{ id }] = await tx.query(
+    `WITH account AS (
+       INSERT INTO users (email, first_name, last_name, kind, customer_id, password_hash, password_changed_at)
+       VALUES ($1, $2, $3, $4, $5, $6::text, CASE WHEN $6::text IS NULL THEN NULL ELSE now() END)
+       RETURNING id
+     ), membership AS (
+       INSERT INTO memberships (org_id, user_id, role_id, invited_by_id) SELECT $7, id, $8, $9 FROM account
+     ), in_groups AS (
+       INSERT INTO group_members (group_id, user_id) SELECT unnest($10::uuid[]), id FROM account
+     ), in_teams AS (
+       INSERT INTO team_members (team_id, user_id) SELECT unnest($11::uuid[]), id FROM account
+     )
+     SELECT id FROM account`,
+    [
+      line.email,
+      plan.after.firstName,
+      plan.after.lastName,
+      line.customerId ? PrincipalKind.CUSTOMER : PrincipalKind.HUMAN,
+      line.customerId ?? null,
+      passwordHash,
+      orgId,
+      plan.after.role.id,
+      invitedById,
+      plan.after.groups.map((group) => group.id),
+      plan.after.teams.map((team) => team.id),
+    ],
+  );
+  return id;
+}
+
+/** An existing account joins the org, active at once; its groups and teams follow separately. */
+export async function insertMembership(tx: EntityManager, orgId: string, userId: string, plan: LinePlan, invitedById: string | null) {
+  await tx.query('INSERT INTO memberships (org_id, user_id, role_id, invited_by_id) VALUES ($1, $2, $3, $4)', [
+    orgId,
+    userId,
+    plan.after.role.id,
+    invitedById,
+  ]);
+}
+
+/** A member's names and role; the org keeps an active owner (the caller holds the org lock). */
+export async function updateMember(tx: EntityManager, orgId: string, userId: string, plan: LinePlan) {
+  const { before, after, account } = plan;
+  if (!before || !account?.membership) return;
+  if (before.firstName !== after.firstName || before.lastName !== after.lastName) {
+    await tx.query('UPDATE users SET first_name = $2, last_name = $3, updated_at = now() WHERE id = $1', [
+      userId,
+      after.firstName,
+      after.lastName,
+    ]);
+  }
+  if (before.role.id === after.role.id) return;
+  const demotesAnOwner = isOwnerRole(before.role.permissions) && !isOwnerRole(after.role.permissions);
+  if (demotesAnOwner && account.membership.status === MembershipStatus.ACTIVE && (await otherActiveOwners(tx, orgId, { userId })) === 0) {
+    throw new AppError('member.last_owner');
+  }
+  await tx.query('UPDATE memberships SET role_id = $3, updated_at = now() WHERE org_id = $1 AND user_id = $2', [
+    orgId,
+    userId,
+    after.role.id,
+  ]);
+}
+
+/** Brings the member's groups and teams in the org to exactly those the plan lists. */
+export async function syncGroupsAndTeams(tx: EntityManager, userId: string, plan: LinePlan) {
+  await syncLinks(tx, 'group_members', 'group_id', userId, plan.current.groups, plan.after.groups);
+  await syncLinks(tx, 'team_members', 'team_id', userId, plan.current.teams, plan.after.teams);
+}
+
+async function syncLinks(
+  tx: EntityManager,
+  table: 'group_members' | 'team_members',
+  column: 'group_id' | 'team_id',
+  userId: string,
+  current: Named[],
+  next: Named[],
+) {
+  const joined = added(current, next).map((item) => item.id);
+  const left = added(next, current).map((item) => item.id);
+  if (left.length > 0) {
+    await tx.query(`DELETE FROM ${table} WHERE user_id = $1 AND ${column} = ANY($2::uuid[])`, [userId, left]);
+  }
+  if (joined.length > 0) {
+    await tx.query(`INSERT INTO ${table} (${column}, user_id) SELECT unnest($2::uuid[]), $1::uuid`, [userId, joined]);
+  }
+}

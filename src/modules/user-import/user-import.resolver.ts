@@ -1,0 +1,32 @@
+import { Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { auditActorOf, type GraphQLContext } from '../../core/context/context';
+import { ExportUsersArgs, ImportUsersArgs } from './user-import.inputs';
+import { ImportUsersResultType } from './user-import.type';
+
+@Resolver()
+export class UserImportResolver {
+  @Mutation(() => ImportUsersResultType, {
+    description:
+      'Creates or updates members from CSV, each line on its own; imported members have access at once and get no email. ' +
+      'Existing accounts keep their password.',
+  })
+  async importUsers(@Args() { orgId, csv }: ImportUsersArgs, @Ctx() ctx: GraphQLContext) {
+    const service = ctx.services.userImport;
+    const prepared = await service.prepare(ctx.db.manager, csv);
+    const caller = {
+      userId: ctx.principal!.userId,
+      permissions: await ctx.access.permissions(orgId),
+      rank: await ctx.access.rank(orgId),
+    };
+    return ctx.db.transaction((tx) => service.importUsers(tx, auditActorOf(ctx), caller, orgId, prepared));
+  }
+
+  @Query(() => String, {
+    description:
+      "The org's members as CSV: email, firstName, lastName, role, groups, teams, status, kind, customerId, createdAt, " +
+      'lastLoginAt. Cells that a spreadsheet would run as a formula are prefixed with a single quote.',
+  })
+  async exportUsers(@Args() { orgId, kind }: ExportUsersArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.services.userImport.exportUsers(ctx.db.manager, orgId, kind ?? null);
+  }
+}
