@@ -13,6 +13,7 @@ import { bearerToken } from './core/http/client-info';
 import { createHttpServer } from './core/http/server';
 import { createLogger, type Logger } from './core/logger';
 import { createLoaders } from './loaders';
+import { isApiKeyToken } from './modules/api-keys/api-keys.service';
 import { buildGatewaySchema } from './schema';
 import { createServices, type Services } from './services';
 
@@ -38,18 +39,23 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     const apollo = createApollo(await buildGatewaySchema(), config, logger);
     await apollo.start();
 
+    const authenticate = (token: string, ipAddress: string | null) =>
+      isApiKeyToken(token) ? services.apiKeys.authenticate(token, ipAddress) : services.auth.authenticate(token);
+
     const createContext = async (req: IncomingMessage, scope: RequestScope): Promise<GraphQLContext> => {
       const bearer = bearerToken(req);
-      const principal = bearer.token ? await services.auth.authenticate(bearer.token) : null;
-      const loaders = createLoaders(db);
+      const principal = bearer.token ? await authenticate(bearer.token, scope.ipAddress) : null;
       const context: GraphQLContext = {
         ...scope,
         principal,
         authError: bearer.present && !principal ? new AppError('auth.invalid_token') : null,
         db,
         services,
-        loaders,
-        access: new CallerAccess(() => context.principal, loaders),
+        loaders: createLoaders(db),
+        access: new CallerAccess(
+          () => context.principal,
+          () => context.loaders,
+        ),
       };
       return context;
     };

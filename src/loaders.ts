@@ -1,4 +1,6 @@
 import type { DataSource } from 'typeorm';
+import { createInvitationLoaders } from './modules/invitations/invitations.loaders';
+import { createApiKeyLoaders } from './modules/api-keys/api-keys.loaders';
 import { createMemberLoaders } from './modules/members/members.loaders';
 import { createNodeLoaders } from './modules/nodes/nodes.loaders';
 import { createOrgLoaders } from './modules/orgs/orgs.loaders';
@@ -12,6 +14,8 @@ export function createLoaders(db: DataSource) {
     ...createOrgLoaders(db),
     ...createRoleLoaders(db),
     ...createMemberLoaders(db),
+    ...createInvitationLoaders(db),
+    ...createApiKeyLoaders(db),
     ...createNodeLoaders(db),
   };
 }

@@ -2,9 +2,14 @@ import type { GraphQLSchema } from 'graphql';
 import { allow } from 'graphql-shield';
 import { applyMiddleware } from 'graphql-middleware';
 import { buildSchema } from 'type-graphql';
+import { freshLoadersAfterMutation } from './core/graphql/fresh-loaders';
 import { createShield, mergeRuleMaps } from './core/permissions/shield';
+import { ApiKeyResolver, OrgApiKeysResolver, UserApiKeysResolver } from './modules/api-keys/api-key.resolver';
+import { apiKeyRules } from './modules/api-keys/api-keys.rules';
 import { authRules } from './modules/auth/auth.rules';
 import { AuthResolver } from './modules/auth/auth.resolver';
+import { InvitationResolver, OrgInvitationsResolver } from './modules/invitations/invitation.resolver';
+import { invitationRules } from './modules/invitations/invitations.rules';
 import { LockingResolver } from './modules/locking/locking.resolver';
 import { lockingRules } from './modules/locking/locking.rules';
 import { MembershipResolver } from './modules/members/membership.resolver';
@@ -19,33 +24,62 @@ import { NodeResolver } from './modules/nodes/node.resolver';
 import { nodeRules } from './modules/nodes/node.rules';
 import { OrgResolver } from './modules/orgs/org.resolver';
 import { orgRules } from './modules/orgs/orgs.rules';
+import { PasswordsResolver } from './modules/passwords/passwords.resolver';
+import { passwordRules } from './modules/passwords/passwords.rules';
 import { RoleResolver } from './modules/roles/role.resolver';
 import { roleRules } from './modules/roles/roles.rules';
+import { UserImportResolver } from './modules/user-import/user-import.resolver';
+import { userImportRules } from './modules/user-import/user-import.rules';
 import { UserResolver } from './modules/users/user.resolver';
 import { userRules } from './modules/users/users.rules';
 
 const resolvers = [
+  ApiKeyResolver,
+  OrgApiKeysResolver,
+  UserApiKeysResolver,
   AuthResolver,
+  InvitationResolver,
   LockingResolver,
   MembersResolver,
   MembershipConnectionResolver,
   MembershipResolver,
   NodeResolver,
+  OrgInvitationsResolver,
   OrgMembersResolver,
   OrgResolver,
+  PasswordsResolver,
   RoleResolver,
   UserEdgeResolver,
+  UserImportResolver,
   UserResolver,
 ] as const;
 
 /** Shared GraphQL plumbing: page info carries no data of its own. */
 const coreRules = { PageInfo: allow };
 
-const ruleMaps = [coreRules, authRules, lockingRules, memberRules, nodeRules, orgRules, roleRules, userRules];
+const ruleMaps = [
+  coreRules,
+  apiKeyRules,
+  authRules,
+  invitationRules,
+  lockingRules,
+  memberRules,
+  nodeRules,
+  orgRules,
+  passwordRules,
+  roleRules,
+  userImportRules,
+  userRules,
+];
 
 /** The schema exactly as type-graphql declares it: what schema.graphql records. */
 export function buildDeclaredSchema(): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers, validate: { forbidUnknownValues: true }, emitSchemaFile: false });
+  return buildSchema({
+    resolvers,
+    validate: { forbidUnknownValues: true },
+    globalMiddlewares: [freshLoadersAfterMutation],
+    emitSchemaFile: false,
+  });
 }
 
 /** The served schema: the declared one behind the single graphql-shield permission tree. */

@@ -3,16 +3,21 @@ import type { Config } from './core/config/config';
 import type { Logger } from './core/logger';
 import { createMailer } from './core/mail/mailer';
 import { PasswordHasher } from './core/crypto/password-hasher';
+import { ApiKeyTokens } from './modules/api-keys/api-key-tokens';
+import { ApiKeysService } from './modules/api-keys/api-keys.service';
 import { AccessTokenService } from './modules/auth/access-tokens.service';
 import { AuthService } from './modules/auth/auth.service';
+import { InvitationsService } from './modules/invitations/invitations.service';
 import { LockingService } from './modules/locking/locking.service';
 import { LoginLockout } from './modules/locking/login-lockout';
 import { SigningKeyStore } from './modules/auth/signing-keys.service';
 import { BootstrapService } from './modules/bootstrap/bootstrap.service';
 import { MembersService } from './modules/members/members.service';
 import { OrgsService } from './modules/orgs/orgs.service';
+import { PasswordsService } from './modules/passwords/passwords.service';
 import { RolesService } from './modules/roles/roles.service';
 import { UsersService } from './modules/users/users.service';
+import { UserImportService } from './modules/user-import/user-import.service';
 
 /** The composition root: every long-lived service, wired once per process. */
 export async function createServices(config: Config, db: DataSource, secretKey: string, logger: Logger) {
@@ -25,20 +30,25 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
     ttlSeconds: config.auth.accessTokenTtl,
   });
   const orgs = new OrgsService();
+  const mailer = createMailer(config, logger);
   const auth = new AuthService(db, hasher, accessTokens, config.auth.refreshTokenTtl, new LoginLockout(config.lockout));
   return {
     config,
     logger,
-    mailer: createMailer(config, logger),
+    mailer,
     signingKeys,
     hasher,
     accessTokens,
     auth,
     locking: new LockingService(auth),
+    apiKeys: new ApiKeysService(db, new ApiKeyTokens(signingKeys, { issuer: config.publicUrl, audience: config.auth.audience }), logger),
+    invitations: new InvitationsService(db, auth, hasher, mailer, config.publicUrl),
     orgs,
     roles: new RolesService(),
     members: new MembersService(),
     users: new UsersService(),
+    userImport: new UserImportService(hasher, config.importBcryptCost),
+    passwords: new PasswordsService(hasher, auth, mailer, logger, config.publicUrl),
     bootstrap: new BootstrapService(db, hasher, orgs),
   };
 }

@@ -125,7 +125,7 @@ describe('login timing', () => {
   let timed: TestGateway;
 
   beforeAll(async () => {
-    timed = await startTestGateway({ BCRYPT_COST: '10' });
+    timed = await startTestGateway({ BCRYPT_COST: '11' });
   });
 
   afterAll(async () => {
@@ -134,21 +134,22 @@ describe('login timing', () => {
 
   async function medianMs(email: string): Promise<number> {
     const samples: number[] = [];
-    for (let i = 0; i < 7; i++) {
+    for (let i = 0; i < 9; i++) {
       const started = performance.now();
       await timed.graphql(LOGIN, { email, password: 'definitely wrong password' });
       samples.push(performance.now() - started);
     }
-    return samples.sort((a, b) => a - b)[3];
+    return samples.sort((a, b) => a - b)[4];
   }
 
   it('costs about the same for an unknown email as for a wrong password', async () => {
     await medianMs(OWNER_EMAIL); // warm-up: the decoy hash and connections
     const known = await medianMs(OWNER_EMAIL);
     const unknown = await medianMs('unknown-user@example.com');
-    // bcrypt at cost 10 dominates both (tens of ms); without the decoy the unknown path takes ~1 ms.
-    expect(known).toBeGreaterThan(15);
-    expect(unknown / known).toBeGreaterThan(0.6);
-    expect(unknown / known).toBeLessThan(1.6);
+    // bcrypt at cost 11 dominates both (~100 ms); without the decoy the unknown path takes ~1 ms.
+    // The bounds are wide because other test files load the same two cores meanwhile.
+    expect(known).toBeGreaterThan(30);
+    expect(unknown / known).toBeGreaterThan(0.5);
+    expect(unknown / known).toBeLessThan(2);
   });
 });

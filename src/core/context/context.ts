@@ -16,6 +16,8 @@ export type Principal = {
   orgId: string | null;
   sessionId: string | null;
   apiKeyId: string | null;
+  /** With an API key: what the key may do at most, within its owner's current role in `orgId`. */
+  scopes?: readonly string[];
 };
 
 /** Built fresh for every operation: loaders and shield's cache never outlive one request. */

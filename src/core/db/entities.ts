@@ -1,16 +1,22 @@
+import { ApiKeyEntity } from '../../modules/api-keys/api-key.entity';
 import { AuditLogEntity } from '../audit/audit-log.entity';
 import { RefreshTokenEntity } from '../../modules/auth/refresh-token.entity';
 import { SessionEntity } from '../../modules/auth/session.entity';
 import { SigningKeyEntity } from '../../modules/auth/signing-key.entity';
+import { InvitationEntity } from '../../modules/invitations/invitation.entity';
 import { MembershipEntity } from '../../modules/members/membership.entity';
 import { OrgEntity } from '../../modules/orgs/org.entity';
+import { PasswordResetTokenEntity } from '../../modules/passwords/password-reset-token.entity';
 import { RoleEntity } from '../../modules/roles/role.entity';
 import { UserEntity } from '../../modules/users/user.entity';
 
 export const entities = [
+  ApiKeyEntity,
   AuditLogEntity,
+  InvitationEntity,
   MembershipEntity,
   OrgEntity,
+  PasswordResetTokenEntity,
   RefreshTokenEntity,
   RoleEntity,
   SessionEntity,

@@ -10,7 +10,10 @@ export type MailMessage = {
   subject: string;
   text: string;
   html: string;
-  /** The link the message exists for; logged in outbox mode so a newcomer can follow it. */
+  /**
+   * The link the message exists for. Outbox mode (no SMTP_URL: local development) logs it so a
+   * newcomer can follow it; with SMTP it is never logged.
+   */
   link?: string;
 };
 

@@ -14,11 +14,15 @@ const NONE: ReadonlySet<string> = new Set();
  * role change or removal applies to the next one. Rules ask this; nothing trusts a token's claims.
  */
 export class CallerAccess {
-  /** The principal is read when asked: sign-in operations set it midway through a request. */
+  /** Read when asked: sign-in sets the principal midway through a request, and mutations renew loaders. */
   constructor(
     private readonly currentPrincipal: () => Principal | null,
-    private readonly loaders: Loaders,
+    private readonly currentLoaders: () => Loaders,
   ) {}
+
+  private get loaders(): Loaders {
+    return this.currentLoaders();
+  }
 
   private get principal(): Principal | null {
     return this.currentPrincipal();
@@ -34,14 +38,22 @@ export class CallerAccess {
 
   /** The caller's active membership in the org, if any. */
   async membership(orgId: string): Promise<MembershipEntity | null> {
-    if (!this.principal) return null;
+    if (!this.principal || !this.reaches(orgId)) return null;
     return activeMembership(this.loaders, this.principal.userId, orgId);
   }
 
+  /** A member's role, capped by the key's scopes when the caller uses an API key. */
   async permissions(orgId: string): Promise<ReadonlySet<string>> {
     if (this.isSuperUser) return ALL_PERMISSIONS;
-    if (!this.principal) return NONE;
-    return memberPermissions(this.loaders, this.principal.userId, orgId);
+    if (!this.principal || !this.reaches(orgId)) return NONE;
+    const held = await memberPermissions(this.loaders, this.principal.userId, orgId);
+    const scopes = this.principal.scopes;
+    return scopes ? new Set(scopes.filter((scope) => held.has(scope))) : held;
+  }
+
+  /** An API key acts only in the org it was issued for. */
+  private reaches(orgId: string): boolean {
+    return this.principal?.apiKeyId == null || this.principal.orgId === orgId;
   }
 
   async can(orgId: string, permission: string): Promise<boolean> {

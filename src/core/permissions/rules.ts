@@ -78,3 +78,18 @@ export function grantsOnlyHeldPermissions(granted: (args: any) => readonly strin
     return grantable.every((permission) => held.has(permission)) || new AppError('role.escalation');
   });
 }
+
+/**
+ * No escalation through roles: the role an operation would give (named by its arguments) belongs
+ * to the located org and holds no permission the caller lacks there.
+ */
+export function offersOnlyHeldRole(roleIdOf: (args: any) => unknown, locate: OrgLocator) {
+  return rule({ cache: 'no_cache' })(async (parent, args, ctx: GraphQLContext) => {
+    const orgId = await locate(parent, args, ctx);
+    const roleId = roleIdOf(args);
+    const role = isId(roleId) ? await ctx.loaders.roleById.load(roleId) : null;
+    if (!orgId || !role || role.orgId !== orgId) return new AppError('role.not_found', { field: 'roleId' });
+    const held = await ctx.access.permissions(orgId);
+    return role.permissions.every((permission) => held.has(permission)) || new AppError('role.escalation');
+  });
+}

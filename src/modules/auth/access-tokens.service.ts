@@ -41,7 +41,7 @@ export class AccessTokenService {
    */
   async verify(token: string): Promise<AccessTokenClaims | null> {
     try {
-      const { payload } = await jwtVerify(token, (header) => this.resolveKey(header.kid), {
+      const { payload } = await jwtVerify(token, (header) => this.keys.verificationKey(header.kid), {
         algorithms: [SIGNING_ALGORITHM],
         typ: ACCESS_TOKEN_TYPE,
         issuer: this.options.issuer,
@@ -53,12 +53,6 @@ export class AccessTokenService {
       if (error instanceof joseErrors.JOSEError) return null;
       throw error;
     }
-  }
-
-  private async resolveKey(kid: string | undefined) {
-    const key = await this.keys.publicKey(kid);
-    if (!key) throw new joseErrors.JWKSNoMatchingKey();
-    return key;
   }
 }
 

@@ -127,7 +127,8 @@ export class AuthService {
     return preferred?.orgId ?? null;
   }
 
-  private async startSession(tx: EntityManager, userId: string, orgId: string | null, actor: AuditActor) {
+  /** Opens a session (and its first refresh token) inside the caller's transaction. */
+  async startSession(tx: EntityManager, userId: string, orgId: string | null, actor: AuditActor) {
     const session = await tx.save(
       tx.create(SessionEntity, {
         userId,
@@ -148,7 +149,8 @@ export class AuthService {
     return refreshToken;
   }
 
-  private async signedIn(user: UserEntity, session: SessionEntity, refreshToken: string): Promise<SignedIn> {
+  /** Issues the access token of a session started by `startSession`, after its transaction commits. */
+  async signedIn(user: UserEntity, session: SessionEntity, refreshToken: string): Promise<SignedIn> {
     const access = await this.accessTokens.issue({ userId: user.id, sessionId: session.id, orgId: session.orgId });
     return { accessToken: access.token, refreshToken, expiresAt: access.expiresAt, user };
   }

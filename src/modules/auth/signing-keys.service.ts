@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { errors as joseErrors, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { DataSource } from 'typeorm';
 import { SecretBox } from '../../core/crypto/secret-box';
 import { SigningKeyEntity, SigningKeyStatus } from './signing-key.entity';
@@ -75,6 +75,13 @@ export class SigningKeyStore {
       if (known) await this.reload();
     }
     return this.publicKeys.get(kid) ?? null;
+  }
+
+  /** For jose's jwtVerify: the key of a token's `kid`, or jose's own "no matching key" error. */
+  async verificationKey(kid: string | undefined): Promise<CryptoKey> {
+    const key = await this.publicKey(kid);
+    if (!key) throw new joseErrors.JWKSNoMatchingKey();
+    return key;
   }
 
   jwks(): { keys: JWK[] } {

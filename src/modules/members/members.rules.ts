@@ -3,16 +3,23 @@ import type { GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
 import { rankOf } from '../../core/permissions/permissions';
-import { hasPermission, isOwnedBySelf, orgFromArg, orgOfParent, parentOrg } from '../../core/permissions/rules';
+import {
+  hasPermission,
+  isOwnedBySelf,
+  offersOnlyHeldRole,
+  orgFromArg,
+  orgOfParent,
+  parentOrg,
+} from '../../core/permissions/rules';
 import { OWNER_RANK } from '../roles/role-rank';
 
-type MemberArgs = { orgId: string; userId: string; roleId?: string };
+type MemberArgs = { orgId: string; userId: string };
 
 /**
  * Rank: nobody acts on themselves; an owner acts on anyone else; others only on members of lower
  * rank (permissions.md). A target outside the org answers NOT_FOUND.
  */
-const canActOnMember = rule({ cache: 'no_cache' })(async (_parent, args: MemberArgs, ctx: GraphQLContext) => {
+export const canActOnMember = rule({ cache: 'no_cache' })(async (_parent, args: MemberArgs, ctx: GraphQLContext) => {
   const memberships = isId(args.userId) ? await ctx.loaders.membershipsByUserId.load(args.userId) : [];
   const target = memberships.find((membership) => membership.orgId === args.orgId);
   if (!target) return new AppError('member.not_found');
@@ -23,20 +30,16 @@ const canActOnMember = rule({ cache: 'no_cache' })(async (_parent, args: MemberA
   return rankOf(targetRole?.permissions ?? []) < callerRank || new AppError('member.outranked');
 });
 
-/** No escalation: the role to assign belongs to the org and holds nothing the caller lacks. */
-const canAssignRole = rule({ cache: 'no_cache' })(async (_parent, args: MemberArgs, ctx: GraphQLContext) => {
-  const role = isId(args.roleId) ? await ctx.loaders.roleById.load(args.roleId) : null;
-  if (!role || role.orgId !== args.orgId) return new AppError('role.not_found', { field: 'roleId' });
-  const held = await ctx.access.permissions(args.orgId);
-  return role.permissions.every((permission) => held.has(permission)) || new AppError('role.escalation');
-});
-
 export const memberRules = {
   Query: {
     users: hasPermission('members:read', orgFromArg('orgId')),
   },
   Mutation: {
-    changeRole: chain(hasPermission('members:update', orgFromArg('orgId')), canActOnMember, canAssignRole),
+    changeRole: chain(
+      hasPermission('members:update', orgFromArg('orgId')),
+      canActOnMember,
+      offersOnlyHeldRole((args) => args.roleId, orgFromArg('orgId')),
+    ),
     removeMember: chain(hasPermission('members:remove', orgFromArg('orgId')), canActOnMember),
     activate: chain(hasPermission('members:activate', orgFromArg('orgId')), canActOnMember),
     deactivate: chain(hasPermission('members:activate', orgFromArg('orgId')), canActOnMember),

@@ -6,6 +6,8 @@ export const NODE_TABLES = [
   ['Org', 'orgs'],
   ['Role', 'roles'],
   ['Membership', 'memberships'],
+  ['Invitation', 'invitations'],
+  ['ApiKey', 'api_keys'],
 ] as const;
 
 export type NodeTypeName = (typeof NODE_TABLES)[number][0];
@@ -20,5 +22,9 @@ export async function loadNode(loaders: Loaders, type: NodeTypeName, id: string)
       return loaders.roleById.load(id);
     case 'Membership':
       return loaders.membershipById.load(id);
+    case 'Invitation':
+      return loaders.invitationById.load(id);
+    case 'ApiKey':
+      return loaders.apiKeyById.load(id);
   }
 }

@@ -23,6 +23,15 @@ async function isVisible(ctx: GraphQLContext, type: NodeTypeName, id: string): P
       if (!membership) return false;
       return membership.userId === ctx.principal?.userId || ctx.access.can(membership.orgId, 'members:read');
     }
+    case 'ApiKey': {
+      const key = await ctx.loaders.apiKeyById.load(id);
+      if (!key) return false;
+      return key.ownerId === ctx.principal?.userId || ctx.access.can(key.orgId, 'apikeys:read');
+    }
+    case 'Invitation': {
+      const invitation = await ctx.loaders.invitationById.load(id);
+      return invitation !== null && ctx.access.can(invitation.orgId, 'members:invite');
+    }
   }
 }
 

@@ -1,0 +1,247 @@
+import { decodeProtectedHeader } from 'jose';
+import type { DataSource, EntityManager } from 'typeorm';
+import { recordAudit, type AuditActor } from '../../core/audit/audit';
+import type { Principal } from '../../core/context/context';
+import { constantTimeEqual, hashToken } from '../../core/crypto/opaque-token';
+import { isUniqueViolation } from '../../core/db/pg-errors';
+import { AppError } from '../../core/errors/app-error';
+import { isId } from '../../core/ids';
+import type { Logger } from '../../core/logger';
+import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
+import { RoleEntity } from '../roles/role.entity';
+import { PrincipalKind, UserEntity, UserStatus } from '../users/user.entity';
+import { API_KEY_TYPE, type ApiKeyTokens } from './api-key-tokens';
+import { ApiKeyEntity, StoredApiKeyStatus } from './api-key.entity';
+
+export type IssuedKey = { apiKey: ApiKeyEntity; token: string };
+export type NewKey = { ownerId: string; orgId: string; name: string; scopes: string[]; expiresAt: Date | null };
+
+/** `lastUsedAt` is written at most this often per key, not on every request. */
+const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+
+type KeyStatusRow = {
+  id: string;
+  org_id: string;
+  owner_id: string;
+  scopes: string[];
+  status: StoredApiKeyStatus;
+  expires_at: Date | null;
+  grace_ends_at: Date | null;
+  fingerprint: Buffer;
+  kind: PrincipalKind;
+  user_status: UserStatus;
+  locked_at: Date | null;
+  membership_status: MembershipStatus | null;
+};
+
+export function isApiKeyToken(token: string): boolean {
+  try {
+    return decodeProtectedHeader(token).typ === API_KEY_TYPE;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a key works right now, by its stored state alone. */
+export function keyIsLive(key: Pick<ApiKeyEntity, 'status' | 'expiresAt' | 'graceEndsAt'>, now = Date.now()): boolean {
+  if (key.expiresAt && key.expiresAt.getTime() <= now) return false;
+  if (key.status === StoredApiKeyStatus.ACTIVE) return true;
+  return key.status === StoredApiKeyStatus.ROTATING && key.graceEndsAt !== null && key.graceEndsAt.getTime() > now;
+}
+
+/**
+ * Service accounts and their JWT API keys. Every request made with a key re-reads the key, its
+ * owner and the owner's membership (one indexed query), so a revocation, rotation, lock or
+ * deactivation committed by any gateway process applies to the very next request everywhere.
+ */
+export class ApiKeysService {
+  private readonly lastUsedWrites = new Map<string, number>();
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly tokens: ApiKeyTokens,
+    private readonly logger: Logger,
+  ) {}
+
+  async createServiceAccount(tx: EntityManager, actor: AuditActor, input: { orgId: string; name: string; roleId: string }): Promise<UserEntity> {
+    const role = isId(input.roleId) ? await tx.findOneBy(RoleEntity, { id: input.roleId, orgId: input.orgId }) : null;
+    if (!role) throw new AppError('role.not_found', { field: 'roleId' });
+    const account = await tx.save(
+      tx.create(UserEntity, { email: null, firstName: input.name.trim(), kind: PrincipalKind.SERVICE_ACCOUNT, status: UserStatus.ACTIVE }),
+    );
+    await tx.insert(MembershipEntity, { userId: account.id, orgId: input.orgId, roleId: role.id, invitedById: actor.actorId });
+    await recordAudit(tx, actor, {
+      action: 'service_account.created',
+      orgId: input.orgId,
+      targetType: 'User',
+      targetId: account.id,
+      changes: { after: { name: account.firstName, role: role.key } },
+    });
+    return account;
+  }
+
+  /** The org a new key of `ownerId` belongs to: a service account's only org, or the one a person names. */
+  async keyOrg(manager: EntityManager, ownerId: string, requestedOrgId: string | null | undefined): Promise<string | null> {
+    const memberships = await manager.findBy(MembershipEntity, { userId: ownerId, status: MembershipStatus.ACTIVE });
+    if (requestedOrgId) return memberships.some((m) => m.orgId === requestedOrgId) ? requestedOrgId : null;
+    return memberships.length === 1 ? memberships[0].orgId : null;
+  }
+
+  /** Scopes must lie within the owner's role in the key's org (checked again on every use). */
+  async createKey(tx: EntityManager, actor: AuditActor, input: NewKey): Promise<IssuedKey> {
+    const membership = await tx.findOneBy(MembershipEntity, { userId: input.ownerId, orgId: input.orgId, status: MembershipStatus.ACTIVE });
+    const role = membership && (await tx.findOneBy(RoleEntity, { id: membership.roleId }));
+    if (!role) throw new AppError('member.not_found', { field: 'ownerId' });
+    const scopes = [...new Set(input.scopes)].sort();
+    const outside = scopes.filter((scope) => !role.permissions.includes(scope));
+    if (outside.length > 0) {
+      throw new AppError('apikey.scope_outside_role', { message: `The owner's role does not hold: ${outside.join(', ')}`, field: 'scopes' });
+    }
+    const issued = await this.issue(tx, actor, { ...input, scopes }, null);
+    await recordAudit(tx, actor, {
+      action: 'apikey.created',
+      orgId: input.orgId,
+      targetType: 'ApiKey',
+      targetId: issued.apiKey.id,
+      changes: { after: { name: input.name, ownerId: input.ownerId, scopes, expiresAt: input.expiresAt, prefix: issued.apiKey.prefix } },
+    });
+    return issued;
+  }
+
+  /**
+   * Issues a successor with the same owner, org, name, scopes and expiry; the old key keeps working
+   * for the grace period only. The row lock and the unique index on `rotated_from_id` make
+   * concurrent rotations of one key produce exactly one successor.
+   */
+  async rotateKey(tx: EntityManager, actor: AuditActor, id: string, graceSeconds: number): Promise<IssuedKey> {
+    const old = await this.lockedKey(tx, id);
+    if (old.status !== StoredApiKeyStatus.ACTIVE || !keyIsLive(old)) throw new AppError('apikey.not_active');
+    old.status = StoredApiKeyStatus.ROTATING;
+    old.graceEndsAt = new Date(Date.now() + graceSeconds * 1000);
+    await tx.save(old);
+    try {
+      const issued = await this.issue(tx, actor, old, old.id);
+      await recordAudit(tx, actor, {
+        action: 'apikey.rotated',
+        orgId: old.orgId,
+        targetType: 'ApiKey',
+        targetId: old.id,
+        changes: { after: { successorId: issued.apiKey.id, graceEndsAt: old.graceEndsAt } },
+      });
+      return issued;
+    } catch (error) {
+      if (isUniqueViolation(error, 'api_keys_rotated_from_key')) throw new AppError('apikey.not_active');
+      throw error;
+    }
+  }
+
+  async revokeKey(tx: EntityManager, actor: AuditActor, id: string): Promise<ApiKeyEntity> {
+    const key = await this.lockedKey(tx, id);
+    if (key.status === StoredApiKeyStatus.REVOKED) return key;
+    const before = key.status;
+    key.status = StoredApiKeyStatus.REVOKED;
+    key.revokedAt = new Date();
+    await tx.save(key);
+    await recordAudit(tx, actor, {
+      action: 'apikey.revoked',
+      orgId: key.orgId,
+      targetType: 'ApiKey',
+      targetId: key.id,
+      changes: { before: { status: before }, after: { status: key.status } },
+    });
+    return key;
+  }
+
+  private async issue(
+    tx: EntityManager,
+    actor: AuditActor,
+    key: Pick<ApiKeyEntity, 'ownerId' | 'orgId' | 'name' | 'scopes' | 'expiresAt'>,
+    rotatedFromId: string | null,
+  ): Promise<IssuedKey> {
+    const apiKey = tx.create(ApiKeyEntity, {
+      id: crypto.randomUUID(),
+      orgId: key.orgId,
+      ownerId: key.ownerId,
+      name: key.name,
+      scopes: key.scopes,
+      expiresAt: key.expiresAt,
+      rotatedFromId,
+      createdById: actor.actorId,
+    });
+    apiKey.prefix = `pk_${apiKey.id.slice(0, 8)}`;
+    const token = await this.tokens.issue({ keyId: apiKey.id, ownerId: key.ownerId, orgId: key.orgId, scopes: key.scopes }, key.expiresAt);
+    apiKey.fingerprint = hashToken(token);
+    await tx.insert(ApiKeyEntity, apiKey);
+    return { apiKey: await tx.findOneByOrFail(ApiKeyEntity, { id: apiKey.id }), token };
+  }
+
+  private async lockedKey(tx: EntityManager, id: string): Promise<ApiKeyEntity> {
+    const key = isId(id) ? await tx.findOne(ApiKeyEntity, { where: { id }, lock: { mode: 'pessimistic_write' } }) : null;
+    if (!key) throw new AppError('apikey.not_found');
+    return key;
+  }
+
+  /** The principal a key token acts as, or null when the key, its owner or membership is not usable. */
+  async authenticate(token: string, ipAddress: string | null): Promise<Principal | null> {
+    const claims = await this.tokens.verify(token);
+    if (!claims || !isId(claims.keyId)) return null;
+    const [row]: KeyStatusRow[] = await this.db.query(
+      `SELECT k.id, k.org_id, k.owner_id, k.scopes, k.status, k.expires_at, k.grace_ends_at, k.fingerprint,
+              u.kind, u.status AS user_status, u.locked_at, m.status AS membership_status
+         FROM api_keys k
+         JOIN users u ON u.id = k.owner_id
+         LEFT JOIN memberships m ON m.user_id = k.owner_id AND m.org_id = k.org_id
+        WHERE k.id = $1`,
+      [claims.keyId],
+    );
+    const usable =
+      row &&
+      constantTimeEqual(row.fingerprint, hashToken(token)) &&
+      row.owner_id === claims.ownerId &&
+      row.org_id === claims.orgId &&
+      keyIsLive({ status: row.status, expiresAt: row.expires_at, graceEndsAt: row.grace_ends_at }) &&
+      row.user_status === UserStatus.ACTIVE &&
+      row.locked_at === null &&
+      row.membership_status === MembershipStatus.ACTIVE;
+    if (!usable) return null;
+    this.noteUse(row.id, ipAddress);
+    return {
+      userId: row.owner_id,
+      kind: row.kind,
+      // A key never carries super-user power, whoever owns it.
+      superUser: false,
+      orgId: row.org_id,
+      sessionId: null,
+      apiKeyId: row.id,
+      scopes: row.scopes,
+    };
+  }
+
+  /** Records use at most once a minute per key per process; the conditional UPDATE bounds it across processes too. */
+  private noteUse(keyId: string, ipAddress: string | null): void {
+    const now = Date.now();
+    if (now - (this.lastUsedWrites.get(keyId) ?? 0) < LAST_USED_WRITE_INTERVAL_MS) return;
+    this.lastUsedWrites.set(keyId, now);
+    this.db
+      .query(
+        `UPDATE api_keys SET last_used_at = now(), last_used_ip = $2
+          WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds')`,
+        [keyId, ipAddress],
+      )
+      .catch((error: unknown) => this.logger.warn({ err: error, keyId }, 'could not record API key use'));
+  }
+
+  listForOrg(orgId: string): Promise<ApiKeyEntity[]> {
+    return this.db.getRepository(ApiKeyEntity).find({ where: { orgId }, order: { createdAt: 'DESC', id: 'DESC' } });
+  }
+
+  async serviceAccounts(orgId: string): Promise<UserEntity[]> {
+    return this.db
+      .getRepository(UserEntity)
+      .createQueryBuilder('u')
+      .innerJoin('memberships', 'm', 'm.user_id = u.id AND m.org_id = :orgId', { orgId })
+      .where('u.kind = :kind', { kind: PrincipalKind.SERVICE_ACCOUNT })
+      .orderBy('u.firstName', 'ASC')
+      .getMany();
+  }
+}
