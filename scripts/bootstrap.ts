@@ -23,7 +23,11 @@ async function main() {
   const database = await openDatabase(config, logger);
   try {
     const services = await createServices(config, database.dataSource, await resolveSecretKey(config), logger);
-    const result = await services.bootstrap.createSuperUser({ email: values.email, orgName: values.org, password: values.password });
+    const result = await services.bootstrap.createSuperUser({
+      email: values.email,
+      orgName: values.org,
+      password: values.password,
+    });
     process.stdout.write(`Created org "${result.orgSlug}" owned by super user ${result.email}.\n`);
     if (result.generatedPassword) process.stdout.write(`Password (shown once): ${result.generatedPassword}\n`);
   } finally {

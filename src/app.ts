@@ -65,7 +65,11 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       logger,
       apollo,
       createContext,
-      isReady: () => db.query('SELECT 1').then(() => true, () => false),
+      isReady: () =>
+        db.query('SELECT 1').then(
+          () => true,
+          () => false,
+        ),
       jwks: () => services.signingKeys.jwks(),
     });
     await listen(server, config);

@@ -41,7 +41,11 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
     accessTokens,
     auth,
     locking: new LockingService(auth),
-    apiKeys: new ApiKeysService(db, new ApiKeyTokens(signingKeys, { issuer: config.publicUrl, audience: config.auth.audience }), logger),
+    apiKeys: new ApiKeysService(
+      db,
+      new ApiKeyTokens(signingKeys, { issuer: config.publicUrl, audience: config.auth.audience }),
+      logger,
+    ),
     invitations: new InvitationsService(db, auth, hasher, mailer, config.publicUrl),
     orgs,
     roles: new RolesService(),

@@ -32,7 +32,11 @@ beforeAll(async () => {
   server = await startTestGateway();
   owner = await person(server, 'keyowner');
   orgId = await createOrgAs(server, owner.token, 'Key Org');
-  const created = await server.graphql(CREATE_SA, { input: { orgId, name: 'Deploy Bot', roleId: await roleId(server, orgId, 'admin') } }, { token: owner.token });
+  const created = await server.graphql(
+    CREATE_SA,
+    { input: { orgId, name: 'Deploy Bot', roleId: await roleId(server, orgId, 'admin') } },
+    { token: owner.token },
+  );
   robotId = created.data.createServiceAccount.id;
 });
 
@@ -42,13 +46,27 @@ afterAll(async () => {
 
 describe('service accounts', () => {
   it('are SERVICE_ACCOUNT principals that cannot sign in with a password, listed on the org', async () => {
-    const listed = await server.graphql('query ($orgId: ID!) { org(id: $orgId) { serviceAccounts { id kind fullName } } }', { orgId }, { token: owner.token });
+    const listed = await server.graphql(
+      'query ($orgId: ID!) { org(id: $orgId) { serviceAccounts { id kind fullName } } }',
+      { orgId },
+      { token: owner.token },
+    );
     expect(listed.data.org.serviceAccounts).toEqual([{ id: robotId, kind: 'SERVICE_ACCOUNT', fullName: 'Deploy Bot' }]);
     const [row] = await server.sql('SELECT email, password_hash FROM users WHERE id = $1', [robotId]);
     expect(row).toEqual({ email: null, password_hash: null });
-    await expect(server.sql(`UPDATE users SET password_hash = 'x' WHERE id = $1`, [robotId])).rejects.toThrow(/users_service_account_has_no_password/);
+    await expect(server.sql(`UPDATE users SET password_hash = 'x' WHERE id = $1`, [robotId])).rejects.toThrow(
+      /users_service_account_has_no_password/,
+    );
     const viewer = await person(server, 'saviewer', { orgId, role: 'viewer' });
-    expect(errorCode(await server.graphql(CREATE_SA, { input: { orgId, name: 'X', roleId: await roleId(server, orgId, 'viewer') } }, { token: viewer.token }))).toBe('FORBIDDEN');
+    expect(
+      errorCode(
+        await server.graphql(
+          CREATE_SA,
+          { input: { orgId, name: 'X', roleId: await roleId(server, orgId, 'viewer') } },
+          { token: viewer.token },
+        ),
+      ),
+    ).toBe('FORBIDDEN');
   });
 });
 
@@ -57,15 +75,35 @@ describe('keys', () => {
     const response = await createKey(['members:read', 'org:read'], { name: 'reader' });
     expect(response.errors).toBeUndefined();
     const { token, apiKey } = response.data.createKey;
-    expect(apiKey).toMatchObject({ name: 'reader', status: 'ACTIVE', scopes: ['members:read', 'org:read'], expiresAt: null, owner: { id: robotId }, org: { id: orgId } });
+    expect(apiKey).toMatchObject({
+      name: 'reader',
+      status: 'ACTIVE',
+      scopes: ['members:read', 'org:read'],
+      expiresAt: null,
+      owner: { id: robotId },
+      org: { id: orgId },
+    });
     expect(apiKey.prefix).toBe(`pk_${apiKey.id.slice(0, 8)}`);
-    const [header, payload] = token.split('.').slice(0, 2).map((part: string) => JSON.parse(Buffer.from(part, 'base64url').toString()));
+    const [header, payload] = token
+      .split('.')
+      .slice(0, 2)
+      .map((part: string) => JSON.parse(Buffer.from(part, 'base64url').toString()));
     expect(header.typ).toBe('api-key+jwt');
-    expect(payload).toMatchObject({ sub: robotId, org: orgId, jti: apiKey.id, scp: ['members:read', 'org:read'], aud: 'portcullis:api-key' });
+    expect(payload).toMatchObject({
+      sub: robotId,
+      org: orgId,
+      jti: apiKey.id,
+      scp: ['members:read', 'org:read'],
+      aud: 'portcullis:api-key',
+    });
     expect(payload.exp).toBeUndefined();
     expect((await callWith(token)).data.users.totalCount).toBeGreaterThan(0);
     expect(JSON.stringify(await server.sql('SELECT * FROM api_keys'))).not.toContain(token.split('.')[2]);
-    const listed = await server.graphql('query ($orgId: ID!) { org(id: $orgId) { apiKeys { id } } }', { orgId }, { token: owner.token });
+    const listed = await server.graphql(
+      'query ($orgId: ID!) { org(id: $orgId) { apiKeys { id } } }',
+      { orgId },
+      { token: owner.token },
+    );
     expect(JSON.stringify(listed)).not.toContain(token);
   });
 
@@ -112,30 +150,52 @@ describe('keys', () => {
     await new Promise((resolve) => setTimeout(resolve, 2200));
     expect(errorCode(await callWith(oldToken))).toBe('UNAUTHENTICATED');
     expect((await callWith(newToken)).errors).toBeUndefined();
-    const immediate = await server.graphql(ROTATE, { id: rotated.data.rotateKey.apiKey.id, grace: 0 }, { token: owner.token });
+    const immediate = await server.graphql(
+      ROTATE,
+      { id: rotated.data.rotateKey.apiKey.id, grace: 0 },
+      { token: owner.token },
+    );
     expect(errorCode(await callWith(newToken))).toBe('UNAUTHENTICATED');
     expect((await callWith(immediate.data.rotateKey.token)).errors).toBeUndefined();
   });
 
   it('lets exactly one of 20 concurrent rotations succeed', async () => {
     const { id } = await issuedKey();
-    const results = await Promise.all(Array.from({ length: 20 }, () => server.graphql(ROTATE, { id, grace: 60 }, { token: owner.token })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => server.graphql(ROTATE, { id, grace: 60 }, { token: owner.token })),
+    );
     expect(results.filter((result) => result.data?.rotateKey)).toHaveLength(1);
     expect(results.filter((result) => errorCode(result) === 'CONFLICT')).toHaveLength(19);
     expect(await server.sql('SELECT id FROM api_keys WHERE rotated_from_id = $1', [id])).toHaveLength(1);
   });
 
-  it("is refused when its owner is locked or deactivated, or has lost the permission", async () => {
+  it('is refused when its owner is locked or deactivated, or has lost the permission', async () => {
     const { token } = await issuedKey();
     const superUser = await server.login();
-    await server.graphql('mutation ($id: ID!) { lock(userId: $id) { id } }', { id: robotId }, { token: superUser.accessToken });
+    await server.graphql(
+      'mutation ($id: ID!) { lock(userId: $id) { id } }',
+      { id: robotId },
+      { token: superUser.accessToken },
+    );
     expect(errorCode(await callWith(token))).toBe('UNAUTHENTICATED');
-    await server.graphql('mutation ($id: ID!) { unlock(userId: $id) { id } }', { id: robotId }, { token: superUser.accessToken });
+    await server.graphql(
+      'mutation ($id: ID!) { unlock(userId: $id) { id } }',
+      { id: robotId },
+      { token: superUser.accessToken },
+    );
     expect((await callWith(token)).errors).toBeUndefined();
 
-    await server.graphql('mutation ($orgId: ID!, $id: ID!) { deactivate(orgId: $orgId, userId: $id) { status } }', { orgId, id: robotId }, { token: owner.token });
+    await server.graphql(
+      'mutation ($orgId: ID!, $id: ID!) { deactivate(orgId: $orgId, userId: $id) { status } }',
+      { orgId, id: robotId },
+      { token: owner.token },
+    );
     expect(errorCode(await callWith(token))).toBe('UNAUTHENTICATED');
-    await server.graphql('mutation ($orgId: ID!, $id: ID!) { activate(orgId: $orgId, userId: $id) { status } }', { orgId, id: robotId }, { token: owner.token });
+    await server.graphql(
+      'mutation ($orgId: ID!, $id: ID!) { activate(orgId: $orgId, userId: $id) { status } }',
+      { orgId, id: robotId },
+      { token: owner.token },
+    );
     expect((await callWith(token)).errors).toBeUndefined();
 
     // A role without members:read leaves the key's scope empty: the intersection decides.
@@ -145,7 +205,10 @@ describe('keys', () => {
     );
     await server.sql('UPDATE memberships SET role_id = $1 WHERE user_id = $2', [custom.id, robotId]);
     expect(errorCode(await callWith(token))).toBe('FORBIDDEN');
-    await server.sql(`UPDATE memberships SET role_id = (SELECT id FROM roles WHERE org_id = $1 AND key = 'admin') WHERE user_id = $2`, [orgId, robotId]);
+    await server.sql(
+      `UPDATE memberships SET role_id = (SELECT id FROM roles WHERE org_id = $1 AND key = 'admin') WHERE user_id = $2`,
+      [orgId, robotId],
+    );
   });
 
   it('advances lastUsedAt without writing on every request', async () => {
@@ -169,20 +232,39 @@ describe('keys', () => {
       { token },
     );
     expect(created.errors).toBeUndefined();
-    const [row] = await server.sql(`SELECT actor_id, actor_kind, api_key_id FROM audit_logs WHERE action = 'role.created' AND target_id = $1`, [created.data.createRole.id]);
+    const [row] = await server.sql(
+      `SELECT actor_id, actor_kind, api_key_id FROM audit_logs WHERE action = 'role.created' AND target_id = $1`,
+      [created.data.createRole.id],
+    );
     expect(row).toEqual({ actor_id: robotId, actor_kind: 'SERVICE_ACCOUNT', api_key_id: id });
-    const keyAudit = await server.sql(`SELECT action, changes FROM audit_logs WHERE action LIKE 'apikey.%' OR action = 'service_account.created'`);
-    expect(keyAudit.map((r) => r.action)).toEqual(expect.arrayContaining(['service_account.created', 'apikey.created', 'apikey.rotated', 'apikey.revoked']));
+    const keyAudit = await server.sql(
+      `SELECT action, changes FROM audit_logs WHERE action LIKE 'apikey.%' OR action = 'service_account.created'`,
+    );
+    expect(keyAudit.map((r) => r.action)).toEqual(
+      expect.arrayContaining(['service_account.created', 'apikey.created', 'apikey.rotated', 'apikey.revoked']),
+    );
     expect(JSON.stringify(keyAudit)).not.toContain(token);
   });
 
   it('lets a person hold a personal key in an org where they may write keys, and nobody else make keys for them', async () => {
-    const pat = await server.graphql(CREATE_KEY, { input: { ownerId: owner.id, name: 'my laptop', scopes: ['members:read'], orgId } }, { token: owner.token });
+    const pat = await server.graphql(
+      CREATE_KEY,
+      { input: { ownerId: owner.id, name: 'my laptop', scopes: ['members:read'], orgId } },
+      { token: owner.token },
+    );
     expect(pat.errors).toBeUndefined();
     const viewer = await person(server, 'patviewer', { orgId, role: 'viewer' });
-    const own = await server.graphql(CREATE_KEY, { input: { ownerId: viewer.id, name: 'x', scopes: ['members:read'], orgId } }, { token: viewer.token });
+    const own = await server.graphql(
+      CREATE_KEY,
+      { input: { ownerId: viewer.id, name: 'x', scopes: ['members:read'], orgId } },
+      { token: viewer.token },
+    );
     expect(errorCode(own)).toBe('FORBIDDEN');
-    const forOther = await server.graphql(CREATE_KEY, { input: { ownerId: viewer.id, name: 'x', scopes: ['members:read'], orgId } }, { token: owner.token });
+    const forOther = await server.graphql(
+      CREATE_KEY,
+      { input: { ownerId: viewer.id, name: 'x', scopes: ['members:read'], orgId } },
+      { token: owner.token },
+    );
     expect(errorCode(forOther)).toBe('FORBIDDEN');
   });
 });
@@ -197,7 +279,14 @@ describe('two gateway processes on one PostgreSQL', () => {
     second = spawnScript(
       'src/main.ts',
       [],
-      gatewayEnv({ DATABASE_URL: server.databaseUrl, SECRET_KEY: TEST_SECRET_KEY, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: 'http://portcullis.test', LOG_LEVEL: 'warn' }),
+      gatewayEnv({
+        DATABASE_URL: server.databaseUrl,
+        SECRET_KEY: TEST_SECRET_KEY,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        PUBLIC_URL: 'http://portcullis.test',
+        LOG_LEVEL: 'warn',
+      }),
     );
     await waitForHealthy(second, secondUrl);
   });
@@ -208,16 +297,18 @@ describe('two gateway processes on one PostgreSQL', () => {
 
   it('refuses a key on B within a second of its revocation on A', async () => {
     const { id, token } = await issuedKey();
-    const onB = () => fetch(`${secondUrl}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: MEMBERS, variables: { orgId } }),
-    }).then((response) => response.json() as Promise<{ errors?: Array<{ extensions: { code: string } }> }>);
+    const onB = () =>
+      fetch(`${secondUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: MEMBERS, variables: { orgId } }),
+      }).then((response) => response.json() as Promise<{ errors?: Array<{ extensions: { code: string } }> }>);
     expect((await onB()).errors).toBeUndefined();
     await server.graphql(REVOKE, { id }, { token: owner.token });
     const revokedAt = Date.now();
     let refused = false;
-    while (!refused && Date.now() - revokedAt < 1000) refused = (await onB()).errors?.[0].extensions.code === 'UNAUTHENTICATED';
+    while (!refused && Date.now() - revokedAt < 1000)
+      refused = (await onB()).errors?.[0].extensions.code === 'UNAUTHENTICATED';
     expect(refused).toBe(true);
   });
 });

@@ -11,7 +11,11 @@ const LOGIN = `mutation ($email: String!, $password: String!, $orgId: ID) {
 const login = (email: string, password: string, orgId?: string) => server.graphql(LOGIN, { email, password, orgId });
 
 /** Adds an account directly, hashed the way the gateway hashes (cost 4 in tests). */
-async function insertUser(email: string, password: string | null, extra: Record<string, unknown> = {}): Promise<string> {
+async function insertUser(
+  email: string,
+  password: string | null,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   const hash = password === null ? null : await new PasswordHasher(4).hash(password);
   const columns = ['email', 'password_hash', ...Object.keys(extra)];
   const values = [email, hash, ...Object.values(extra)];
@@ -73,7 +77,11 @@ describe('login', () => {
     const memberId = await insertUser('member@example.com', OWNER_PASSWORD);
     expect(errorCode(await login('member@example.com', OWNER_PASSWORD, org.id))).toBe('UNAUTHENTICATED');
     const [viewer] = await server.sql(`SELECT id FROM roles WHERE org_id = $1 AND key = 'viewer'`, [org.id]);
-    await server.sql('INSERT INTO memberships (user_id, org_id, role_id) VALUES ($1, $2, $3)', [memberId, org.id, viewer.id]);
+    await server.sql('INSERT INTO memberships (user_id, org_id, role_id) VALUES ($1, $2, $3)', [
+      memberId,
+      org.id,
+      viewer.id,
+    ]);
     const response = await login('member@example.com', OWNER_PASSWORD, org.id);
     expect(response.errors).toBeUndefined();
     const [session] = await server.sql('SELECT org_id FROM sessions WHERE user_id = $1', [memberId]);
@@ -104,7 +112,11 @@ describe('login', () => {
 
     const successes = (await auditRows('session.login')).slice(successesBefore);
     expect(successes).toHaveLength(1);
-    expect(successes[0]).toMatchObject({ actor_id: ok.data.login.user.id, actor_kind: 'HUMAN', target_type: 'Session' });
+    expect(successes[0]).toMatchObject({
+      actor_id: ok.data.login.user.id,
+      actor_kind: 'HUMAN',
+      target_type: 'Session',
+    });
     expect(successes[0].request_id).toEqual(expect.any(String));
     expect(successes[0].ip_address).toMatch(/127\.0\.0\.1/);
     const serialized = JSON.stringify(await server.sql('SELECT * FROM audit_logs'));

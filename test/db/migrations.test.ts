@@ -12,7 +12,12 @@ const tables = async () =>
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  dataSource = new DataSource({ type: 'postgres', url: database.url, migrations, migrationsTableName: 'typeorm_migrations' });
+  dataSource = new DataSource({
+    type: 'postgres',
+    url: database.url,
+    migrations,
+    migrationsTableName: 'typeorm_migrations',
+  });
   await dataSource.initialize();
 });
 
@@ -24,7 +29,24 @@ afterAll(async () => {
 it('applies every migration, reverts each with down(), and applies them again', async () => {
   await dataSource.runMigrations({ transaction: 'each' });
   const created = await tables();
-  for (const table of ['users', 'orgs', 'memberships', 'roles', 'teams', 'team_members', 'groups', 'group_members', 'api_keys', 'invitations', 'resources', 'access_grants', 'audit_logs', 'sessions', 'refresh_tokens', 'signing_keys']) {
+  for (const table of [
+    'users',
+    'orgs',
+    'memberships',
+    'roles',
+    'teams',
+    'team_members',
+    'groups',
+    'group_members',
+    'api_keys',
+    'invitations',
+    'resources',
+    'access_grants',
+    'audit_logs',
+    'sessions',
+    'refresh_tokens',
+    'signing_keys',
+  ]) {
     expect(created).toContain(table);
   }
   for (let i = 0; i < migrations.length; i++) await dataSource.undoLastMigration({ transaction: 'each' });

@@ -15,7 +15,11 @@ const INVITATIONS = `query ($orgId: ID!, $status: InvitationStatus) { org(id: $o
 const NEW_PASSWORD = 'a brand new passphrase';
 
 async function invite(email: string, extra: Record<string, unknown> = {}, token = owner.token) {
-  const response = await server.graphql(INVITE, { input: { orgId, email, roleId: await roleId(server, orgId, 'editor'), ...extra } }, { token });
+  const response = await server.graphql(
+    INVITE,
+    { input: { orgId, email, roleId: await roleId(server, orgId, 'editor'), ...extra } },
+    { token },
+  );
   return response;
 }
 
@@ -44,10 +48,22 @@ afterAll(async () => {
 describe('email invitations', () => {
   it('invite → email → accept → sign in, with the invited role, groups and teams', async () => {
     const [group] = await server.sql(`INSERT INTO groups (org_id, name) VALUES ($1, 'Support') RETURNING id`, [orgId]);
-    const [team] = await server.sql(`INSERT INTO teams (org_id, name, slug) VALUES ($1, 'Core', 'core') RETURNING id`, [orgId]);
+    const [team] = await server.sql(`INSERT INTO teams (org_id, name, slug) VALUES ($1, 'Core', 'core') RETURNING id`, [
+      orgId,
+    ]);
     const since = sink.messages.length;
-    const invited = await invite('New.Person@Example.com', { groupIds: [group.id], teamIds: [team.id], message: 'Welcome aboard!' });
-    expect(invited.data.invite).toMatchObject({ email: 'New.Person@Example.com', status: 'PENDING', kind: 'EMAIL', role: { key: 'editor' }, invitedBy: { id: owner.id } });
+    const invited = await invite('New.Person@Example.com', {
+      groupIds: [group.id],
+      teamIds: [team.id],
+      message: 'Welcome aboard!',
+    });
+    expect(invited.data.invite).toMatchObject({
+      email: 'New.Person@Example.com',
+      status: 'PENDING',
+      kind: 'EMAIL',
+      role: { key: 'editor' },
+      invitedBy: { id: owner.id },
+    });
     const expiresIn = new Date(invited.data.invite.expiresAt).getTime() - Date.now();
     expect(expiresIn).toBeGreaterThan(7 * 86_400_000 - 60_000);
     expect(expiresIn).toBeLessThanOrEqual(7 * 86_400_000);
@@ -64,13 +80,27 @@ describe('email invitations', () => {
     const accepted = await accept({ token, password: NEW_PASSWORD, firstName: 'New', lastName: 'Person' });
     expect(accepted.errors).toBeUndefined();
     const userId = accepted.data.acceptInvitation.user.id;
-    expect(accepted.data.acceptInvitation.user).toMatchObject({ email: 'New.Person@Example.com', firstName: 'New', kind: 'HUMAN' });
+    expect(accepted.data.acceptInvitation.user).toMatchObject({
+      email: 'New.Person@Example.com',
+      firstName: 'New',
+      kind: 'HUMAN',
+    });
 
-    const me = await server.graphql('{ me { memberships { org { id } role { key } } } }', {}, { token: accepted.data.acceptInvitation.accessToken });
+    const me = await server.graphql(
+      '{ me { memberships { org { id } role { key } } } }',
+      {},
+      { token: accepted.data.acceptInvitation.accessToken },
+    );
     expect(me.data.me.memberships).toEqual([{ org: { id: orgId }, role: { key: 'editor' } }]);
-    expect(await server.sql('SELECT 1 FROM group_members WHERE user_id = $1 AND group_id = $2', [userId, group.id])).toHaveLength(1);
-    expect(await server.sql('SELECT 1 FROM team_members WHERE user_id = $1 AND team_id = $2', [userId, team.id])).toHaveLength(1);
-    const login = await server.graphql('mutation { login(email: "new.person@example.com", password: "a brand new passphrase") { accessToken } }');
+    expect(
+      await server.sql('SELECT 1 FROM group_members WHERE user_id = $1 AND group_id = $2', [userId, group.id]),
+    ).toHaveLength(1);
+    expect(
+      await server.sql('SELECT 1 FROM team_members WHERE user_id = $1 AND team_id = $2', [userId, team.id]),
+    ).toHaveLength(1);
+    const login = await server.graphql(
+      'mutation { login(email: "new.person@example.com", password: "a brand new passphrase") { accessToken } }',
+    );
     expect(login.errors).toBeUndefined();
 
     // Single use.
@@ -92,9 +122,16 @@ describe('email invitations', () => {
 
   it('refuses to invite an existing member, and a role above the inviter', async () => {
     const member = await person(server, 'already', { orgId, role: 'viewer' });
-    expect((await invite(member.email)).errors?.[0].extensions).toMatchObject({ code: 'CONFLICT', reason: 'invitation.already_member' });
+    expect((await invite(member.email)).errors?.[0].extensions).toMatchObject({
+      code: 'CONFLICT',
+      reason: 'invitation.already_member',
+    });
     const admin = await person(server, 'invadmin', { orgId, role: 'admin' });
-    const escalation = await server.graphql(INVITE, { input: { orgId, email: 'boss@example.com', roleId: await roleId(server, orgId, 'owner') } }, { token: admin.token });
+    const escalation = await server.graphql(
+      INVITE,
+      { input: { orgId, email: 'boss@example.com', roleId: await roleId(server, orgId, 'owner') } },
+      { token: admin.token },
+    );
     expect(escalation.errors?.[0].extensions?.reason).toBe('role.escalation');
     const viewer = await person(server, 'invviewer', { orgId, role: 'viewer' });
     expect(errorCode(await invite('x@example.com', {}, viewer.token))).toBe('FORBIDDEN');
@@ -106,26 +143,46 @@ describe('email invitations', () => {
     const [{ id }] = await server.sql(`SELECT id FROM invitations WHERE email = $1 AND status = 'PENDING'`, [email]);
     await server.sql(`UPDATE invitations SET expires_at = now() + interval '1 hour' WHERE id = $1`, [id]);
     const since = sink.messages.length;
-    const resent = await server.graphql('mutation ($id: ID!) { resendInvitation(id: $id) { id expiresAt status } }', { id }, { token: owner.token });
+    const resent = await server.graphql(
+      'mutation ($id: ID!) { resendInvitation(id: $id) { id expiresAt status } }',
+      { id },
+      { token: owner.token },
+    );
     expect(new Date(resent.data.resendInvitation.expiresAt).getTime()).toBeGreaterThan(Date.now() + 6 * 86_400_000);
     const newToken = tokenFrom(await sink.waitFor(email, since), '/invitations/accept');
     expect(newToken).not.toBe(oldToken);
-    expect(errorCode(await accept({ token: oldToken, password: NEW_PASSWORD, firstName: 'R', lastName: 'S' }))).toBe('NOT_FOUND');
-    expect((await accept({ token: newToken, password: NEW_PASSWORD, firstName: 'R', lastName: 'S' })).errors).toBeUndefined();
+    expect(errorCode(await accept({ token: oldToken, password: NEW_PASSWORD, firstName: 'R', lastName: 'S' }))).toBe(
+      'NOT_FOUND',
+    );
+    expect(
+      (await accept({ token: newToken, password: NEW_PASSWORD, firstName: 'R', lastName: 'S' })).errors,
+    ).toBeUndefined();
   });
 
   it('refuses expired and revoked invitations, and shows expiry without a background job', async () => {
     const expiredToken = await invitationToken('expired@example.com');
-    await server.sql(`UPDATE invitations SET expires_at = now() - interval '1 second' WHERE email = 'expired@example.com'`);
-    expect(errorCode(await accept({ token: expiredToken, password: NEW_PASSWORD, firstName: 'E', lastName: 'X' }))).toBe('NOT_FOUND');
+    await server.sql(
+      `UPDATE invitations SET expires_at = now() - interval '1 second' WHERE email = 'expired@example.com'`,
+    );
+    expect(
+      errorCode(await accept({ token: expiredToken, password: NEW_PASSWORD, firstName: 'E', lastName: 'X' })),
+    ).toBe('NOT_FOUND');
     const expired = await server.graphql(INVITATIONS, { orgId, status: 'EXPIRED' }, { token: owner.token });
-    expect(expired.data.org.invitations).toEqual([expect.objectContaining({ email: 'expired@example.com', status: 'EXPIRED' })]);
+    expect(expired.data.org.invitations).toEqual([
+      expect.objectContaining({ email: 'expired@example.com', status: 'EXPIRED' }),
+    ]);
 
     const revokedToken = await invitationToken('revoked@example.com');
     const [{ id }] = await server.sql(`SELECT id FROM invitations WHERE email = 'revoked@example.com'`);
-    const revoked = await server.graphql('mutation ($id: ID!) { revokeInvitation(id: $id) { status } }', { id }, { token: owner.token });
+    const revoked = await server.graphql(
+      'mutation ($id: ID!) { revokeInvitation(id: $id) { status } }',
+      { id },
+      { token: owner.token },
+    );
     expect(revoked.data.revokeInvitation.status).toBe('REVOKED');
-    expect(errorCode(await accept({ token: revokedToken, password: NEW_PASSWORD, firstName: 'R', lastName: 'V' }))).toBe('NOT_FOUND');
+    expect(
+      errorCode(await accept({ token: revokedToken, password: NEW_PASSWORD, firstName: 'R', lastName: 'V' })),
+    ).toBe('NOT_FOUND');
     const pending = await server.graphql(INVITATIONS, { orgId, status: 'PENDING' }, { token: owner.token });
     expect(pending.data.org.invitations.map((i: { email: string }) => i.email)).not.toContain('revoked@example.com');
   });
@@ -143,26 +200,57 @@ describe('email invitations', () => {
 
 describe('invitation links', () => {
   it('can be used by two people until it runs out', async () => {
-    const link = await server.graphql(LINK, { input: { orgId, roleId: await roleId(server, orgId, 'viewer'), maxUses: 2, expiresInSeconds: 3600 } }, { token: owner.token });
+    const link = await server.graphql(
+      LINK,
+      { input: { orgId, roleId: await roleId(server, orgId, 'viewer'), maxUses: 2, expiresInSeconds: 3600 } },
+      { token: owner.token },
+    );
     expect(link.errors).toBeUndefined();
     const { token, url } = link.data.createInviteLink;
     expect(url).toBe(`http://portcullis.test/invitations/accept?token=${token}`);
     for (const name of ['first', 'second']) {
-      const joined = await accept({ token, email: `${name}.linker@example.com`, password: NEW_PASSWORD, firstName: name, lastName: 'Linker' });
+      const joined = await accept({
+        token,
+        email: `${name}.linker@example.com`,
+        password: NEW_PASSWORD,
+        firstName: name,
+        lastName: 'Linker',
+      });
       expect(joined.errors).toBeUndefined();
     }
-    expect(errorCode(await accept({ token, email: 'third.linker@example.com', password: NEW_PASSWORD, firstName: 't', lastName: 'l' }))).toBe('NOT_FOUND');
-    const [row] = await server.sql('SELECT use_count, status FROM invitations WHERE id = $1', [link.data.createInviteLink.invitation.id]);
+    expect(
+      errorCode(
+        await accept({
+          token,
+          email: 'third.linker@example.com',
+          password: NEW_PASSWORD,
+          firstName: 't',
+          lastName: 'l',
+        }),
+      ),
+    ).toBe('NOT_FOUND');
+    const [row] = await server.sql('SELECT use_count, status FROM invitations WHERE id = $1', [
+      link.data.createInviteLink.invitation.id,
+    ]);
     expect(row).toEqual({ use_count: 2, status: 'ACCEPTED' });
   });
 
   it('needs an email for a new account, lasts at most 24 hours', async () => {
     const viewerRole = await roleId(server, orgId, 'viewer');
-    const tooLong = await server.graphql(LINK, { input: { orgId, roleId: viewerRole, expiresInSeconds: 86_401 } }, { token: owner.token });
+    const tooLong = await server.graphql(
+      LINK,
+      { input: { orgId, roleId: viewerRole, expiresInSeconds: 86_401 } },
+      { token: owner.token },
+    );
     expect(errorCode(tooLong)).toBe('BAD_USER_INPUT');
     const link = await server.graphql(LINK, { input: { orgId, roleId: viewerRole } }, { token: owner.token });
     expect(new Date(link.data.createInviteLink.expiresAt).getTime() - Date.now()).toBeLessThanOrEqual(86_400_000);
-    const noEmail = await accept({ token: link.data.createInviteLink.token, password: NEW_PASSWORD, firstName: 'N', lastName: 'E' });
+    const noEmail = await accept({
+      token: link.data.createInviteLink.token,
+      password: NEW_PASSWORD,
+      firstName: 'N',
+      lastName: 'E',
+    });
     expect(errorCode(noEmail)).toBe('BAD_USER_INPUT');
   });
 });
@@ -170,7 +258,15 @@ describe('invitation links', () => {
 describe('audit', () => {
   it('records each invitation change once and never a token', async () => {
     const actions = await server.sql(`SELECT action, changes FROM audit_logs WHERE action LIKE 'invitation.%'`);
-    expect(actions.map((row) => row.action)).toEqual(expect.arrayContaining(['invitation.created', 'invitation.accepted', 'invitation.resent', 'invitation.revoked', 'invitation.link_created']));
+    expect(actions.map((row) => row.action)).toEqual(
+      expect.arrayContaining([
+        'invitation.created',
+        'invitation.accepted',
+        'invitation.resent',
+        'invitation.revoked',
+        'invitation.link_created',
+      ]),
+    );
     expect(JSON.stringify(actions)).not.toMatch(/token/i);
   });
 });

@@ -7,11 +7,13 @@ let owner: Person;
 let admin: Person;
 let orgId: string;
 
-const LOCK = 'mutation ($userId: ID!, $reason: String) { lock(userId: $userId, reason: $reason) { id locked lockReason } }';
+const LOCK =
+  'mutation ($userId: ID!, $reason: String) { lock(userId: $userId, reason: $reason) { id locked lockReason } }';
 const UNLOCK = 'mutation ($userId: ID!) { unlock(userId: $userId) { id locked } }';
 const DEACTIVATE = 'mutation ($orgId: ID!, $userId: ID!) { deactivate(orgId: $orgId, userId: $userId) { status } }';
 const ACTIVATE = 'mutation ($orgId: ID!, $userId: ID!) { activate(orgId: $orgId, userId: $userId) { status } }';
-const LOGIN = 'mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken } }';
+const LOGIN =
+  'mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken } }';
 const USERS = 'query ($orgId: ID!) { users(orgId: $orgId) { totalCount } }';
 
 const loginAs = (email: string, password = MEMBER_PASSWORD) => server.graphql(LOGIN, { email, password });
@@ -28,7 +30,7 @@ afterAll(async () => {
 });
 
 describe('deactivate and activate', () => {
-  it("cuts an issued token off from the org on the next request, and nothing else of the account", async () => {
+  it('cuts an issued token off from the org on the next request, and nothing else of the account', async () => {
     const member = await person(server, 'deact', { orgId, role: 'viewer' });
     expect((await server.graphql(USERS, { orgId }, { token: member.token })).errors).toBeUndefined();
 
@@ -40,28 +42,43 @@ describe('deactivate and activate', () => {
 
     await server.graphql(ACTIVATE, { orgId, userId: member.id }, { token: admin.token });
     expect((await server.graphql(USERS, { orgId }, { token: member.token })).errors).toBeUndefined();
-    const audit = await server.sql(`SELECT action FROM audit_logs WHERE target_id = $1 AND action LIKE 'member.%' ORDER BY seq`, [member.id]);
+    const audit = await server.sql(
+      `SELECT action FROM audit_logs WHERE target_id = $1 AND action LIKE 'member.%' ORDER BY seq`,
+      [member.id],
+    );
     expect(audit.map((row) => row.action)).toEqual(['member.deactivated', 'member.activated']);
   });
 
   it('refuses self-deactivation, outranked targets and the last owner', async () => {
-    expect(errorCode(await server.graphql(DEACTIVATE, { orgId, userId: admin.id }, { token: admin.token }))).toBe('FORBIDDEN');
-    expect(errorCode(await server.graphql(DEACTIVATE, { orgId, userId: owner.id }, { token: admin.token }))).toBe('FORBIDDEN');
+    expect(errorCode(await server.graphql(DEACTIVATE, { orgId, userId: admin.id }, { token: admin.token }))).toBe(
+      'FORBIDDEN',
+    );
+    expect(errorCode(await server.graphql(DEACTIVATE, { orgId, userId: owner.id }, { token: admin.token }))).toBe(
+      'FORBIDDEN',
+    );
     const superUser = await server.login();
-    expect(errorCode(await server.graphql(DEACTIVATE, { orgId, userId: owner.id }, { token: superUser.accessToken }))).toBe('CONFLICT');
+    expect(
+      errorCode(await server.graphql(DEACTIVATE, { orgId, userId: owner.id }, { token: superUser.accessToken })),
+    ).toBe('CONFLICT');
   });
 });
 
 describe('lock and unlock', () => {
   it('refuses an already issued token and sign-in from the next request, and unlock restores sign-in', async () => {
     const member = await person(server, 'locked', { orgId, role: 'editor' });
-    const response = await server.graphql(LOCK, { userId: member.id, reason: 'suspicious activity' }, { token: admin.token });
+    const response = await server.graphql(
+      LOCK,
+      { userId: member.id, reason: 'suspicious activity' },
+      { token: admin.token },
+    );
     expect(response.data.lock).toMatchObject({ locked: true, lockReason: 'suspicious activity' });
     expect(errorCode(await server.graphql('{ me { id } }', {}, { token: member.token }))).toBe('UNAUTHENTICATED');
     const refused = await loginAs(member.email);
     expect(refused.errors?.[0]).toMatchObject({ message: 'Invalid email or password' });
 
-    expect((await server.graphql(UNLOCK, { userId: member.id }, { token: admin.token })).data.unlock.locked).toBe(false);
+    expect((await server.graphql(UNLOCK, { userId: member.id }, { token: admin.token })).data.unlock.locked).toBe(
+      false,
+    );
     expect((await loginAs(member.email)).errors).toBeUndefined();
     // Sessions ended by the lock stay ended.
     expect(errorCode(await server.graphql('{ me { id } }', {}, { token: member.token }))).toBe('UNAUTHENTICATED');
@@ -71,16 +88,18 @@ describe('lock and unlock', () => {
     const other = await person(server, 'otherowner');
     const otherOrg = await createOrgAs(server, other.token, 'Other Lock Org');
     const both = await person(server, 'both', { orgId, role: 'viewer' });
-    await server.sql(`INSERT INTO memberships (org_id, user_id, role_id) SELECT $1, $2, id FROM roles WHERE org_id = $1 AND key = 'viewer'`, [
-      otherOrg,
-      both.id,
-    ]);
+    await server.sql(
+      `INSERT INTO memberships (org_id, user_id, role_id) SELECT $1, $2, id FROM roles WHERE org_id = $1 AND key = 'viewer'`,
+      [otherOrg, both.id],
+    );
     expect(errorCode(await server.graphql(LOCK, { userId: both.id }, { token: admin.token }))).toBe('FORBIDDEN');
     expect(errorCode(await server.graphql(LOCK, { userId: owner.id }, { token: admin.token }))).toBe('FORBIDDEN');
     expect(errorCode(await server.graphql(LOCK, { userId: admin.id }, { token: admin.token }))).toBe('FORBIDDEN');
     expect(errorCode(await server.graphql(LOCK, { userId: other.id }, { token: admin.token }))).toBe('NOT_FOUND');
     const superUser = await server.login();
-    expect((await server.graphql(LOCK, { userId: both.id }, { token: superUser.accessToken })).data.lock.locked).toBe(true);
+    expect((await server.graphql(LOCK, { userId: both.id }, { token: superUser.accessToken })).data.lock.locked).toBe(
+      true,
+    );
     const viewer = await person(server, 'lockviewer', { orgId, role: 'viewer' });
     expect(errorCode(await server.graphql(UNLOCK, { userId: both.id }, { token: viewer.token }))).toBe('FORBIDDEN');
   });
@@ -90,7 +109,9 @@ describe('automatic lockout', () => {
   it('locks after N parallel wrong passwords, counting each exactly once, with the same error throughout', async () => {
     const target = await person(server, 'bruteforced');
     const attempts = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => loginAs(i % 2 ? target.email.toUpperCase() : target.email, 'wrong password guess')),
+      Array.from({ length: 8 }, (_, i) =>
+        loginAs(i % 2 ? target.email.toUpperCase() : target.email, 'wrong password guess'),
+      ),
     );
     for (const attempt of attempts) expect(attempt.errors?.[0].message).toBe('Invalid email or password');
     const [row] = await server.sql('SELECT failed_login_count, locked_until FROM users WHERE id = $1', [target.id]);
@@ -99,7 +120,10 @@ describe('automatic lockout', () => {
 
     // The right password is refused while locked out, with the same error, and does not extend the lock.
     const correct = await loginAs(target.email);
-    expect(correct.errors?.[0]).toMatchObject({ message: 'Invalid email or password', extensions: { code: 'UNAUTHENTICATED' } });
+    expect(correct.errors?.[0]).toMatchObject({
+      message: 'Invalid email or password',
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
     const [after] = await server.sql('SELECT failed_login_count, locked_until FROM users WHERE id = $1', [target.id]);
     expect(after.locked_until).toEqual(row.locked_until);
     expect(after.failed_login_count).toBe(5);

@@ -66,7 +66,9 @@ describe('no escalation', () => {
     const demotePeer = await changeRole(admin.token, peer.id, 'viewer');
     expect(demotePeer.errors?.[0].extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'member.outranked' });
     expect(errorCode(await changeRole(admin.token, owner.id, 'viewer'))).toBe('FORBIDDEN');
-    expect(errorCode(await server.graphql(REMOVE, { orgId, userId: peer.id }, { token: admin.token }))).toBe('FORBIDDEN');
+    expect(errorCode(await server.graphql(REMOVE, { orgId, userId: peer.id }, { token: admin.token }))).toBe(
+      'FORBIDDEN',
+    );
     expect(await roleKeyOf(peer.id)).toBe('admin');
     expect(await roleKeyOf(owner.id)).toBe('owner');
   });
@@ -75,7 +77,9 @@ describe('no escalation', () => {
     const selfDemotion = await changeRole(owner.token, owner.id, 'viewer');
     expect(selfDemotion.errors?.[0].extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'member.self_change' });
     expect(errorCode(await changeRole(admin.token, admin.id, 'editor'))).toBe('FORBIDDEN');
-    expect(errorCode(await server.graphql(REMOVE, { orgId, userId: admin.id }, { token: admin.token }))).toBe('FORBIDDEN');
+    expect(errorCode(await server.graphql(REMOVE, { orgId, userId: admin.id }, { token: admin.token }))).toBe(
+      'FORBIDDEN',
+    );
     expect(await roleKeyOf(owner.id)).toBe('owner');
     expect(await roleKeyOf(admin.id)).toBe('admin');
   });
@@ -133,7 +137,11 @@ describe('the last owner', () => {
     const org = await createOrgAs(server, soloOwner.token, 'Two Owners');
     const second = await person(server, 'second', { orgId: org, role: 'owner' });
     const id = await roleId(server, org, 'admin');
-    const response = await server.graphql(CHANGE_ROLE, { orgId: org, userId: soloOwner.id, roleId: id }, { token: second.token });
+    const response = await server.graphql(
+      CHANGE_ROLE,
+      { orgId: org, userId: soloOwner.id, roleId: id },
+      { token: second.token },
+    );
     expect(response.errors).toBeUndefined();
     expect(await roleKeyOf(soloOwner.id, org)).toBe('admin');
   });
@@ -162,7 +170,9 @@ describe('the last owner', () => {
 describe('removeMember', () => {
   it('keeps the account, ends its access to the org at once, and clears its org data', async () => {
     const leaving = await person(server, 'leaving', { orgId, role: 'editor' });
-    const [team] = await server.sql(`INSERT INTO teams (org_id, name, slug) VALUES ($1, 'Ops', 'ops') RETURNING id`, [orgId]);
+    const [team] = await server.sql(`INSERT INTO teams (org_id, name, slug) VALUES ($1, 'Ops', 'ops') RETURNING id`, [
+      orgId,
+    ]);
     await server.sql('INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)', [team.id, leaving.id]);
     await server.sql('UPDATE users SET default_org_id = $1 WHERE id = $2', [orgId, leaving.id]);
 
@@ -171,21 +181,33 @@ describe('removeMember', () => {
 
     expect(await server.sql('SELECT 1 FROM users WHERE id = $1', [leaving.id])).toHaveLength(1);
     expect(await server.sql('SELECT 1 FROM team_members WHERE user_id = $1', [leaving.id])).toHaveLength(0);
-    expect((await server.sql('SELECT default_org_id FROM users WHERE id = $1', [leaving.id]))[0].default_org_id).toBeNull();
-    expect(errorCode(await server.graphql('query ($orgId: ID!) { users(orgId: $orgId) { totalCount } }', { orgId }, { token: leaving.token }))).toBe(
-      'NOT_FOUND',
-    );
+    expect(
+      (await server.sql('SELECT default_org_id FROM users WHERE id = $1', [leaving.id]))[0].default_org_id,
+    ).toBeNull();
+    expect(
+      errorCode(
+        await server.graphql(
+          'query ($orgId: ID!) { users(orgId: $orgId) { totalCount } }',
+          { orgId },
+          { token: leaving.token },
+        ),
+      ),
+    ).toBe('NOT_FOUND');
     expect((await server.graphql('{ me { id memberships { id } } }', {}, { token: leaving.token })).data.me).toEqual({
       id: leaving.id,
       memberships: [],
     });
-    const [audit] = await server.sql(`SELECT * FROM audit_logs WHERE action = 'member.removed' AND target_id = $1`, [leaving.id]);
+    const [audit] = await server.sql(`SELECT * FROM audit_logs WHERE action = 'member.removed' AND target_id = $1`, [
+      leaving.id,
+    ]);
     expect(audit).toMatchObject({ actor_id: owner.id, org_id: orgId, target_type: 'User' });
   });
 
   it('answers NOT_FOUND for someone who is not a member', async () => {
     const outsider = await person(server, 'outsider');
-    expect(errorCode(await server.graphql(REMOVE, { orgId, userId: outsider.id }, { token: owner.token }))).toBe('NOT_FOUND');
+    expect(errorCode(await server.graphql(REMOVE, { orgId, userId: outsider.id }, { token: owner.token }))).toBe(
+      'NOT_FOUND',
+    );
   });
 });
 
@@ -198,7 +220,11 @@ describe('custom roles', () => {
     );
     const tempRole = created.data.createRole.id;
     const holder = await person(server, 'holder');
-    await server.sql('INSERT INTO memberships (org_id, user_id, role_id) VALUES ($1, $2, $3)', [orgId, holder.id, tempRole]);
+    await server.sql('INSERT INTO memberships (org_id, user_id, role_id) VALUES ($1, $2, $3)', [
+      orgId,
+      holder.id,
+      tempRole,
+    ]);
     const DELETE = 'mutation ($id: ID!) { deleteRole(id: $id) }';
     const refused = await server.graphql(DELETE, { id: tempRole }, { token: owner.token });
     expect(refused.errors?.[0].extensions).toMatchObject({ code: 'CONFLICT', reason: 'role.in_use' });
@@ -209,17 +235,37 @@ describe('custom roles', () => {
 
   it('refuses to change or delete built-in roles, and duplicate names', async () => {
     const viewerRole = await roleId(server, orgId, 'viewer');
-    const rename = await server.graphql('mutation ($id: ID!) { updateRole(id: $id, input: { name: "Peeker" }) { id } }', { id: viewerRole }, { token: owner.token });
+    const rename = await server.graphql(
+      'mutation ($id: ID!) { updateRole(id: $id, input: { name: "Peeker" }) { id } }',
+      { id: viewerRole },
+      { token: owner.token },
+    );
     expect(rename.errors?.[0].extensions?.reason).toBe('role.built_in');
-    const duplicate = await server.graphql(CREATE_ROLE, { input: { orgId, name: 'ADMIN', permissions: [] } }, { token: owner.token });
+    const duplicate = await server.graphql(
+      CREATE_ROLE,
+      { input: { orgId, name: 'ADMIN', permissions: [] } },
+      { token: owner.token },
+    );
     expect(duplicate.errors?.[0].extensions).toMatchObject({ code: 'CONFLICT', reason: 'role.name_in_use' });
   });
 
   it('writes one audit record per change', async () => {
     const before = await server.sql(`SELECT count(*)::int AS n FROM audit_logs WHERE action LIKE 'role.%'`);
-    const created = await server.graphql(CREATE_ROLE, { input: { orgId, name: 'Audited', permissions: ['org:read'] } }, { token: owner.token });
-    await server.graphql('mutation ($id: ID!) { updateRole(id: $id, input: { name: "Audited 2" }) { id } }', { id: created.data.createRole.id }, { token: owner.token });
-    await server.graphql('mutation ($id: ID!) { deleteRole(id: $id) }', { id: created.data.createRole.id }, { token: owner.token });
+    const created = await server.graphql(
+      CREATE_ROLE,
+      { input: { orgId, name: 'Audited', permissions: ['org:read'] } },
+      { token: owner.token },
+    );
+    await server.graphql(
+      'mutation ($id: ID!) { updateRole(id: $id, input: { name: "Audited 2" }) { id } }',
+      { id: created.data.createRole.id },
+      { token: owner.token },
+    );
+    await server.graphql(
+      'mutation ($id: ID!) { deleteRole(id: $id) }',
+      { id: created.data.createRole.id },
+      { token: owner.token },
+    );
     const after = await server.sql(`SELECT count(*)::int AS n FROM audit_logs WHERE action LIKE 'role.%'`);
     expect(after[0].n - before[0].n).toBe(3);
   });
@@ -241,9 +287,17 @@ describe('orgs', () => {
     expect(viewerRole.permissions.sort()).toEqual(
       ['groups:read', 'members:read', 'org:read', 'resources:read', 'roles:read', 'teams:read'].sort(),
     );
-    const again = await server.graphql('mutation { createOrg(input: { name: "Other", slug: "fresh-org" }) { id } }', {}, { token: founder.token });
+    const again = await server.graphql(
+      'mutation { createOrg(input: { name: "Other", slug: "fresh-org" }) { id } }',
+      {},
+      { token: founder.token },
+    );
     expect(again.errors?.[0].extensions).toMatchObject({ code: 'CONFLICT', reason: 'org.slug_in_use', field: 'slug' });
-    const bad = await server.graphql('mutation { createOrg(input: { name: "Bad", slug: "Not A Slug" }) { id } }', {}, { token: founder.token });
+    const bad = await server.graphql(
+      'mutation { createOrg(input: { name: "Bad", slug: "Not A Slug" }) { id } }',
+      {},
+      { token: founder.token },
+    );
     expect(errorCode(bad)).toBe('BAD_USER_INPUT');
   });
 });
@@ -253,18 +307,41 @@ describe('updateUser', () => {
     const self = await person(server, 'selfie', { orgId, role: 'viewer' });
     const stranger = await person(server, 'stranger2');
     const otherOrg = await createOrgAs(server, stranger.token, 'Not Mine');
-    const UPDATE = 'mutation ($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { firstName lastName fullName defaultOrg { id } } }';
-    const ok = await server.graphql(UPDATE, { id: self.id, input: { firstName: 'Sam', lastName: 'Self', defaultOrgId: orgId } }, { token: self.token });
-    expect(ok.data.updateUser).toEqual({ firstName: 'Sam', lastName: 'Self', fullName: 'Sam Self', defaultOrg: { id: orgId } });
-    const foreign = await server.graphql(UPDATE, { id: self.id, input: { defaultOrgId: otherOrg } }, { token: self.token });
+    const UPDATE =
+      'mutation ($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { firstName lastName fullName defaultOrg { id } } }';
+    const ok = await server.graphql(
+      UPDATE,
+      { id: self.id, input: { firstName: 'Sam', lastName: 'Self', defaultOrgId: orgId } },
+      { token: self.token },
+    );
+    expect(ok.data.updateUser).toEqual({
+      firstName: 'Sam',
+      lastName: 'Self',
+      fullName: 'Sam Self',
+      defaultOrg: { id: orgId },
+    });
+    const foreign = await server.graphql(
+      UPDATE,
+      { id: self.id, input: { defaultOrgId: otherOrg } },
+      { token: self.token },
+    );
     expect(foreign.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'defaultOrgId' });
   });
 
   it('lets an admin rename a lower-ranked member but not set their default org, nor rename an owner', async () => {
     const member = await person(server, 'renamed', { orgId, role: 'editor' });
     const UPDATE = 'mutation ($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { firstName } }';
-    expect((await server.graphql(UPDATE, { id: member.id, input: { firstName: 'Renamed' } }, { token: admin.token })).data.updateUser.firstName).toBe('Renamed');
-    expect(errorCode(await server.graphql(UPDATE, { id: member.id, input: { defaultOrgId: orgId } }, { token: admin.token }))).toBe('FORBIDDEN');
-    expect(errorCode(await server.graphql(UPDATE, { id: owner.id, input: { firstName: 'Hacked' } }, { token: admin.token }))).toBe('FORBIDDEN');
+    expect(
+      (await server.graphql(UPDATE, { id: member.id, input: { firstName: 'Renamed' } }, { token: admin.token })).data
+        .updateUser.firstName,
+    ).toBe('Renamed');
+    expect(
+      errorCode(
+        await server.graphql(UPDATE, { id: member.id, input: { defaultOrgId: orgId } }, { token: admin.token }),
+      ),
+    ).toBe('FORBIDDEN');
+    expect(
+      errorCode(await server.graphql(UPDATE, { id: owner.id, input: { firstName: 'Hacked' } }, { token: admin.token })),
+    ).toBe('FORBIDDEN');
   });
 });

@@ -14,7 +14,11 @@ const USERS = `query ($orgId: ID!, $first: Int, $after: String, $filter: UserFil
   }
 }`;
 
-type Page = { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: Array<{ node: { email: string; fullName: string } }> };
+type Page = {
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  edges: Array<{ node: { email: string; fullName: string } }>;
+};
 
 async function page(variables: Record<string, unknown>): Promise<Page> {
   const response = await server.graphql(USERS, { orgId, ...variables }, { token: owner.token });
@@ -26,7 +30,10 @@ async function page(variables: Record<string, unknown>): Promise<Page> {
 async function seedMembers() {
   for (let i = 0; i < 25; i++) {
     const index = String(i).padStart(2, '0');
-    const id = await createUser(server, `m${index}@paging.test`, { firstName: `Name${String(99 - i)}`, lastName: 'Member' });
+    const id = await createUser(server, `m${index}@paging.test`, {
+      firstName: `Name${String(99 - i)}`,
+      lastName: 'Member',
+    });
     await addMember(server, orgId, id, i < 20 ? 'viewer' : 'editor');
   }
 }
@@ -48,13 +55,20 @@ describe('users connection', () => {
     const first = await page({ first: 10, filter, orderBy: { field: 'EMAIL', direction: 'ASC' } });
     expect(first.totalCount).toBe(25);
     expect(first.pageInfo.hasNextPage).toBe(true);
-    expect(first.edges.map((edge) => edge.node.email)).toEqual(Array.from({ length: 10 }, (_, i) => `m${String(i).padStart(2, '0')}@paging.test`));
+    expect(first.edges.map((edge) => edge.node.email)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `m${String(i).padStart(2, '0')}@paging.test`),
+    );
 
     // One row lands before the cursor, one after it: the next page neither repeats nor skips.
     for (const email of ['m04a@paging.test', 'm15a@paging.test']) {
       await addMember(server, orgId, await createUser(server, email), 'viewer');
     }
-    const second = await page({ first: 10, after: first.pageInfo.endCursor, filter, orderBy: { field: 'EMAIL', direction: 'ASC' } });
+    const second = await page({
+      first: 10,
+      after: first.pageInfo.endCursor,
+      filter,
+      orderBy: { field: 'EMAIL', direction: 'ASC' },
+    });
     expect(second.edges.map((edge) => edge.node.email)).toEqual([
       'm10@paging.test',
       'm11@paging.test',
@@ -67,7 +81,12 @@ describe('users connection', () => {
       'm17@paging.test',
       'm18@paging.test',
     ]);
-    const third = await page({ first: 10, after: second.pageInfo.endCursor, filter, orderBy: { field: 'EMAIL', direction: 'ASC' } });
+    const third = await page({
+      first: 10,
+      after: second.pageInfo.endCursor,
+      filter,
+      orderBy: { field: 'EMAIL', direction: 'ASC' },
+    });
     expect(third.edges.map((edge) => edge.node.email)).toEqual(
       Array.from({ length: 6 }, (_, i) => `m${String(19 + i)}@paging.test`),
     );
@@ -76,11 +95,19 @@ describe('users connection', () => {
   });
 
   it('orders by name descending and by join date', async () => {
-    const byName = await page({ first: 3, filter: { search: 'member' }, orderBy: { field: 'NAME', direction: 'DESC' } });
+    const byName = await page({
+      first: 3,
+      filter: { search: 'member' },
+      orderBy: { field: 'NAME', direction: 'DESC' },
+    });
     expect(byName.edges.map((edge) => edge.node.fullName)).toEqual(['Name99 Member', 'Name98 Member', 'Name97 Member']);
     const byJoin = await page({ first: 2, orderBy: { field: 'CREATED_AT', direction: 'ASC' } });
     expect(byJoin.edges[0].node.email).toBe(owner.email);
-    const rest = await page({ first: 2, after: byJoin.pageInfo.endCursor, orderBy: { field: 'CREATED_AT', direction: 'ASC' } });
+    const rest = await page({
+      first: 2,
+      after: byJoin.pageInfo.endCursor,
+      orderBy: { field: 'CREATED_AT', direction: 'ASC' },
+    });
     expect(rest.edges.map((edge) => edge.node.email)).not.toContain(owner.email);
   });
 
@@ -89,7 +116,9 @@ describe('users connection', () => {
     expect((await page({ filter: { role: 'viewer', search: 'M0' } })).totalCount).toBe(11); // m00–m09 and m04a
     expect((await page({ filter: { role: 'owner' } })).totalCount).toBe(1);
     expect((await page({ filter: { kind: 'SERVICE_ACCOUNT' } })).totalCount).toBe(0);
-    await server.sql(`UPDATE memberships SET status = 'DEACTIVATED' WHERE user_id = (SELECT id FROM users WHERE email = 'm01@paging.test')`);
+    await server.sql(
+      `UPDATE memberships SET status = 'DEACTIVATED' WHERE user_id = (SELECT id FROM users WHERE email = 'm01@paging.test')`,
+    );
     expect((await page({ filter: { status: 'DEACTIVATED' } })).totalCount).toBe(1);
     expect((await page({ filter: { search: '100%_' } })).totalCount).toBe(0);
   });
@@ -100,7 +129,11 @@ describe('users connection', () => {
     let cursor: string | null = recent.pageInfo.endCursor;
     const seen = new Set<string>([recent.edges[0].node.email]);
     while (cursor) {
-      const next: Page = await page({ first: 10, after: cursor, orderBy: { field: 'LAST_LOGIN_AT', direction: 'DESC' } });
+      const next: Page = await page({
+        first: 10,
+        after: cursor,
+        orderBy: { field: 'LAST_LOGIN_AT', direction: 'DESC' },
+      });
       for (const edge of next.edges) seen.add(edge.node.email);
       cursor = next.pageInfo.hasNextPage ? next.pageInfo.endCursor : null;
     }
@@ -129,7 +162,8 @@ describe('no N+1', () => {
   }
 
   it('issues the same number of SQL statements for 2 members as for 100', async () => {
-    for (let i = 0; i < 75; i++) await addMember(server, orgId, await createUser(server, `bulk${i}@paging.test`), 'viewer');
+    for (let i = 0; i < 75; i++)
+      await addMember(server, orgId, await createUser(server, `bulk${i}@paging.test`), 'viewer');
     const small = await statementsFor(2);
     const large = await statementsFor(100);
     expect(small.edges).toBe(2);

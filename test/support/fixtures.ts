@@ -34,17 +34,20 @@ export async function roleId(server: TestGateway, orgId: string, key: string): P
 
 /** Adds a membership directly (invitations are tested on their own). */
 export async function addMember(server: TestGateway, orgId: string, userId: string, roleKey: string): Promise<string> {
-  const [row] = await server.sql('INSERT INTO memberships (org_id, user_id, role_id) VALUES ($1, $2, $3) RETURNING id', [
-    orgId,
-    userId,
-    await roleId(server, orgId, roleKey),
-  ]);
+  const [row] = await server.sql(
+    'INSERT INTO memberships (org_id, user_id, role_id) VALUES ($1, $2, $3) RETURNING id',
+    [orgId, userId, await roleId(server, orgId, roleKey)],
+  );
   return row.id;
 }
 
 /** Creates an org through the API, so its built-in roles and owner come from the real flow. */
 export async function createOrgAs(server: TestGateway, token: string, name: string): Promise<string> {
-  const response = await server.graphql('mutation ($input: CreateOrgInput!) { createOrg(input: $input) { id } }', { input: { name } }, { token });
+  const response = await server.graphql(
+    'mutation ($input: CreateOrgInput!) { createOrg(input: $input) { id } }',
+    { input: { name } },
+    { token },
+  );
   if (!response.data?.createOrg) throw new Error(`createOrg failed: ${JSON.stringify(response.errors)}`);
   return response.data.createOrg.id;
 }
@@ -52,7 +55,11 @@ export async function createOrgAs(server: TestGateway, token: string, name: stri
 export type Person = { id: string; email: string; token: string };
 
 /** A new user, optionally a member of an org with a role, signed in. */
-export async function person(server: TestGateway, name: string, membership?: { orgId: string; role: string }): Promise<Person> {
+export async function person(
+  server: TestGateway,
+  name: string,
+  membership?: { orgId: string; role: string },
+): Promise<Person> {
   const email = uniqueEmail(name);
   const id = await createUser(server, email, { firstName: name });
   if (membership) await addMember(server, membership.orgId, id, membership.role);

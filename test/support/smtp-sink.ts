@@ -55,7 +55,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
 
 /** The `token` query parameter of the first link to `path` in a message's text. */
 export function tokenFrom(mail: ParsedMail, path: string): string {
-  const match = new RegExp(`https?://\\S+${path.replace(/[/?]/g, '\\$&')}\\?token=([A-Za-z0-9_-]+)`).exec(mail.text ?? '');
+  const match = new RegExp(`https?://\\S+${path.replace(/[/?]/g, '\\$&')}\\?token=([A-Za-z0-9_-]+)`).exec(
+    mail.text ?? '',
+  );
   if (!match) throw new Error(`no ${path} link in: ${mail.text}`);
   return match[1];
 }

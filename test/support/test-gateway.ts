@@ -14,9 +14,17 @@ export type TestGateway = {
   databaseUrl: string;
   /** Runs SQL directly against the test database (setup and assertions). */
   sql<T = any>(text: string, params?: unknown[]): Promise<T[]>;
-  graphql<T = any>(query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<GraphQLResponse<T>>;
+  graphql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: RequestOptions,
+  ): Promise<GraphQLResponse<T>>;
   /** Signs in and returns the access token, refresh token and user id. */
-  login(email?: string, password?: string, orgId?: string): Promise<{ accessToken: string; refreshToken: string; userId: string }>;
+  login(
+    email?: string,
+    password?: string,
+    orgId?: string,
+  ): Promise<{ accessToken: string; refreshToken: string; userId: string }>;
   close(): Promise<void>;
 };
 
@@ -57,9 +65,17 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     graphql,
     async login(email = OWNER_EMAIL, password = OWNER_PASSWORD, orgId) {
       const response = await graphql(
-        `mutation ($email: String!, $password: String!, $orgId: ID) {
-          login(email: $email, password: $password, orgId: $orgId) { accessToken refreshToken user { id } }
-        }`,
+        `
+          mutation ($email: String!, $password: String!, $orgId: ID) {
+            login(email: $email, password: $password, orgId: $orgId) {
+              accessToken
+              refreshToken
+              user {
+                id
+              }
+            }
+          }
+        `,
         { email, password, orgId },
       );
       if (!response.data?.login) throw new Error(`login failed: ${JSON.stringify(response.errors)}`);

@@ -22,7 +22,11 @@ const exportAs = (token: string, kind?: string, org = orgId) => server.graphql(E
 async function importOk(token: string, csv: string, org = orgId) {
   const response = await importAs(token, csv, org);
   expect(response.errors).toBeUndefined();
-  return response.data.importUsers as { created: number; updated: number; failed: Array<{ line: number; error: string }> };
+  return response.data.importUsers as {
+    created: number;
+    updated: number;
+    failed: Array<{ line: number; error: string }>;
+  };
 }
 
 /** A member's account and place in the org, or undefined when the email has no account. */
@@ -44,7 +48,10 @@ async function memberOf(email: string, org = orgId) {
 }
 
 async function importAudits(org = orgId): Promise<Array<{ target_id: string; changes: any }>> {
-  return server.sql(`SELECT target_id, changes FROM audit_logs WHERE action = 'user.imported' AND org_id = $1 ORDER BY seq`, [org]);
+  return server.sql(
+    `SELECT target_id, changes FROM audit_logs WHERE action = 'user.imported' AND org_id = $1 ORDER BY seq`,
+    [org],
+  );
 }
 
 async function addGroup(org: string, name: string, roleKey?: string) {
@@ -53,7 +60,11 @@ async function addGroup(org: string, name: string, roleKey?: string) {
 }
 
 async function addTeam(org: string, name: string) {
-  await server.sql('INSERT INTO teams (org_id, name, slug) VALUES ($1, $2, $3)', [org, name, name.toLowerCase().replace(/\W+/g, '-')]);
+  await server.sql('INSERT INTO teams (org_id, name, slug) VALUES ($1, $2, $3)', [
+    org,
+    name,
+    name.toLowerCase().replace(/\W+/g, '-'),
+  ]);
 }
 
 beforeAll(async () => {
@@ -110,7 +121,10 @@ describe('importUsers', () => {
         { line: 7, error: 'Duplicate email: already on line 2' },
         { line: 8, error: 'You cannot assign the role "owner": it holds permissions you do not have' },
         { line: 12, error: 'Unknown team "Nope"' },
-        { line: 13, error: 'You cannot add members to the group "Owners club": its role holds permissions you do not have' },
+        {
+          line: 13,
+          error: 'You cannot add members to the group "Owners club": its role holds permissions you do not have',
+        },
         { line: 14, error: 'You can only act on members of lower rank' },
         { line: 17, error: 'This password is too common; choose another' },
       ],
@@ -127,8 +141,18 @@ describe('importUsers', () => {
       groups: ['Engineering', 'Support'],
       teams: ['Platform'],
     });
-    expect(await memberOf('multi@example.com')).toMatchObject({ first_name: 'Multi\nLine', last_name: 'Name', role: 'viewer', teams: ['Mobile'] });
-    expect(await memberOf('customer@example.com')).toMatchObject({ kind: 'CUSTOMER', customer_id: 'cust-42', role: 'viewer', status: 'ACTIVE' });
+    expect(await memberOf('multi@example.com')).toMatchObject({
+      first_name: 'Multi\nLine',
+      last_name: 'Name',
+      role: 'viewer',
+      teams: ['Mobile'],
+    });
+    expect(await memberOf('customer@example.com')).toMatchObject({
+      kind: 'CUSTOMER',
+      customer_id: 'cust-42',
+      role: 'viewer',
+      status: 'ACTIVE',
+    });
     expect(await memberOf(renamed.email)).toMatchObject({ first_name: 'Renamed', last_name: 'Member', role: 'viewer' });
     expect(await memberOf(peer.email)).toMatchObject({ first_name: 'peer', last_name: null, role: 'admin' });
     expect(await memberOf(owner.email)).toMatchObject({ role: 'owner' });
@@ -159,13 +183,26 @@ describe('importUsers', () => {
   });
 
   it('updates members on a second import instead of duplicating them, and changes nothing on a third', async () => {
-    const first = ['email,firstName,lastName,role,groups', 'ann@example.com,Ann,Old,viewer,Engineering', 'bob@example.com,Bob,Old,viewer,'];
+    const first = [
+      'email,firstName,lastName,role,groups',
+      'ann@example.com,Ann,Old,viewer,Engineering',
+      'bob@example.com,Bob,Old,viewer,',
+    ];
     expect(await importOk(admin.token, first.join('\n'))).toEqual({ created: 2, updated: 0, failed: [] });
     const auditsBefore = (await importAudits()).length;
 
-    const second = ['email,firstName,lastName,role,groups', 'ANN@example.com,Ann,New,editor,Support', 'bob@example.com,Bob,Old,viewer,'];
+    const second = [
+      'email,firstName,lastName,role,groups',
+      'ANN@example.com,Ann,New,editor,Support',
+      'bob@example.com,Bob,Old,viewer,',
+    ];
     expect(await importOk(admin.token, second.join('\r\n'))).toEqual({ created: 0, updated: 1, failed: [] });
-    expect(await memberOf('ann@example.com')).toMatchObject({ first_name: 'Ann', last_name: 'New', role: 'editor', groups: ['Support'] });
+    expect(await memberOf('ann@example.com')).toMatchObject({
+      first_name: 'Ann',
+      last_name: 'New',
+      role: 'editor',
+      groups: ['Support'],
+    });
     const ann = await memberOf('ann@example.com');
     const memberships = await server.sql('SELECT count(*)::int AS count FROM memberships WHERE user_id = $1', [ann.id]);
     expect(memberships[0].count).toBe(1);
@@ -187,12 +224,25 @@ describe('importUsers', () => {
 
   it('leaves blank cells and absent columns unchanged for existing members', async () => {
     await importOk(admin.token, 'email,firstName,lastName,role,teams\nkeep@example.com,Kee,Per,editor,Platform');
-    expect(await importOk(admin.token, 'email,lastName,role,teams\nkeep@example.com,Keeper,,')).toEqual({ created: 0, updated: 1, failed: [] });
-    expect(await memberOf('keep@example.com')).toMatchObject({ first_name: 'Kee', last_name: 'Keeper', role: 'editor', teams: ['Platform'] });
+    expect(await importOk(admin.token, 'email,lastName,role,teams\nkeep@example.com,Keeper,,')).toEqual({
+      created: 0,
+      updated: 1,
+      failed: [],
+    });
+    expect(await memberOf('keep@example.com')).toMatchObject({
+      first_name: 'Kee',
+      last_name: 'Keeper',
+      role: 'editor',
+      teams: ['Platform'],
+    });
   });
 
   it('lets an imported user with a password sign in at once', async () => {
-    expect(await importOk(admin.token, `email,password\nsigner@example.com,${STRONG_PASSWORD}`)).toEqual({ created: 1, updated: 0, failed: [] });
+    expect(await importOk(admin.token, `email,password\nsigner@example.com,${STRONG_PASSWORD}`)).toEqual({
+      created: 1,
+      updated: 0,
+      failed: [],
+    });
     const session = await server.login('signer@example.com', STRONG_PASSWORD, orgId);
     expect(session.accessToken).toBeTruthy();
     const [row] = await server.sql('SELECT password_hash FROM users WHERE email = $1', ['signer@example.com']);
@@ -202,9 +252,17 @@ describe('importUsers', () => {
   it('makes an existing account a member without changing its password or names', async () => {
     const email = 'outsider@example.com';
     await createUser(server, email, { firstName: 'Out', lastName: 'Sider' });
-    const result = await importOk(admin.token, `email,firstName,role,password\n${email},Hijacked,editor,${STRONG_PASSWORD}`);
+    const result = await importOk(
+      admin.token,
+      `email,firstName,role,password\n${email},Hijacked,editor,${STRONG_PASSWORD}`,
+    );
     expect(result).toEqual({ created: 1, updated: 0, failed: [] });
-    expect(await memberOf(email)).toMatchObject({ first_name: 'Out', last_name: 'Sider', role: 'editor', membership_status: 'ACTIVE' });
+    expect(await memberOf(email)).toMatchObject({
+      first_name: 'Out',
+      last_name: 'Sider',
+      role: 'editor',
+      membership_status: 'ACTIVE',
+    });
     await expect(server.login(email, MEMBER_PASSWORD, orgId)).resolves.toBeTruthy();
     await expect(server.login(email, STRONG_PASSWORD)).rejects.toThrow();
   });
@@ -224,13 +282,23 @@ describe('importUsers', () => {
     expect(await memberOf(owner.email)).toMatchObject({ role: 'owner' });
 
     const second = await person(server, 'second', { orgId, role: 'owner' });
-    expect(await importOk(second.token, `email,role\n${owner.email},admin`)).toEqual({ created: 0, updated: 1, failed: [] });
+    expect(await importOk(second.token, `email,role\n${owner.email},admin`)).toEqual({
+      created: 0,
+      updated: 1,
+      failed: [],
+    });
     expect(await memberOf(owner.email)).toMatchObject({ role: 'admin' });
-    expect(await importOk(second.token, `email,role\n${owner.email},owner`)).toEqual({ created: 0, updated: 1, failed: [] });
+    expect(await importOk(second.token, `email,role\n${owner.email},owner`)).toEqual({
+      created: 0,
+      updated: 1,
+      failed: [],
+    });
   });
 
   it('numbers lines from the file, counting line breaks inside quoted fields and blank lines', async () => {
-    const csv = ['email,firstName', '', '"crlf@example.com","Two\r\nLines"', 'bad-email,X', '', '"a@b", y'].join('\r\n');
+    const csv = ['email,firstName', '', '"crlf@example.com","Two\r\nLines"', 'bad-email,X', '', '"a@b", y'].join(
+      '\r\n',
+    );
     const result = await importOk(admin.token, csv);
     expect(result.failed).toEqual([
       { line: 5, error: 'Invalid email address "bad-email"' },
@@ -241,7 +309,11 @@ describe('importUsers', () => {
 
   it('rejects a file without a header, with unknown columns, or with too many rows', async () => {
     const headless = await importAs(admin.token, 'someone@example.com,Some,One');
-    expect(headless.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'import.invalid_csv', field: 'csv' });
+    expect(headless.errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'import.invalid_csv',
+      field: 'csv',
+    });
     expect(headless.errors?.[0].message).toContain('Unknown columns "someone@example.com", "Some", "One"');
 
     const unknown = await importAs(admin.token, 'email,nickname\nnick@example.com,Nick');
@@ -251,9 +323,14 @@ describe('importUsers', () => {
     const noEmail = await importAs(admin.token, 'firstName\nNo');
     expect(noEmail.errors?.[0].message).toBe('The header has no email column');
     expect((await importAs(admin.token, '')).errors?.[0].extensions?.reason).toBe('import.invalid_csv');
-    expect((await importAs(admin.token, 'email\n"unterminated@example.com')).errors?.[0].extensions?.reason).toBe('import.invalid_csv');
+    expect((await importAs(admin.token, 'email\n"unterminated@example.com')).errors?.[0].extensions?.reason).toBe(
+      'import.invalid_csv',
+    );
 
-    const tooMany = await importAs(admin.token, ['email', ...Array.from({ length: 10_001 }, (_, i) => `x${i}@t.co`)].join('\n'));
+    const tooMany = await importAs(
+      admin.token,
+      ['email', ...Array.from({ length: 10_001 }, (_, i) => `x${i}@t.co`)].join('\n'),
+    );
     expect(tooMany.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'import.too_large' });
     expect(await server.sql(`SELECT 1 FROM users WHERE email IN ('x0@t.co', 'nick@example.com')`)).toHaveLength(0);
   });
@@ -261,7 +338,10 @@ describe('importUsers', () => {
   it('imports 10,000 lines in one call within a minute', async () => {
     const bulkOrg = await createOrgAs(server, owner.token, 'Bulk Co');
     await addGroup(bulkOrg, 'Everyone');
-    const lines = Array.from({ length: 10_000 }, (_, i) => `bulk.user${i}@example.com,First${i},Last${i},viewer,Everyone`);
+    const lines = Array.from(
+      { length: 10_000 },
+      (_, i) => `bulk.user${i}@example.com,First${i},Last${i},viewer,Everyone`,
+    );
     const csv = ['email,firstName,lastName,role,groups', ...lines].join('\n');
 
     const started = Date.now();
@@ -298,7 +378,9 @@ describe('exportUsers', () => {
     await addTeam(exportOrg, 'Blue, Green');
     const csv = [
       'email,firstName,lastName,groups,teams,customerId',
-      ...hostile.map((user) => [user.email, quote(user.firstName), quote(user.lastName), '-Ops', quote('Blue, Green'), ''].join(',')),
+      ...hostile.map((user) =>
+        [user.email, quote(user.firstName), quote(user.lastName), '-Ops', quote('Blue, Green'), ''].join(','),
+      ),
       `client@example.com,Cli,Ent,,,${quote('=HYPERLINK("x")')}`,
     ].join('\n');
     expect(await importOk(owner.token, csv, exportOrg)).toEqual({ created: 5, updated: 0, failed: [] });
@@ -324,11 +406,21 @@ describe('exportUsers', () => {
       const row = rows.find((candidate) => candidate.email === user.email)!;
       expect(row.firstName).toBe(neutralised(user.firstName));
       expect(row.lastName).toBe(neutralised(user.lastName));
-      expect(row).toMatchObject({ role: 'viewer', groups: "'-Ops", teams: 'Blue, Green', status: 'ACTIVE', kind: 'HUMAN', lastLoginAt: '' });
+      expect(row).toMatchObject({
+        role: 'viewer',
+        groups: "'-Ops",
+        teams: 'Blue, Green',
+        status: 'ACTIVE',
+        kind: 'HUMAN',
+        lastLoginAt: '',
+      });
       expect(new Date(row.createdAt).getTime()).not.toBeNaN();
     }
     expect(rows.find((row) => row.email === 'formula@example.com')!.firstName).toBe(`'=cmd|' /C calc'!A0`);
-    expect(rows.find((row) => row.email === 'client@example.com')).toMatchObject({ kind: 'CUSTOMER', customerId: `'=HYPERLINK("x")` });
+    expect(rows.find((row) => row.email === 'client@example.com')).toMatchObject({
+      kind: 'CUSTOMER',
+      customerId: `'=HYPERLINK("x")`,
+    });
     expect(await server.sql('SELECT count(*)::int AS count FROM audit_logs')).toEqual(auditsBefore);
   });
 
@@ -368,7 +460,9 @@ describe('who may import and export', () => {
   });
 
   it('answers UNAUTHENTICATED to an anonymous caller', async () => {
-    expect(errorCode(await server.graphql(IMPORT, { orgId, csv: 'email\nsneaky@example.com' }))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.graphql(IMPORT, { orgId, csv: 'email\nsneaky@example.com' }))).toBe(
+      'UNAUTHENTICATED',
+    );
     expect(errorCode(await server.graphql(EXPORT, { orgId }))).toBe('UNAUTHENTICATED');
     expect(await memberOf('sneaky@example.com')).toBeUndefined();
   });

@@ -33,8 +33,15 @@ function baseOptions(poolSize: number, statements: SqlStatementCounter) {
 /** Where the database is: DATABASE_URL, or the loopback socket of the embedded PGlite. */
 export type DatabaseTarget = { url: string } | { host: string; port: number };
 
-export function dataSourceOptions(config: Config, target: DatabaseTarget, statements = new SqlStatementCounter()): DataSourceOptions {
-  const location = 'url' in target ? { url: target.url } : { host: target.host, port: target.port, username: 'postgres', database: 'postgres' };
+export function dataSourceOptions(
+  config: Config,
+  target: DatabaseTarget,
+  statements = new SqlStatementCounter(),
+): DataSourceOptions {
+  const location =
+    'url' in target
+      ? { url: target.url }
+      : { host: target.host, port: target.port, username: 'postgres', database: 'postgres' };
   return { ...baseOptions(config.database.poolSize, statements), ...location };
 }
 

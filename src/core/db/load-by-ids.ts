@@ -11,7 +11,11 @@ export function loaderById<T extends ObjectLiteral & { id: string }>(db: DataSou
 }
 
 /** A per-request loader of the rows whose `column` equals each key, e.g. memberships by user. */
-export function loaderByColumn<T extends ObjectLiteral>(db: DataSource, entity: EntityTarget<T>, column: keyof T & string) {
+export function loaderByColumn<T extends ObjectLiteral>(
+  db: DataSource,
+  entity: EntityTarget<T>,
+  column: keyof T & string,
+) {
   return new DataLoader<string, T[]>(async (keys) => {
     const rows = await db.getRepository(entity).findBy({ [column]: In([...keys]) } as never);
     const groups = new Map<string, T[]>(keys.map((key) => [key, []]));

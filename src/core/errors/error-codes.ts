@@ -44,16 +44,25 @@ export const errorCatalog = {
   'invitation.already_member': { code: 'CONFLICT', message: 'That person is already a member of this org' },
   'invitation.not_pending': { code: 'CONFLICT', message: 'Only a pending invitation can be changed' },
   'invitation.email_mismatch': { code: 'FORBIDDEN', message: 'This invitation was sent to another email address' },
-  'invitation.details_required': { code: 'BAD_USER_INPUT', message: 'A new account needs an email, a password and a name' },
+  'invitation.details_required': {
+    code: 'BAD_USER_INPUT',
+    message: 'A new account needs an email, a password and a name',
+  },
   'user.email_in_use': { code: 'CONFLICT', message: 'That email address is already registered' },
   'user.locked': { code: 'FORBIDDEN', message: 'The account is locked' },
   'password.too_short': { code: 'BAD_USER_INPUT', message: 'Passwords must be at least 12 characters long' },
   'password.too_long': { code: 'BAD_USER_INPUT', message: 'Passwords must be at most 128 characters long' },
   'password.too_common': { code: 'BAD_USER_INPUT', message: 'This password is too common; choose another' },
   'password.incorrect': { code: 'BAD_USER_INPUT', message: 'The current password is incorrect' },
-  'password.invalid_reset_token': { code: 'BAD_USER_INPUT', message: 'This reset link is invalid, expired or already used' },
+  'password.invalid_reset_token': {
+    code: 'BAD_USER_INPUT',
+    message: 'This reset link is invalid, expired or already used',
+  },
   'password.set_own': { code: 'FORBIDDEN', message: 'Use changePassword to change your own password' },
-  'password.service_account': { code: 'BAD_USER_INPUT', message: 'Service accounts have no password; they use API keys' },
+  'password.service_account': {
+    code: 'BAD_USER_INPUT',
+    message: 'Service accounts have no password; they use API keys',
+  },
   'import.invalid_csv': { code: 'BAD_USER_INPUT', message: 'The CSV could not be read' },
   'import.too_large': { code: 'BAD_USER_INPUT', message: 'The CSV has too many lines' },
   'import.invalid_email': { code: 'BAD_USER_INPUT', message: 'Invalid email address' },
@@ -62,11 +71,20 @@ export const errorCatalog = {
   'import.unknown_role': { code: 'BAD_USER_INPUT', message: 'Unknown role' },
   'import.unknown_group': { code: 'BAD_USER_INPUT', message: 'Unknown group' },
   'import.unknown_team': { code: 'BAD_USER_INPUT', message: 'Unknown team' },
-  'import.customer_id_fixed': { code: 'BAD_USER_INPUT', message: "An import cannot change an existing member's customerId" },
+  'import.customer_id_fixed': {
+    code: 'BAD_USER_INPUT',
+    message: "An import cannot change an existing member's customerId",
+  },
   'apikey.not_found': { code: 'NOT_FOUND', message: 'API key not found' },
-  'apikey.not_active': { code: 'CONFLICT', message: 'Only an active key can be rotated (it may have been rotated already)' },
+  'apikey.not_active': {
+    code: 'CONFLICT',
+    message: 'Only an active key can be rotated (it may have been rotated already)',
+  },
   'apikey.scope_outside_role': { code: 'BAD_USER_INPUT', message: "A scope is outside the owner's role" },
-  'apikey.owner_not_allowed': { code: 'FORBIDDEN', message: 'Keys can be created for service accounts, or by a person for themselves' },
+  'apikey.owner_not_allowed': {
+    code: 'FORBIDDEN',
+    message: 'Keys can be created for service accounts, or by a person for themselves',
+  },
   'internal.unexpected': { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' },
 } as const satisfies Record<string, { code: PublicCode; message: string }>;
 

@@ -46,7 +46,11 @@ export function createErrorFormatter(logger: Logger) {
       return {
         ...base,
         message: invalid ? `Invalid input: ${invalid.message}` : errorCatalog['request.invalid_input'].message,
-        extensions: { code: 'BAD_USER_INPUT', reason: 'request.invalid_input', ...(invalid ? { field: invalid.field } : {}) },
+        extensions: {
+          code: 'BAD_USER_INPUT',
+          reason: 'request.invalid_input',
+          ...(invalid ? { field: invalid.field } : {}),
+        },
       };
     }
     const apolloCode = formatted.extensions?.code;

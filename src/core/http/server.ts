@@ -47,7 +47,10 @@ export function createHttpServer(deps: HttpDependencies): Server {
 
   async function handleGraphQL(req: IncomingMessage, res: ServerResponse, scope: RequestScope, url: URL) {
     if (wantsHtml(req) && !url.search) {
-      send(res, 200, graphiqlPage, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': GRAPHIQL_CSP });
+      send(res, 200, graphiqlPage, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': GRAPHIQL_CSP,
+      });
       return;
     }
     let body: unknown;
@@ -94,7 +97,8 @@ export function createHttpServer(deps: HttpDependencies): Server {
     }
     if (url.pathname.startsWith(GRAPHIQL_ASSET_PREFIX)) {
       const asset = await graphiqlAsset(url.pathname.slice(GRAPHIQL_ASSET_PREFIX.length));
-      if (asset) return send(res, 200, asset.body, { 'content-type': asset.type, 'cache-control': 'public, max-age=86400' });
+      if (asset)
+        return send(res, 200, asset.body, { 'content-type': asset.type, 'cache-control': 'public, max-age=86400' });
     }
     return sendJson(res, 404, { error: 'not found' });
   }

@@ -3,7 +3,12 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 }
 
-export type EmailContent = { subject: string; paragraphs: string[]; action: { label: string; url: string }; footer: string };
+export type EmailContent = {
+  subject: string;
+  paragraphs: string[];
+  action: { label: string; url: string };
+  footer: string;
+};
 
 /** One plain-text and one HTML rendering of the same short message with a single call to action. */
 export function renderEmail(content: EmailContent): { subject: string; text: string; html: string } {

@@ -78,9 +78,16 @@ export class CallerAccess {
   }
 }
 
-export async function activeMembership(loaders: Loaders, userId: string, orgId: string): Promise<MembershipEntity | null> {
+export async function activeMembership(
+  loaders: Loaders,
+  userId: string,
+  orgId: string,
+): Promise<MembershipEntity | null> {
   const memberships = await loaders.membershipsByUserId.load(userId);
-  return memberships.find((membership) => membership.orgId === orgId && membership.status === MembershipStatus.ACTIVE) ?? null;
+  return (
+    memberships.find((membership) => membership.orgId === orgId && membership.status === MembershipStatus.ACTIVE) ??
+    null
+  );
 }
 
 /** A member's permissions in an org: those of their role (none without an active membership). */

@@ -50,7 +50,12 @@ const OWNER: Permission[] = [...PERMISSIONS];
 export type BuiltInRoleKey = 'viewer' | 'editor' | 'admin' | 'owner';
 
 /** The built-in roles every org gets, lowest rank first. */
-export const BUILT_IN_ROLES: ReadonlyArray<{ key: BuiltInRoleKey; name: string; rank: number; permissions: Permission[] }> = [
+export const BUILT_IN_ROLES: ReadonlyArray<{
+  key: BuiltInRoleKey;
+  name: string;
+  rank: number;
+  permissions: Permission[];
+}> = [
   { key: 'viewer', name: 'Viewer', rank: 1, permissions: VIEWER },
   { key: 'editor', name: 'Editor', rank: 2, permissions: EDITOR },
   { key: 'admin', name: 'Admin', rank: 3, permissions: ADMIN },

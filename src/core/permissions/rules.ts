@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- graphql-shield hands rules untyped parents and arguments; each locator narrows what it reads. */
 import { rule } from 'graphql-shield';
 import type { GraphQLContext } from '../context/context';
 import { AppError } from '../errors/app-error';
@@ -11,10 +12,13 @@ import { isPermission, type Permission } from './permissions';
  * be reused for a different object.
  */
 export const isAuthenticated = rule({ cache: 'contextual' })(
-  (_parent, _args, ctx: GraphQLContext) => ctx.principal !== null || (ctx.authError ?? new AppError('auth.unauthenticated')),
+  (_parent, _args, ctx: GraphQLContext) =>
+    ctx.principal !== null || (ctx.authError ?? new AppError('auth.unauthenticated')),
 );
 
-export const isSuperUser = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) => ctx.principal?.superUser === true);
+export const isSuperUser = rule({ cache: 'contextual' })(
+  (_parent, _args, ctx: GraphQLContext) => ctx.principal?.superUser === true,
+);
 
 /** The parent object is the caller's own user record. */
 export const isSelf = rule({ cache: 'no_cache' })(
@@ -23,7 +27,8 @@ export const isSelf = rule({ cache: 'no_cache' })(
 
 /** The parent object belongs to the caller (sessions, memberships). */
 export const isOwnedBySelf = rule({ cache: 'no_cache' })(
-  (parent: { userId?: string }, _args, ctx: GraphQLContext) => ctx.principal !== null && parent.userId === ctx.principal.userId,
+  (parent: { userId?: string }, _args, ctx: GraphQLContext) =>
+    ctx.principal !== null && parent.userId === ctx.principal.userId,
 );
 
 /** Finds the org an operation or object belongs to; null when its target does not exist. */
@@ -69,7 +74,10 @@ export const inVisibleOrg = (locate: OrgLocator, notFound: ErrorKey = 'org.not_f
  * No escalation: every permission the operation would grant (read from its arguments) is one the
  * caller holds in the located org. Unknown strings are left to input validation (BAD_USER_INPUT).
  */
-export function grantsOnlyHeldPermissions(granted: (args: any) => readonly string[] | null | undefined, locate: OrgLocator) {
+export function grantsOnlyHeldPermissions(
+  granted: (args: any) => readonly string[] | null | undefined,
+  locate: OrgLocator,
+) {
   return rule({ cache: 'no_cache' })(async (parent, args, ctx: GraphQLContext) => {
     const orgId = await locate(parent, args, ctx);
     if (!orgId) return false;

@@ -15,7 +15,8 @@ export function mergeRuleMaps(maps: RuleMap[]): IRules {
         merged[typeName] = rules;
         continue;
       }
-      if (!isFieldMap(existing) || !isFieldMap(rules)) throw new Error(`shield rules for ${typeName} are defined twice`);
+      if (!isFieldMap(existing) || !isFieldMap(rules))
+        throw new Error(`shield rules for ${typeName} are defined twice`);
       for (const field of Object.keys(rules)) {
         if (field in existing) throw new Error(`shield rule ${typeName}.${field} is defined twice`);
       }

@@ -41,8 +41,14 @@ export class ApiKeyTokens {
         requiredClaims: ['sub', 'jti', 'org', 'scp'],
       });
       const { sub, jti, org, scp } = payload;
-      if (typeof sub !== 'string' || typeof jti !== 'string' || typeof org !== 'string' || !Array.isArray(scp)) return null;
-      return { keyId: jti, ownerId: sub, orgId: org, scopes: scp.filter((scope): scope is string => typeof scope === 'string') };
+      if (typeof sub !== 'string' || typeof jti !== 'string' || typeof org !== 'string' || !Array.isArray(scp))
+        return null;
+      return {
+        keyId: jti,
+        ownerId: sub,
+        orgId: org,
+        scopes: scp.filter((scope): scope is string => typeof scope === 'string'),
+      };
     } catch (error) {
       if (error instanceof joseErrors.JOSEError) return null;
       throw error;

@@ -12,7 +12,10 @@ import { keyIsLive } from './api-keys.service';
 @Resolver(() => ApiKeyType)
 export class ApiKeyResolver {
   @Mutation(() => UserType, { description: 'Creates a SERVICE_ACCOUNT principal (API keys only, no password).' })
-  async createServiceAccount(@Arg('input', () => CreateServiceAccountInput) input: CreateServiceAccountInput, @Ctx() ctx: GraphQLContext) {
+  async createServiceAccount(
+    @Arg('input', () => CreateServiceAccountInput) input: CreateServiceAccountInput,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return ctx.db.transaction((tx) => ctx.services.apiKeys.createServiceAccount(tx, auditActorOf(ctx), input));
   }
 
@@ -23,7 +26,13 @@ export class ApiKeyResolver {
       const requestedOrg = input.orgId ?? (input.ownerId === principal.userId ? principal.orgId : null);
       const orgId = await ctx.services.apiKeys.keyOrg(tx, input.ownerId, requestedOrg);
       if (!orgId) throw new AppError('user.not_found', { field: 'ownerId' });
-      const key = { ownerId: input.ownerId, orgId, name: input.name, scopes: input.scopes, expiresAt: input.expiresAt ?? null };
+      const key = {
+        ownerId: input.ownerId,
+        orgId,
+        name: input.name,
+        scopes: input.scopes,
+        expiresAt: input.expiresAt ?? null,
+      };
       return ctx.services.apiKeys.createKey(tx, auditActorOf(ctx), key);
     });
   }

@@ -3,13 +3,7 @@ import type { GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
 import { isPermission, rankOf } from '../../core/permissions/permissions';
-import {
-  hasPermission,
-  offersOnlyHeldRole,
-  orgFromArg,
-  orgOfParent,
-  parentOrg,
-} from '../../core/permissions/rules';
+import { hasPermission, offersOnlyHeldRole, orgFromArg, orgOfParent, parentOrg } from '../../core/permissions/rules';
 import { OWNER_RANK } from '../roles/role-rank';
 import { PrincipalKind } from '../users/user.entity';
 
@@ -27,7 +21,11 @@ const canCreateKey = rule({ cache: 'no_cache' })(async (_parent, { input }: Crea
   if (!owner) return new AppError('user.not_found');
   const isSelf = owner.id === principal.userId;
   if (owner.kind !== PrincipalKind.SERVICE_ACCOUNT && !isSelf) return new AppError('apikey.owner_not_allowed');
-  const orgId = await ctx.services.apiKeys.keyOrg(ctx.db.manager, owner.id, input.orgId ?? (isSelf ? principal.orgId : null));
+  const orgId = await ctx.services.apiKeys.keyOrg(
+    ctx.db.manager,
+    owner.id,
+    input.orgId ?? (isSelf ? principal.orgId : null),
+  );
   if (!orgId || !(await ctx.access.canSeeOrg(orgId))) return new AppError('user.not_found');
   if (!(await ctx.access.can(orgId, 'apikeys:write'))) return new AppError('auth.forbidden');
   if (!isSelf) {

@@ -63,13 +63,27 @@ export class ApiKeysService {
     private readonly logger: Logger,
   ) {}
 
-  async createServiceAccount(tx: EntityManager, actor: AuditActor, input: { orgId: string; name: string; roleId: string }): Promise<UserEntity> {
+  async createServiceAccount(
+    tx: EntityManager,
+    actor: AuditActor,
+    input: { orgId: string; name: string; roleId: string },
+  ): Promise<UserEntity> {
     const role = isId(input.roleId) ? await tx.findOneBy(RoleEntity, { id: input.roleId, orgId: input.orgId }) : null;
     if (!role) throw new AppError('role.not_found', { field: 'roleId' });
     const account = await tx.save(
-      tx.create(UserEntity, { email: null, firstName: input.name.trim(), kind: PrincipalKind.SERVICE_ACCOUNT, status: UserStatus.ACTIVE }),
+      tx.create(UserEntity, {
+        email: null,
+        firstName: input.name.trim(),
+        kind: PrincipalKind.SERVICE_ACCOUNT,
+        status: UserStatus.ACTIVE,
+      }),
     );
-    await tx.insert(MembershipEntity, { userId: account.id, orgId: input.orgId, roleId: role.id, invitedById: actor.actorId });
+    await tx.insert(MembershipEntity, {
+      userId: account.id,
+      orgId: input.orgId,
+      roleId: role.id,
+      invitedById: actor.actorId,
+    });
     await recordAudit(tx, actor, {
       action: 'service_account.created',
       orgId: input.orgId,
@@ -81,7 +95,11 @@ export class ApiKeysService {
   }
 
   /** The org a new key of `ownerId` belongs to: a service account's only org, or the one a person names. */
-  async keyOrg(manager: EntityManager, ownerId: string, requestedOrgId: string | null | undefined): Promise<string | null> {
+  async keyOrg(
+    manager: EntityManager,
+    ownerId: string,
+    requestedOrgId: string | null | undefined,
+  ): Promise<string | null> {
     const memberships = await manager.findBy(MembershipEntity, { userId: ownerId, status: MembershipStatus.ACTIVE });
     if (requestedOrgId) return memberships.some((m) => m.orgId === requestedOrgId) ? requestedOrgId : null;
     return memberships.length === 1 ? memberships[0].orgId : null;
@@ -89,13 +107,20 @@ export class ApiKeysService {
 
   /** Scopes must lie within the owner's role in the key's org (checked again on every use). */
   async createKey(tx: EntityManager, actor: AuditActor, input: NewKey): Promise<IssuedKey> {
-    const membership = await tx.findOneBy(MembershipEntity, { userId: input.ownerId, orgId: input.orgId, status: MembershipStatus.ACTIVE });
+    const membership = await tx.findOneBy(MembershipEntity, {
+      userId: input.ownerId,
+      orgId: input.orgId,
+      status: MembershipStatus.ACTIVE,
+    });
     const role = membership && (await tx.findOneBy(RoleEntity, { id: membership.roleId }));
     if (!role) throw new AppError('member.not_found', { field: 'ownerId' });
     const scopes = [...new Set(input.scopes)].sort();
     const outside = scopes.filter((scope) => !role.permissions.includes(scope));
     if (outside.length > 0) {
-      throw new AppError('apikey.scope_outside_role', { message: `The owner's role does not hold: ${outside.join(', ')}`, field: 'scopes' });
+      throw new AppError('apikey.scope_outside_role', {
+        message: `The owner's role does not hold: ${outside.join(', ')}`,
+        field: 'scopes',
+      });
     }
     const issued = await this.issue(tx, actor, { ...input, scopes }, null);
     await recordAudit(tx, actor, {
@@ -103,7 +128,15 @@ export class ApiKeysService {
       orgId: input.orgId,
       targetType: 'ApiKey',
       targetId: issued.apiKey.id,
-      changes: { after: { name: input.name, ownerId: input.ownerId, scopes, expiresAt: input.expiresAt, prefix: issued.apiKey.prefix } },
+      changes: {
+        after: {
+          name: input.name,
+          ownerId: input.ownerId,
+          scopes,
+          expiresAt: input.expiresAt,
+          prefix: issued.apiKey.prefix,
+        },
+      },
     });
     return issued;
   }
@@ -169,14 +202,19 @@ export class ApiKeysService {
       createdById: actor.actorId,
     });
     apiKey.prefix = `pk_${apiKey.id.slice(0, 8)}`;
-    const token = await this.tokens.issue({ keyId: apiKey.id, ownerId: key.ownerId, orgId: key.orgId, scopes: key.scopes }, key.expiresAt);
+    const token = await this.tokens.issue(
+      { keyId: apiKey.id, ownerId: key.ownerId, orgId: key.orgId, scopes: key.scopes },
+      key.expiresAt,
+    );
     apiKey.fingerprint = hashToken(token);
     await tx.insert(ApiKeyEntity, apiKey);
     return { apiKey: await tx.findOneByOrFail(ApiKeyEntity, { id: apiKey.id }), token };
   }
 
   private async lockedKey(tx: EntityManager, id: string): Promise<ApiKeyEntity> {
-    const key = isId(id) ? await tx.findOne(ApiKeyEntity, { where: { id }, lock: { mode: 'pessimistic_write' } }) : null;
+    const key = isId(id)
+      ? await tx.findOne(ApiKeyEntity, { where: { id }, lock: { mode: 'pessimistic_write' } })
+      : null;
     if (!key) throw new AppError('apikey.not_found');
     return key;
   }

@@ -32,8 +32,7 @@ type LoginRefusal =
   | 'not_a_member';
 
 type RefreshOutcome =
-  | { ok: true; session: SessionEntity; refreshToken: string; user: UserEntity }
-  | { ok: false; reuseDetected: boolean };
+  { ok: true; session: SessionEntity; refreshToken: string; user: UserEntity } | { ok: false; reuseDetected: boolean };
 
 /** Sign-in, refresh-token rotation, sign-out and the per-request check of access tokens. */
 export class AuthService {
@@ -63,37 +62,55 @@ export class AuthService {
 
     if (refusal || !user || orgId === undefined) {
       await this.db.transaction(async (tx) => {
-        const counted = user && refusal === 'wrong_password' ? await this.lockout.recordFailure(tx, user.id) : undefined;
+        const counted =
+          user && refusal === 'wrong_password' ? await this.lockout.recordFailure(tx, user.id) : undefined;
         // A failure that lost the race to a lockout was not counted: it met a locked account.
         const reason = counted === null ? 'locked_out' : refusal;
-        await recordAudit(tx, { ...actor, actorId: user?.id ?? null, actorKind: user?.kind ?? 'ANONYMOUS' }, {
-          action: 'session.login_failed',
-          targetType: 'User',
-          targetId: user?.id ?? null,
-          changes: { email, reason, ...counted },
-        });
+        await recordAudit(
+          tx,
+          { ...actor, actorId: user?.id ?? null, actorKind: user?.kind ?? 'ANONYMOUS' },
+          {
+            action: 'session.login_failed',
+            targetType: 'User',
+            targetId: user?.id ?? null,
+            changes: { email, reason, ...counted },
+          },
+        );
       });
       throw new AppError('auth.invalid_credentials');
     }
 
     // Hashes made at a lower cost (bulk import) are replaced by one at the configured cost.
-    const upgradedHash = user.passwordHash && this.hasher.needsRehash(user.passwordHash) ? await this.hasher.hash(input.password) : null;
+    const upgradedHash =
+      user.passwordHash && this.hasher.needsRehash(user.passwordHash) ? await this.hasher.hash(input.password) : null;
     const { session, refreshToken } = await this.db.transaction(async (tx) => {
       const started = await this.startSession(tx, user.id, orgId, actor);
       await this.lockout.recordSuccess(tx, user.id);
-      await tx.update(UserEntity, { id: user.id }, { lastLoginAt: () => 'now()', ...(upgradedHash ? { passwordHash: upgradedHash } : {}) });
-      await recordAudit(tx, { ...actor, actorId: user.id, actorKind: user.kind }, {
-        action: 'session.login',
-        orgId,
-        targetType: 'Session',
-        targetId: started.session.id,
-      });
+      await tx.update(
+        UserEntity,
+        { id: user.id },
+        { lastLoginAt: () => 'now()', ...(upgradedHash ? { passwordHash: upgradedHash } : {}) },
+      );
+      await recordAudit(
+        tx,
+        { ...actor, actorId: user.id, actorKind: user.kind },
+        {
+          action: 'session.login',
+          orgId,
+          targetType: 'Session',
+          targetId: started.session.id,
+        },
+      );
       return started;
     });
     return this.signedIn(user, session, refreshToken);
   }
 
-  private refusalFor(user: UserEntity | null, passwordMatches: boolean, orgId: string | null | undefined): LoginRefusal | null {
+  private refusalFor(
+    user: UserEntity | null,
+    passwordMatches: boolean,
+    orgId: string | null | undefined,
+  ): LoginRefusal | null {
     if (!user) return 'unknown_email';
     if (!user.passwordHash) return 'no_password';
     if (this.lockout.isLockedOut(user)) return 'locked_out';
@@ -183,12 +200,16 @@ export class AuthService {
       session.lastRefreshedAt = new Date();
       session.expiresAt = new Date(Date.now() + this.refreshTtlSeconds * 1000);
       await tx.save(session);
-      await recordAudit(tx, { ...actor, actorId: user.id, actorKind: user.kind }, {
-        action: 'session.refreshed',
-        orgId: session.orgId,
-        targetType: 'Session',
-        targetId: session.id,
-      });
+      await recordAudit(
+        tx,
+        { ...actor, actorId: user.id, actorKind: user.kind },
+        {
+          action: 'session.refreshed',
+          orgId: session.orgId,
+          targetType: 'Session',
+          targetId: session.id,
+        },
+      );
       return { ok: true, session, refreshToken: next, user };
     });
     if (!outcome.ok) throw new AppError('auth.invalid_refresh_token');
@@ -201,13 +222,21 @@ export class AuthService {
     const session = await tx.findOneBy(SessionEntity, { id: known.sessionId });
     const owner = session && (await tx.findOneBy(UserEntity, { id: session.userId }));
     if (session && owner && !session.revokedAt) {
-      await tx.update(SessionEntity, { id: session.id }, { revokedAt: () => 'now()', revokeReason: 'refresh_token_reuse' });
-      await recordAudit(tx, { ...actor, actorId: owner.id, actorKind: owner.kind }, {
-        action: 'session.refresh_token_reused',
-        orgId: session.orgId,
-        targetType: 'Session',
-        targetId: session.id,
-      });
+      await tx.update(
+        SessionEntity,
+        { id: session.id },
+        { revokedAt: () => 'now()', revokeReason: 'refresh_token_reuse' },
+      );
+      await recordAudit(
+        tx,
+        { ...actor, actorId: owner.id, actorKind: owner.kind },
+        {
+          action: 'session.refresh_token_reused',
+          orgId: session.orgId,
+          targetType: 'Session',
+          targetId: session.id,
+        },
+      );
     }
     return { ok: false, reuseDetected: true };
   }
@@ -272,7 +301,12 @@ export class AuthService {
    * Ends every active session of a user (but `exceptSessionId`), inside the caller's transaction;
    * their access tokens are refused from the next request on. Audited by the calling operation.
    */
-  async endAllSessions(tx: EntityManager, userId: string, reason: string, exceptSessionId: string | null = null): Promise<number> {
+  async endAllSessions(
+    tx: EntityManager,
+    userId: string,
+    reason: string,
+    exceptSessionId: string | null = null,
+  ): Promise<number> {
     const ended = await queryRows<{ id: string }>(
       tx,
       `UPDATE sessions SET revoked_at = now(), revoke_reason = $2

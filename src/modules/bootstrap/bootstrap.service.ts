@@ -53,7 +53,13 @@ export class BootstrapService {
     return this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK_ID]);
       if (onlyIfEmpty && (await tx.count(UserEntity)) > 0) return null;
-      if (await tx.getRepository(UserEntity).createQueryBuilder('u').where('lower(u.email) = lower(:email)', { email }).getExists()) {
+      if (
+        await tx
+          .getRepository(UserEntity)
+          .createQueryBuilder('u')
+          .where('lower(u.email) = lower(:email)', { email })
+          .getExists()
+      ) {
         throw new Error(`a user with email ${email} already exists`);
       }
       const user = await tx.save(
@@ -66,7 +72,12 @@ export class BootstrapService {
           passwordChangedAt: new Date(),
         }),
       );
-      const org = await this.orgs.createOrg(tx, { name: orgName, slug: await this.freeSlug(tx, slugify(orgName)) }, user.id, SYSTEM_ACTOR);
+      const org = await this.orgs.createOrg(
+        tx,
+        { name: orgName, slug: await this.freeSlug(tx, slugify(orgName)) },
+        user.id,
+        SYSTEM_ACTOR,
+      );
       await tx.update(UserEntity, { id: user.id }, { defaultOrgId: org.id });
       await recordAudit(tx, SYSTEM_ACTOR, {
         action: 'user.bootstrapped',
@@ -81,7 +92,9 @@ export class BootstrapService {
 
   private async freeSlug(tx: EntityManager, base: string): Promise<string> {
     const taken = new Set<string>(
-      (await tx.query(`SELECT slug FROM orgs WHERE slug LIKE $1`, [`${base}%`])).map((row: { slug: string }) => row.slug),
+      (await tx.query(`SELECT slug FROM orgs WHERE slug LIKE $1`, [`${base}%`])).map(
+        (row: { slug: string }) => row.slug,
+      ),
     );
     let candidate = base;
     for (let n = 2; taken.has(candidate); n++) candidate = `${base.slice(0, 58)}-${n}`;

@@ -1,6 +1,12 @@
 import { renderEmail } from '../../core/mail/template';
 
-export type InvitationEmail = { orgName: string; inviterName: string; message: string | null; url: string; expiresAt: Date };
+export type InvitationEmail = {
+  orgName: string;
+  inviterName: string;
+  message: string | null;
+  url: string;
+  expiresAt: Date;
+};
 
 export function invitationEmail({ orgName, inviterName, message, url, expiresAt }: InvitationEmail) {
   return renderEmail({

@@ -6,7 +6,13 @@ import { OrgType } from '../orgs/org.type';
 import { RoleType } from '../roles/role.type';
 import { UserType } from '../users/user.type';
 import type { InvitationEntity } from './invitation.entity';
-import { AcceptInvitationInput, CreateInviteLinkInput, InvitationIdArgs, InvitationsArgs, InviteInput } from './invitation.inputs';
+import {
+  AcceptInvitationInput,
+  CreateInviteLinkInput,
+  InvitationIdArgs,
+  InvitationsArgs,
+  InviteInput,
+} from './invitation.inputs';
 import { InvitationStatus, InvitationType, InviteLinkType } from './invitation.type';
 import { effectiveStatus } from './invitations.service';
 
@@ -18,7 +24,10 @@ export class InvitationResolver {
   }
 
   @Mutation(() => InviteLinkType, { description: 'Creates a multi-use invitation link valid for at most 24 hours.' })
-  async createInviteLink(@Arg('input', () => CreateInviteLinkInput) input: CreateInviteLinkInput, @Ctx() ctx: GraphQLContext) {
+  async createInviteLink(
+    @Arg('input', () => CreateInviteLinkInput) input: CreateInviteLinkInput,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return ctx.db.transaction((tx) => ctx.services.invitations.createLink(tx, auditActorOf(ctx), input));
   }
 
@@ -35,7 +44,10 @@ export class InvitationResolver {
   @Mutation(() => AuthPayloadType, {
     description: 'Joins the org of an invitation: signed in, as yourself; otherwise as a new account.',
   })
-  async acceptInvitation(@Arg('input', () => AcceptInvitationInput) input: AcceptInvitationInput, @Ctx() ctx: GraphQLContext) {
+  async acceptInvitation(
+    @Arg('input', () => AcceptInvitationInput) input: AcceptInvitationInput,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return actAs(ctx, await ctx.services.invitations.accept(input, ctx.principal, auditActorOf(ctx)));
   }
 

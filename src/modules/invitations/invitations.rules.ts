@@ -1,6 +1,13 @@
 import { allow, chain } from 'graphql-shield';
 import { isId } from '../../core/ids';
-import { hasPermission, offersOnlyHeldRole, orgFromArg, orgOfParent, parentOrg, type OrgLocator } from '../../core/permissions/rules';
+import {
+  hasPermission,
+  offersOnlyHeldRole,
+  orgFromArg,
+  orgOfParent,
+  parentOrg,
+  type OrgLocator,
+} from '../../core/permissions/rules';
 
 /** The org of the invitation named by the `id` argument. */
 const orgOfInvitationArg: OrgLocator = async (_parent, args: { id?: string }, ctx) =>

@@ -120,7 +120,14 @@ export class InvitationsService {
       targetType: 'Invitation',
       targetId: invitation.id,
       changes: {
-        after: { email, kind: 'EMAIL', role: offer.role.key, groupIds: offer.groupIds, teamIds: offer.teamIds, customerId: invitation.customerId },
+        after: {
+          email,
+          kind: 'EMAIL',
+          role: offer.role.key,
+          groupIds: offer.groupIds,
+          teamIds: offer.teamIds,
+          customerId: invitation.customerId,
+        },
       },
     });
     await this.sendInvitation(tx, invitation, token, actor.actorId);
@@ -150,7 +157,9 @@ export class InvitationsService {
       orgId: request.orgId,
       targetType: 'Invitation',
       targetId: invitation.id,
-      changes: { after: { kind: 'LINK', role: offer.role.key, expiresAt: invitation.expiresAt, maxUses: invitation.maxUses } },
+      changes: {
+        after: { kind: 'LINK', role: offer.role.key, expiresAt: invitation.expiresAt, maxUses: invitation.maxUses },
+      },
     });
     return { invitation, url: this.acceptUrl(token), token, expiresAt: invitation.expiresAt };
   }
@@ -211,7 +220,8 @@ export class InvitationsService {
     if (!preview || !isUsable(preview)) throw new AppError('invitation.invalid_token');
     let passwordHash: string | null = null;
     if (!principal) {
-      if (!request.password || !request.firstName || !request.lastName) throw new AppError('invitation.details_required');
+      if (!request.password || !request.firstName || !request.lastName)
+        throw new AppError('invitation.details_required');
       assertAcceptablePassword(request.password);
       passwordHash = await this.hasher.hash(request.password);
     }
@@ -224,23 +234,32 @@ export class InvitationsService {
           ? await this.joiningUser(tx, invitation, principal)
           : await this.createInvitedUser(tx, invitation, request, passwordHash as string);
         await this.join(tx, invitation, user);
-        await recordAudit(tx, { ...actor, actorId: user.id, actorKind: user.kind }, {
-          action: 'invitation.accepted',
-          orgId: invitation.orgId,
-          targetType: 'Invitation',
-          targetId: invitation.id,
-          changes: { after: { userId: user.id, newAccount: !principal, kind: invitation.kind } },
-        });
+        await recordAudit(
+          tx,
+          { ...actor, actorId: user.id, actorKind: user.kind },
+          {
+            action: 'invitation.accepted',
+            orgId: invitation.orgId,
+            targetType: 'Invitation',
+            targetId: invitation.id,
+            changes: { after: { userId: user.id, newAccount: !principal, kind: invitation.kind } },
+          },
+        );
         return { user, ...(await this.auth.startSession(tx, user.id, invitation.orgId, actor)) };
       });
       return await this.auth.signedIn(user, session, refreshToken);
     } catch (error) {
-      if (isUniqueViolation(error, 'users_email_lower_key')) throw new AppError('user.email_in_use', { field: 'email' });
+      if (isUniqueViolation(error, 'users_email_lower_key'))
+        throw new AppError('user.email_in_use', { field: 'email' });
       throw error;
     }
   }
 
-  private async joiningUser(tx: EntityManager, invitation: InvitationEntity, principal: Principal): Promise<UserEntity> {
+  private async joiningUser(
+    tx: EntityManager,
+    invitation: InvitationEntity,
+    principal: Principal,
+  ): Promise<UserEntity> {
     const user = await tx.findOneByOrFail(UserEntity, { id: principal.userId });
     if (invitation.kind === InvitationKind.EMAIL && invitation.email?.toLowerCase() !== user.email?.toLowerCase()) {
       throw new AppError('invitation.email_mismatch');
@@ -256,13 +275,24 @@ export class InvitationsService {
   ): Promise<UserEntity> {
     const email = invitation.kind === InvitationKind.EMAIL ? invitation.email : request.email?.trim();
     if (!email) throw new AppError('invitation.details_required', { field: 'email' });
-    if (invitation.kind === InvitationKind.EMAIL && request.email && request.email.trim().toLowerCase() !== email.toLowerCase()) {
+    if (
+      invitation.kind === InvitationKind.EMAIL &&
+      request.email &&
+      request.email.trim().toLowerCase() !== email.toLowerCase()
+    ) {
       throw new AppError('invitation.email_mismatch', { field: 'email' });
     }
-    const taken = await tx.getRepository(UserEntity).createQueryBuilder('u').where('lower(u.email) = lower(:email)', { email }).getExists();
+    const taken = await tx
+      .getRepository(UserEntity)
+      .createQueryBuilder('u')
+      .where('lower(u.email) = lower(:email)', { email })
+      .getExists();
     if (taken) {
       // The account exists: its owner accepts while signed in.
-      throw new AppError('user.email_in_use', { message: 'An account with this email exists: sign in, then accept', field: 'email' });
+      throw new AppError('user.email_in_use', {
+        message: 'An account with this email exists: sign in, then accept',
+        field: 'email',
+      });
     }
     return tx.save(
       tx.create(UserEntity, {
@@ -311,20 +341,30 @@ export class InvitationsService {
   }
 
   private findByToken(manager: EntityManager, tokenHash: Buffer, forUpdate: boolean): Promise<InvitationEntity | null> {
-    const query = manager.getRepository(InvitationEntity).createQueryBuilder('i').where('i.tokenHash = :tokenHash', { tokenHash });
+    const query = manager
+      .getRepository(InvitationEntity)
+      .createQueryBuilder('i')
+      .where('i.tokenHash = :tokenHash', { tokenHash });
     if (forUpdate) query.setLock('pessimistic_write');
     return query.getOne();
   }
 
   private async lockedInvitation(tx: EntityManager, id: string): Promise<InvitationEntity> {
-    const invitation = isId(id) ? await tx.findOne(InvitationEntity, { where: { id }, lock: { mode: 'pessimistic_write' } }) : null;
+    const invitation = isId(id)
+      ? await tx.findOne(InvitationEntity, { where: { id }, lock: { mode: 'pessimistic_write' } })
+      : null;
     if (!invitation) throw new AppError('invitation.not_found');
     return invitation;
   }
 
   /** The role must be the org's; groups and teams, if any, too. */
-  private async validatedOffer(tx: EntityManager, request: { orgId: string; roleId: string; groupIds?: string[] | null; teamIds?: string[] | null }) {
-    const role = isId(request.roleId) ? await tx.findOneBy(RoleEntity, { id: request.roleId, orgId: request.orgId }) : null;
+  private async validatedOffer(
+    tx: EntityManager,
+    request: { orgId: string; roleId: string; groupIds?: string[] | null; teamIds?: string[] | null },
+  ) {
+    const role = isId(request.roleId)
+      ? await tx.findOneBy(RoleEntity, { id: request.roleId, orgId: request.orgId })
+      : null;
     if (!role) throw new AppError('role.not_found', { field: 'roleId' });
     const groupIds = [...new Set(request.groupIds ?? [])];
     const teamIds = [...new Set(request.teamIds ?? [])];
@@ -335,19 +375,33 @@ export class InvitationsService {
 
   private async assertInOrg(tx: EntityManager, table: 'groups' | 'teams', orgId: string, ids: string[], field: string) {
     if (ids.length === 0) return;
-    const found = ids.every(isId) ? await tx.query(`SELECT id FROM ${table} WHERE org_id = $1 AND id = ANY($2::uuid[])`, [orgId, ids]) : [];
+    const found = ids.every(isId)
+      ? await tx.query(`SELECT id FROM ${table} WHERE org_id = $1 AND id = ANY($2::uuid[])`, [orgId, ids])
+      : [];
     if (found.length !== ids.length) {
       throw new AppError('request.invalid_input', { message: `Unknown ${table} in this org`, field });
     }
   }
 
   /** Sent inside the transaction: if the mail server refuses it, the invitation is not created. */
-  private async sendInvitation(tx: EntityManager, invitation: InvitationEntity, token: string, inviterId: string | null) {
+  private async sendInvitation(
+    tx: EntityManager,
+    invitation: InvitationEntity,
+    token: string,
+    inviterId: string | null,
+  ) {
     const org = await tx.findOneByOrFail(OrgEntity, { id: invitation.orgId });
     const inviter = inviterId ? await tx.findOneBy(UserEntity, { id: inviterId }) : null;
-    const inviterName = [inviter?.firstName, inviter?.lastName].filter(Boolean).join(' ') || inviter?.email || 'An administrator';
+    const inviterName =
+      [inviter?.firstName, inviter?.lastName].filter(Boolean).join(' ') || inviter?.email || 'An administrator';
     const url = this.acceptUrl(token);
-    const content = invitationEmail({ orgName: org.name, inviterName, message: invitation.message, url, expiresAt: invitation.expiresAt });
+    const content = invitationEmail({
+      orgName: org.name,
+      inviterName,
+      message: invitation.message,
+      url,
+      expiresAt: invitation.expiresAt,
+    });
     await this.mailer.send({ to: invitation.email as string, ...content, link: url });
   }
 }

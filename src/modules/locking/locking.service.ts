@@ -31,7 +31,13 @@ export class LockingService {
   async unlock(tx: EntityManager, actor: AuditActor, userId: string): Promise<UserEntity> {
     const user = await this.lockedRow(tx, userId);
     const before = { locked: user.lockedAt !== null, lockReason: user.lockReason, lockedOutUntil: user.lockedUntil };
-    Object.assign(user, { lockedAt: null, lockReason: null, lockedUntil: null, failedLoginCount: 0, failedLoginWindowStartedAt: null });
+    Object.assign(user, {
+      lockedAt: null,
+      lockReason: null,
+      lockedUntil: null,
+      failedLoginCount: 0,
+      failedLoginWindowStartedAt: null,
+    });
     await tx.save(user);
     await recordAudit(tx, actor, {
       action: 'user.unlocked',

@@ -10,7 +10,10 @@ const SORT: Record<UserOrderField, { expression: string; type: string }> = {
   [UserOrderField.EMAIL]: { expression: `lower(coalesce(u.email, ''))`, type: 'text' },
   [UserOrderField.NAME]: { expression: `lower(concat_ws(' ', u.first_name, u.last_name))`, type: 'text' },
   [UserOrderField.CREATED_AT]: { expression: 'm.created_at', type: 'timestamptz' },
-  [UserOrderField.LAST_LOGIN_AT]: { expression: `coalesce(u.last_login_at, '-infinity'::timestamptz)`, type: 'timestamptz' },
+  [UserOrderField.LAST_LOGIN_AT]: {
+    expression: `coalesce(u.last_login_at, '-infinity'::timestamptz)`,
+    type: 'timestamptz',
+  },
 };
 
 export type MemberPage = {
@@ -71,10 +74,13 @@ export async function listMembers(db: DataSource, orgId: string, args: MembersAr
     const position = decodeCursor(args.after);
     if (!position || !isId(position.id)) throw new AppError('request.invalid_cursor', { field: 'after' });
     const comparison = order.direction === OrderDirection.ASC ? '>' : '<';
-    page.andWhere(`(${sort.expression}, m.id) ${comparison} (CAST(:cursorValue AS ${sort.type}), CAST(:cursorId AS uuid))`, {
-      cursorValue: position.value,
-      cursorId: position.id,
-    });
+    page.andWhere(
+      `(${sort.expression}, m.id) ${comparison} (CAST(:cursorValue AS ${sort.type}), CAST(:cursorId AS uuid))`,
+      {
+        cursorValue: position.value,
+        cursorId: position.id,
+      },
+    );
   }
   page
     .orderBy(sort.expression, order.direction)

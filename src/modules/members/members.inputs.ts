@@ -16,7 +16,10 @@ export enum OrderDirection {
   DESC = 'DESC',
 }
 
-registerEnumType(UserOrderField, { name: 'UserOrderField', description: 'CREATED_AT is when the user joined the org.' });
+registerEnumType(UserOrderField, {
+  name: 'UserOrderField',
+  description: 'CREATED_AT is when the user joined the org.',
+});
 registerEnumType(OrderDirection, { name: 'OrderDirection' });
 
 @InputType('UserFilter')

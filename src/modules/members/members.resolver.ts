@@ -20,14 +20,18 @@ export class MembersResolver {
     return connection.page.totalCount();
   }
 
-  @Mutation(() => MembershipType, { description: "Gives a member another role in the org." })
+  @Mutation(() => MembershipType, { description: 'Gives a member another role in the org.' })
   async changeRole(@Args() { orgId, userId, roleId }: ChangeRoleArgs, @Ctx() ctx: GraphQLContext) {
-    return ctx.db.transaction((tx) => ctx.services.members.changeRole(tx, auditActorOf(ctx), { orgId, userId }, roleId));
+    return ctx.db.transaction((tx) =>
+      ctx.services.members.changeRole(tx, auditActorOf(ctx), { orgId, userId }, roleId),
+    );
   }
 
   @Mutation(() => MembershipType, { description: "Restores a deactivated member's access to the org." })
   async activate(@Args() { orgId, userId }: MemberArgs, @Ctx() ctx: GraphQLContext) {
-    return ctx.db.transaction((tx) => ctx.services.members.setStatus(tx, auditActorOf(ctx), { orgId, userId }, MembershipStatus.ACTIVE));
+    return ctx.db.transaction((tx) =>
+      ctx.services.members.setStatus(tx, auditActorOf(ctx), { orgId, userId }, MembershipStatus.ACTIVE),
+    );
   }
 
   @Mutation(() => MembershipType, { description: "Suspends a member's access to the org; the account is untouched." })

@@ -12,7 +12,12 @@ export type MemberTarget = { orgId: string; userId: string };
  * escalation; these methods keep the data invariants (at least one owner) under an org lock.
  */
 export class MembersService {
-  async changeRole(tx: EntityManager, actor: AuditActor, target: MemberTarget, roleId: string): Promise<MembershipEntity> {
+  async changeRole(
+    tx: EntityManager,
+    actor: AuditActor,
+    target: MemberTarget,
+    roleId: string,
+  ): Promise<MembershipEntity> {
     const membership = await this.lockedMembership(tx, target);
     const [current, next] = await Promise.all([
       tx.findOneByOrFail(RoleEntity, { id: membership.roleId }),
@@ -38,7 +43,12 @@ export class MembersService {
    * Activates or deactivates a membership. A deactivated member's tokens and keys stop working in
    * this org from the next request on (access is read per request); nothing else changes.
    */
-  async setStatus(tx: EntityManager, actor: AuditActor, target: MemberTarget, status: MembershipStatus): Promise<MembershipEntity> {
+  async setStatus(
+    tx: EntityManager,
+    actor: AuditActor,
+    target: MemberTarget,
+    status: MembershipStatus,
+  ): Promise<MembershipEntity> {
     const membership = await this.lockedMembership(tx, target);
     if (membership.status === status) return membership;
     if (status === MembershipStatus.DEACTIVATED) {
@@ -64,8 +74,14 @@ export class MembersService {
     await this.keepAnOwner(tx, membership, role, false);
 
     const params = [target.userId, target.orgId];
-    await tx.query('DELETE FROM team_members WHERE user_id = $1 AND team_id IN (SELECT id FROM teams WHERE org_id = $2)', params);
-    await tx.query('DELETE FROM group_members WHERE user_id = $1 AND group_id IN (SELECT id FROM groups WHERE org_id = $2)', params);
+    await tx.query(
+      'DELETE FROM team_members WHERE user_id = $1 AND team_id IN (SELECT id FROM teams WHERE org_id = $2)',
+      params,
+    );
+    await tx.query(
+      'DELETE FROM group_members WHERE user_id = $1 AND group_id IN (SELECT id FROM groups WHERE org_id = $2)',
+      params,
+    );
     await tx.query('UPDATE sessions SET org_id = NULL WHERE user_id = $1 AND org_id = $2', params);
     await tx.query('UPDATE users SET default_org_id = NULL WHERE id = $1 AND default_org_id = $2', params);
     await tx.delete(MembershipEntity, { id: membership.id });

@@ -28,7 +28,7 @@ export class OrgResolver {
     return ctx.db.transaction((tx) => ctx.services.orgs.createOrg(tx, org, owner.userId, auditActorOf(ctx)));
   }
 
-  @Mutation(() => OrgType, { description: "Renames an org or changes its slug." })
+  @Mutation(() => OrgType, { description: 'Renames an org or changes its slug.' })
   async updateOrg(@Args() { id, input }: UpdateOrgArgs, @Ctx() ctx: GraphQLContext) {
     const changes = { name: input.name ?? undefined, slug: input.slug ?? undefined };
     return ctx.db.transaction((tx) => ctx.services.orgs.updateOrg(tx, auditActorOf(ctx), id, changes));
@@ -39,7 +39,10 @@ export class OrgResolver {
     return ctx.loaders.rolesByOrgId.load(org.id);
   }
 
-  @FieldResolver(() => RoleType, { nullable: true, description: "The caller's role here (null for a super user who is not a member)." })
+  @FieldResolver(() => RoleType, {
+    nullable: true,
+    description: "The caller's role here (null for a super user who is not a member).",
+  })
   async viewerRole(@Root() org: OrgType, @Ctx() ctx: GraphQLContext) {
     const membership = await ctx.access.membership(org.id);
     return membership ? ctx.loaders.roleById.load(membership.roleId) : null;

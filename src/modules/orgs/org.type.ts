@@ -1,7 +1,10 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 import { NodeInterface } from '../nodes/node.type';
 
-@ObjectType('Org', { implements: NodeInterface, description: 'A tenant: the unit that owns members, roles and resources.' })
+@ObjectType('Org', {
+  implements: NodeInterface,
+  description: 'A tenant: the unit that owns members, roles and resources.',
+})
 export class OrgType implements NodeInterface {
   @Field(() => ID)
   id!: string;

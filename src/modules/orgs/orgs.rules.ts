@@ -2,7 +2,14 @@ import { rule } from 'graphql-shield';
 import type { GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
-import { hasPermission, inVisibleOrg, isAuthenticated, orgFromArg, parentOrg, type OrgLocator } from '../../core/permissions/rules';
+import {
+  hasPermission,
+  inVisibleOrg,
+  isAuthenticated,
+  orgFromArg,
+  parentOrg,
+  type OrgLocator,
+} from '../../core/permissions/rules';
 
 /** The org named by `id` or `slug`. */
 const orgFromLookup: OrgLocator = async (_parent, args: { id?: string; slug?: string }, ctx) => {

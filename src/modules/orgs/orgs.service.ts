@@ -26,12 +26,23 @@ export class OrgsService {
     const org = await this.saveWithSlug(tx, tx.create(OrgEntity, { name: input.name.trim(), slug: input.slug }));
     const roles = await tx.save(
       BUILT_IN_ROLES.map((role) =>
-        tx.create(RoleEntity, { orgId: org.id, key: role.key, name: role.name, builtIn: true, permissions: [...role.permissions] }),
+        tx.create(RoleEntity, {
+          orgId: org.id,
+          key: role.key,
+          name: role.name,
+          builtIn: true,
+          permissions: [...role.permissions],
+        }),
       ),
     );
     const ownerRole = roles.find((role) => role.key === 'owner');
     if (!ownerRole) throw new Error('built-in owner role missing');
-    await tx.insert(MembershipEntity, { orgId: org.id, userId: ownerId, roleId: ownerRole.id, status: MembershipStatus.ACTIVE });
+    await tx.insert(MembershipEntity, {
+      orgId: org.id,
+      userId: ownerId,
+      roleId: ownerRole.id,
+      status: MembershipStatus.ACTIVE,
+    });
     await recordAudit(tx, actor, {
       action: 'org.created',
       orgId: org.id,

@@ -2,12 +2,7 @@ import { chain, rule } from 'graphql-shield';
 import type { GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
-import {
-  grantsOnlyHeldPermissions,
-  hasPermission,
-  orgFromArg,
-  type OrgLocator,
-} from '../../core/permissions/rules';
+import { grantsOnlyHeldPermissions, hasPermission, orgFromArg, type OrgLocator } from '../../core/permissions/rules';
 import type { RoleType } from './role.type';
 
 /** The org of the role named by the `id` argument. */

@@ -39,7 +39,8 @@ export class RolesService {
     if (changes.permissions) {
       const permissions = [...new Set(changes.permissions)].sort();
       if (isOwnerRole(role.permissions) && !isOwnerRole(permissions)) {
-        if ((await otherActiveOwners(tx, role.orgId, { roleId: role.id })) === 0) throw new AppError('member.last_owner');
+        if ((await otherActiveOwners(tx, role.orgId, { roleId: role.id })) === 0)
+          throw new AppError('member.last_owner');
       }
       role.permissions = permissions;
     }

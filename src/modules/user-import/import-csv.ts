@@ -2,7 +2,16 @@ import { CsvError, parse, type InfoRecord } from 'csv-parse/sync';
 import { AppError } from '../../core/errors/app-error';
 
 /** The columns an import reads; names are matched case-insensitively, in any order. */
-export const IMPORT_COLUMNS = ['email', 'firstName', 'lastName', 'role', 'groups', 'teams', 'password', 'customerId'] as const;
+export const IMPORT_COLUMNS = [
+  'email',
+  'firstName',
+  'lastName',
+  'role',
+  'groups',
+  'teams',
+  'password',
+  'customerId',
+] as const;
 export type ImportColumn = (typeof IMPORT_COLUMNS)[number];
 
 /** Columns only the export writes: accepted and ignored, so an edited export can be imported back. */
@@ -47,7 +56,10 @@ export function readImportCsv(csv: string): { rows: CsvRow[]; failures: LineFail
   for (const record of records) {
     const line = lines.startOf(record);
     if (record.record.length !== columns.length) {
-      failures.push({ line, error: `Expected ${columns.length} fields as in the header, found ${record.record.length}` });
+      failures.push({
+        line,
+        error: `Expected ${columns.length} fields as in the header, found ${record.record.length}`,
+      });
       continue;
     }
     const cells: CsvRow['cells'] = {};

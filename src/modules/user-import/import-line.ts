@@ -68,7 +68,10 @@ function limited(column: string, value: string | undefined, max: number): string
 
 /** Names separated by `;`, case-insensitively distinct. */
 function nameList(cell: string | undefined): string[] | undefined {
-  const names = text(cell)?.split(';').map((name) => name.trim()).filter(Boolean);
+  const names = text(cell)
+    ?.split(';')
+    .map((name) => name.trim())
+    .filter(Boolean);
   if (!names?.length) return undefined;
   const byKey = new Map(names.map((name) => [name.toLowerCase(), name] as const));
   return [...byKey.values()];

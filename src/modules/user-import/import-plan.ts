@@ -34,17 +34,34 @@ export type LinePlan = {
  * AppError when the line names something unknown or would break a rule of permissions.md: no
  * escalation (through the role or a group's role), rank, and nobody changing their own role.
  */
-export function planLine(line: ImportLine, account: ExistingAccount | null, catalog: OrgCatalog, caller: Caller): LinePlan | null {
-  const role = line.role === undefined ? undefined : found(catalog.role(line.role), 'import.unknown_role', `Unknown role "${line.role}"`);
-  const groups = line.groups?.map((name) => found(catalog.group(name), 'import.unknown_group', `Unknown group "${name}"`));
+export function planLine(
+  line: ImportLine,
+  account: ExistingAccount | null,
+  catalog: OrgCatalog,
+  caller: Caller,
+): LinePlan | null {
+  const role =
+    line.role === undefined
+      ? undefined
+      : found(catalog.role(line.role), 'import.unknown_role', `Unknown role "${line.role}"`);
+  const groups = line.groups?.map((name) =>
+    found(catalog.group(name), 'import.unknown_group', `Unknown group "${name}"`),
+  );
   const teams = line.teams?.map((name) => found(catalog.team(name), 'import.unknown_team', `Unknown team "${name}"`));
 
-  const current = { groups: known(account?.groupIds, catalog.groupsById), teams: known(account?.teamIds, catalog.teamsById) };
+  const current = {
+    groups: known(account?.groupIds, catalog.groupsById),
+    teams: known(account?.teamIds, catalog.teamsById),
+  };
   const member = account?.membership ? { ...account, membership: account.membership } : null;
   const before: MemberState | null = member && {
     firstName: member.firstName,
     lastName: member.lastName,
-    role: found(catalog.rolesById.get(member.membership.roleId), 'import.unknown_role', 'The member has an unknown role'),
+    role: found(
+      catalog.rolesById.get(member.membership.roleId),
+      'import.unknown_role',
+      'The member has an unknown role',
+    ),
     ...current,
   };
   const after: MemberState = {
@@ -66,7 +83,9 @@ export function planLine(line: ImportLine, account: ExistingAccount | null, cata
     throw new AppError('member.outranked');
   }
   if (roleChanges && !holdsAll(caller, after.role.permissions)) {
-    throw new AppError('role.escalation', { message: `You cannot assign the role "${after.role.key}": it holds permissions you do not have` });
+    throw new AppError('role.escalation', {
+      message: `You cannot assign the role "${after.role.key}": it holds permissions you do not have`,
+    });
   }
   for (const group of added(current.groups, after.groups)) {
     if (group.rolePermissions && !holdsAll(caller, group.rolePermissions)) {
@@ -84,7 +103,10 @@ export function planLine(line: ImportLine, account: ExistingAccount | null, cata
  */
 function newNames(line: ImportLine, account: ExistingAccount | null, before: MemberState | null) {
   if (account && !before) return { firstName: account.firstName, lastName: account.lastName };
-  return { firstName: line.firstName ?? before?.firstName ?? null, lastName: line.lastName ?? before?.lastName ?? null };
+  return {
+    firstName: line.firstName ?? before?.firstName ?? null,
+    lastName: line.lastName ?? before?.lastName ?? null,
+  };
 }
 
 function found<T>(value: T | undefined, key: ErrorKey, message: string): T {

@@ -29,7 +29,9 @@ export class OrgCatalog {
     for (const team of teams) nameUses.set(team.name.toLowerCase(), (nameUses.get(team.name.toLowerCase()) ?? 0) + 1);
     this.teamsByName = new Map([
       ...teams.map((team) => [team.slug, team] as const),
-      ...teams.filter((team) => nameUses.get(team.name.toLowerCase()) === 1).map((team) => [team.name.toLowerCase(), team] as const),
+      ...teams
+        .filter((team) => nameUses.get(team.name.toLowerCase()) === 1)
+        .map((team) => [team.name.toLowerCase(), team] as const),
     ]);
   }
 
@@ -73,10 +75,15 @@ export type ExistingAccount = {
 };
 
 /** Every account among `emails` in one query, keyed by lower-cased email. */
-export async function loadAccounts(tx: EntityManager, orgId: string, emails: string[]): Promise<Map<string, ExistingAccount>> {
-  const rows: Array<ExistingAccount & { emailKey: string; roleId: string | null; membershipStatus: MembershipStatus | null }> =
-    await tx.query(
-      `SELECT u.id, lower(u.email) AS "emailKey", u.first_name AS "firstName", u.last_name AS "lastName", u.kind,
+export async function loadAccounts(
+  tx: EntityManager,
+  orgId: string,
+  emails: string[],
+): Promise<Map<string, ExistingAccount>> {
+  const rows: Array<
+    ExistingAccount & { emailKey: string; roleId: string | null; membershipStatus: MembershipStatus | null }
+  > = await tx.query(
+    `SELECT u.id, lower(u.email) AS "emailKey", u.first_name AS "firstName", u.last_name AS "lastName", u.kind,
               u.customer_id AS "customerId", m.role_id AS "roleId", m.status AS "membershipStatus",
               ARRAY(SELECT gm.group_id FROM group_members gm JOIN groups g ON g.id = gm.group_id
                      WHERE gm.user_id = u.id AND g.org_id = $1) AS "groupIds",
@@ -84,8 +91,8 @@ export async function loadAccounts(tx: EntityManager, orgId: string, emails: str
                      WHERE tm.user_id = u.id AND t.org_id = $1) AS "teamIds"
          FROM users u LEFT JOIN memberships m ON m.user_id = u.id AND m.org_id = $1
         WHERE lower(u.email) = ANY($2::text[])`,
-      [orgId, emails.map((email) => email.toLowerCase())],
-    );
+    [orgId, emails.map((email) => email.toLowerCase())],
+  );
   return new Map(
     rows.map(({ emailKey, roleId, membershipStatus, ...account }) => [
       emailKey,
@@ -96,8 +103,9 @@ export async function loadAccounts(tx: EntityManager, orgId: string, emails: str
 
 /** Which of `emails` already have an account (read before the transaction, to skip needless hashing). */
 export async function registeredEmails(db: EntityManager, emails: string[]): Promise<Set<string>> {
-  const rows: Array<{ email: string }> = await db.query('SELECT lower(email) AS email FROM users WHERE lower(email) = ANY($1::text[])', [
-    emails.map((email) => email.toLowerCase()),
-  ]);
+  const rows: Array<{ email: string }> = await db.query(
+    'SELECT lower(email) AS email FROM users WHERE lower(email) = ANY($1::text[])',
+    [emails.map((email) => email.toLowerCase())],
+  );
   return new Set(rows.map((row) => row.email));
 }

@@ -53,7 +53,13 @@ export async function insertMember(
 }
 
 /** An existing account joins the org, active at once; its groups and teams follow separately. */
-export async function insertMembership(tx: EntityManager, orgId: string, userId: string, plan: LinePlan, invitedById: string | null) {
+export async function insertMembership(
+  tx: EntityManager,
+  orgId: string,
+  userId: string,
+  plan: LinePlan,
+  invitedById: string | null,
+) {
   await tx.query('INSERT INTO memberships (org_id, user_id, role_id, invited_by_id) VALUES ($1, $2, $3, $4)', [
     orgId,
     userId,
@@ -75,7 +81,11 @@ export async function updateMember(tx: EntityManager, orgId: string, userId: str
   }
   if (before.role.id === after.role.id) return;
   const demotesAnOwner = isOwnerRole(before.role.permissions) && !isOwnerRole(after.role.permissions);
-  if (demotesAnOwner && account.membership.status === MembershipStatus.ACTIVE && (await otherActiveOwners(tx, orgId, { userId })) === 0) {
+  if (
+    demotesAnOwner &&
+    account.membership.status === MembershipStatus.ACTIVE &&
+    (await otherActiveOwners(tx, orgId, { userId })) === 0
+  ) {
     throw new AppError('member.last_owner');
   }
   await tx.query('UPDATE memberships SET role_id = $3, updated_at = now() WHERE org_id = $1 AND user_id = $2', [

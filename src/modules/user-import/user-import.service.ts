@@ -50,7 +50,10 @@ export class UserImportService {
         failures.push({ line: row.line, error: failureMessage(error) });
       }
     }
-    const registered = await registeredEmails(db, lines.map((line) => line.email));
+    const registered = await registeredEmails(
+      db,
+      lines.map((line) => line.email),
+    );
     const toHash = lines.filter((line) => line.password && !registered.has(line.email.toLowerCase()));
     const hashes = await Promise.all(toHash.map((line) => this.hasher.hash(line.password!, this.importBcryptCost)));
     return { lines, failures, passwordHashes: new Map(toHash.map((line, index) => [line.line, hashes[index]])) };
@@ -60,10 +63,20 @@ export class UserImportService {
    * Applies the prepared lines under the org lock (so owners cannot vanish between checks). Each
    * line that changes something runs in its own savepoint and writes one audit record.
    */
-  async importUsers(tx: EntityManager, actor: AuditActor, caller: Caller, orgId: string, prepared: PreparedImport): Promise<ImportResult> {
+  async importUsers(
+    tx: EntityManager,
+    actor: AuditActor,
+    caller: Caller,
+    orgId: string,
+    prepared: PreparedImport,
+  ): Promise<ImportResult> {
     if (!(await lockOrg(tx, orgId))) throw new AppError('org.not_found');
     const catalog = await OrgCatalog.load(tx, orgId);
-    const accounts = await loadAccounts(tx, orgId, prepared.lines.map((line) => line.email));
+    const accounts = await loadAccounts(
+      tx,
+      orgId,
+      prepared.lines.map((line) => line.email),
+    );
     const result: ImportResult = { created: 0, updated: 0, failed: [...prepared.failures] };
     for (const line of prepared.lines) {
       try {
@@ -84,7 +97,14 @@ export class UserImportService {
     return exportMembersCsv(db, orgId, kind);
   }
 
-  private async applyLine(tx: EntityManager, actor: AuditActor, orgId: string, line: ImportLine, plan: LinePlan, prepared: PreparedImport) {
+  private async applyLine(
+    tx: EntityManager,
+    actor: AuditActor,
+    orgId: string,
+    line: ImportLine,
+    plan: LinePlan,
+    prepared: PreparedImport,
+  ) {
     const userId = plan.account
       ? await this.changeMember(tx, actor, orgId, plan, plan.account.id)
       : await insertMember(tx, orgId, line, plan, await this.passwordHash(line, prepared), actor.actorId);
@@ -95,12 +115,21 @@ export class UserImportService {
       targetId: userId,
       changes: {
         before: plan.before && describe(plan.before),
-        after: { ...(plan.account ? {} : { email: line.email, customerId: line.customerId ?? null }), ...describe(plan.after) },
+        after: {
+          ...(plan.account ? {} : { email: line.email, customerId: line.customerId ?? null }),
+          ...describe(plan.after),
+        },
       },
     });
   }
 
-  private async changeMember(tx: EntityManager, actor: AuditActor, orgId: string, plan: LinePlan, userId: string): Promise<string> {
+  private async changeMember(
+    tx: EntityManager,
+    actor: AuditActor,
+    orgId: string,
+    plan: LinePlan,
+    userId: string,
+  ): Promise<string> {
     if (plan.before) await updateMember(tx, orgId, userId, plan);
     else await insertMembership(tx, orgId, userId, plan, actor.actorId);
     await syncGroupsAndTeams(tx, userId, plan);

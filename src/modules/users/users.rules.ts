@@ -26,7 +26,11 @@ const canSeeUserArg = rule({ cache: 'no_cache' })(async (_parent, args: { id: st
 });
 
 /** With an org, the caller must read its members; without, the look-up itself hides strangers. */
-const canLookUpByEmail = rule({ cache: 'no_cache' })(async (_parent, args: { orgId?: string | null }, ctx: GraphQLContext) => {
+const canLookUpByEmail = rule({ cache: 'no_cache' })(async (
+  _parent,
+  args: { orgId?: string | null },
+  ctx: GraphQLContext,
+) => {
   if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
   if (!args.orgId) return true;
   if (!isId(args.orgId) || !(await ctx.access.canSeeOrg(args.orgId))) return new AppError('org.not_found');
@@ -38,7 +42,11 @@ const canLookUpByEmail = rule({ cache: 'no_cache' })(async (_parent, args: { org
  * `permission` in an org both belong to, acting on a member of lower rank (an owner: on anyone).
  * A user outside the caller's orgs answers NOT_FOUND.
  */
-export async function canManageUser(ctx: GraphQLContext, targetUserId: string, permission: string): Promise<true | AppError> {
+export async function canManageUser(
+  ctx: GraphQLContext,
+  targetUserId: string,
+  permission: string,
+): Promise<true | AppError> {
   const relation = isId(targetUserId) ? await relationTo(ctx, targetUserId, permission) : 'stranger';
   if (relation === 'stranger') return new AppError('user.not_found');
   if (relation === 'shares_org') return new AppError('auth.forbidden');
@@ -53,15 +61,18 @@ export async function canManageUser(ctx: GraphQLContext, targetUserId: string, p
 }
 
 /** Own names and default org; or another's names, as `canManageUser` with members:update allows. */
-const canUpdateUser = rule({ cache: 'no_cache' })(
-  async (_parent, args: { id: string; input: { defaultOrgId?: string | null } }, ctx: GraphQLContext) => {
-    if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
-    if (args.id === ctx.principal.userId) return true;
-    const allowed = await canManageUser(ctx, args.id, 'members:update');
-    if (allowed === true && args.input.defaultOrgId != null) return new AppError('auth.forbidden', { field: 'defaultOrgId' });
-    return allowed;
-  },
-);
+const canUpdateUser = rule({ cache: 'no_cache' })(async (
+  _parent,
+  args: { id: string; input: { defaultOrgId?: string | null } },
+  ctx: GraphQLContext,
+) => {
+  if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
+  if (args.id === ctx.principal.userId) return true;
+  const allowed = await canManageUser(ctx, args.id, 'members:update');
+  if (allowed === true && args.input.defaultOrgId != null)
+    return new AppError('auth.forbidden', { field: 'defaultOrgId' });
+  return allowed;
+});
 
 const profile = canSeeUser('members:read');
 const accountDetails = canSeeUser('members:update');

@@ -10,7 +10,10 @@ export type ProfileChanges = { firstName?: string | null; lastName?: string | nu
 export class UsersService {
   /** Case-insensitive; with an org, only among its members. */
   async findByEmail(db: DataSource, email: string, orgId?: string | null): Promise<UserEntity | null> {
-    const query = db.getRepository(UserEntity).createQueryBuilder('u').where('lower(u.email) = lower(:email)', { email: email.trim() });
+    const query = db
+      .getRepository(UserEntity)
+      .createQueryBuilder('u')
+      .where('lower(u.email) = lower(:email)', { email: email.trim() });
     if (orgId) {
       if (!isId(orgId)) return null;
       query.innerJoin('memberships', 'm', 'm.user_id = u.id AND m.org_id = :orgId', { orgId });
@@ -26,11 +29,13 @@ export class UsersService {
     if (changes.firstName != null) user.firstName = changes.firstName.trim() || null;
     if (changes.lastName != null) user.lastName = changes.lastName.trim() || null;
     if (changes.defaultOrgId != null) {
-      const member = isId(changes.defaultOrgId) && (await tx.existsBy(MembershipEntity, {
-        userId: id,
-        orgId: changes.defaultOrgId,
-        status: MembershipStatus.ACTIVE,
-      }));
+      const member =
+        isId(changes.defaultOrgId) &&
+        (await tx.existsBy(MembershipEntity, {
+          userId: id,
+          orgId: changes.defaultOrgId,
+          status: MembershipStatus.ACTIVE,
+        }));
       if (!member) throw new AppError('user.default_org_not_member', { field: 'defaultOrgId' });
       user.defaultOrgId = changes.defaultOrgId;
     }
@@ -40,7 +45,10 @@ export class UsersService {
       orgId: null,
       targetType: 'User',
       targetId: id,
-      changes: { before, after: { firstName: user.firstName, lastName: user.lastName, defaultOrgId: user.defaultOrgId } },
+      changes: {
+        before,
+        after: { firstName: user.firstName, lastName: user.lastName, defaultOrgId: user.defaultOrgId },
+      },
     });
     return user;
   }
