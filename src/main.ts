@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { startGateway } from './app';
 import { ConfigError, loadConfig } from './core/config/config';
+import { AppError } from './core/errors/app-error';
 import { createLogger } from './core/logger';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -35,7 +36,9 @@ main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
   } else {
-    process.stderr.write(`portcullis failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    const field = error instanceof AppError ? error.extensions.field : undefined;
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`portcullis failed to start: ${field ? `${String(field)}: ` : ''}${message}\n`);
   }
   process.exit(1);
 });

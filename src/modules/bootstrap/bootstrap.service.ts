@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { recordAudit, type AuditActor } from '../../core/audit/audit';
 import type { PasswordHasher } from '../../core/crypto/password-hasher';
+import { assertAcceptablePassword } from '../../core/crypto/password-policy';
 import type { OrgsService } from '../orgs/orgs.service';
 import { slugify } from '../orgs/slug';
 import { PrincipalKind, UserEntity, UserStatus } from '../users/user.entity';
@@ -48,6 +49,7 @@ export class BootstrapService {
   private async createOwner(request: Partial<BootstrapRequest>, onlyIfEmpty: boolean): Promise<BootstrapResult | null> {
     const email = request.email ?? 'owner@portcullis.local';
     const generatedPassword = request.password ? null : generatePassword();
+    if (request.password) assertAcceptablePassword(request.password, 'BOOTSTRAP_PASSWORD');
     const passwordHash = await this.hasher.hash(request.password ?? generatedPassword ?? '');
     const orgName = request.orgName ?? 'Default';
     return this.db.transaction(async (tx) => {

@@ -17,10 +17,12 @@ const orgFromLookup: OrgLocator = async (_parent, args: { id?: string; slug?: st
   return args.slug ? ((await ctx.loaders.orgBySlug.load(args.slug))?.id ?? null) : null;
 };
 
-/** Self-service: any signed-in person may create an org; machines may not. */
+/** Self-service: any signed-in person may create an org; machines and API keys may not. */
 const canCreateOrg = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) => {
   if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
-  return ctx.principal.kind !== 'SERVICE_ACCOUNT' || new AppError('auth.forbidden');
+  return (
+    (ctx.principal.kind !== 'SERVICE_ACCOUNT' && ctx.principal.apiKeyId === null) || new AppError('auth.forbidden')
+  );
 });
 
 export const orgRules = {

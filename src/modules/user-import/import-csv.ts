@@ -52,7 +52,6 @@ export function readImportCsv(csv: string): { rows: CsvRow[]; failures: LineFail
   const lines = new LineCounter(bytes);
   const rows: CsvRow[] = [];
   const failures: LineFailure[] = [];
-  lines.startOf(header);
   for (const record of records) {
     const line = lines.startOf(record);
     if (record.record.length !== columns.length) {
@@ -111,9 +110,10 @@ const CR = 0x0d;
 const LF = 0x0a;
 
 /**
- * Finds the line each record starts on. csv-parse reports the byte offset where a record ends
- * (its own line count drifts on CRLF files with line breaks inside quoted fields), so the
- * breaks before that offset are counted here, minus those inside the record's own fields.
+ * Finds the line each record starts on, for records given in file order. csv-parse reports the
+ * byte offset where a record ends (its own line count drifts on CRLF files with line breaks inside
+ * quoted fields), so the breaks before that offset are counted here, minus those inside the
+ * record's own fields.
  */
 class LineCounter {
   private offset = 0;

@@ -31,8 +31,7 @@ export type LinePlan = {
 
 /**
  * Decides a line against the org as it stands, in memory; null when it changes nothing. Throws an
- * AppError when the line names something unknown or would break a rule of permissions.md: no
- * escalation (through the role or a group's role), rank, and nobody changing their own role.
+ * AppError when the line names something unknown or breaks a rule of permissions.md.
  */
 export function planLine(
   line: ImportLine,
@@ -40,44 +39,62 @@ export function planLine(
   catalog: OrgCatalog,
   caller: Caller,
 ): LinePlan | null {
-  const role =
-    line.role === undefined
-      ? undefined
-      : found(catalog.role(line.role), 'import.unknown_role', `Unknown role "${line.role}"`);
-  const groups = line.groups?.map((name) =>
-    found(catalog.group(name), 'import.unknown_group', `Unknown group "${name}"`),
-  );
-  const teams = line.teams?.map((name) => found(catalog.team(name), 'import.unknown_team', `Unknown team "${name}"`));
-
+  const wanted = resolveNames(line, catalog);
   const current = {
     groups: known(account?.groupIds, catalog.groupsById),
     teams: known(account?.teamIds, catalog.teamsById),
   };
-  const member = account?.membership ? { ...account, membership: account.membership } : null;
-  const before: MemberState | null = member && {
-    firstName: member.firstName,
-    lastName: member.lastName,
-    role: found(
-      catalog.rolesById.get(member.membership.roleId),
-      'import.unknown_role',
-      'The member has an unknown role',
-    ),
-    ...current,
-  };
+  const membership = account?.membership;
+  const before: MemberState | null = membership
+    ? {
+        firstName: account.firstName,
+        lastName: account.lastName,
+        role: found(catalog.rolesById.get(membership.roleId), 'import.unknown_role', 'The member has an unknown role'),
+        ...current,
+      }
+    : null;
   const after: MemberState = {
     ...newNames(line, account, before),
-    role: role ?? before?.role ?? found(catalog.role('viewer'), 'import.unknown_role', 'The org has no viewer role'),
-    groups: groups ?? current.groups,
-    teams: teams ?? current.teams,
+    role:
+      wanted.role ?? before?.role ?? found(catalog.role('viewer'), 'import.unknown_role', 'The org has no viewer role'),
+    groups: wanted.groups ?? current.groups,
+    teams: wanted.teams ?? current.teams,
   };
 
-  if (member && line.customerId !== undefined && line.customerId !== member.customerId) {
+  if (before && line.customerId !== undefined && line.customerId !== account?.customerId) {
     throw new AppError('import.customer_id_fixed');
   }
   if (before && sameState(before, after)) return null;
+  assertAllowed(caller, account?.id === caller.userId, before, after, current.groups);
+  return { account, before, after, current };
+}
 
+/** The role, groups and teams a line names; undefined where it names none. */
+function resolveNames(line: ImportLine, catalog: OrgCatalog) {
+  return {
+    role:
+      line.role === undefined
+        ? undefined
+        : found(catalog.role(line.role), 'import.unknown_role', `Unknown role "${line.role}"`),
+    groups: line.groups?.map((name) => found(catalog.group(name), 'import.unknown_group', `Unknown group "${name}"`)),
+    teams: line.teams?.map((name) => found(catalog.team(name), 'import.unknown_team', `Unknown team "${name}"`)),
+  };
+}
+
+/**
+ * The rules of permissions.md, for one line: nobody changes their own role; a change to another
+ * member needs a higher rank (an owner: any); nothing granted, through the role or a group's role,
+ * may hold a permission the caller lacks.
+ */
+function assertAllowed(
+  caller: Caller,
+  isSelf: boolean,
+  before: MemberState | null,
+  after: MemberState,
+  currentGroups: CatalogGroup[],
+) {
   const roleChanges = before?.role.id !== after.role.id;
-  if (member?.id === caller.userId) {
+  if (before && isSelf) {
     if (roleChanges) throw new AppError('member.self_change');
   } else if (before && caller.rank < OWNER_RANK && rankOf(before.role.permissions) >= caller.rank) {
     throw new AppError('member.outranked');
@@ -87,14 +104,13 @@ export function planLine(
       message: `You cannot assign the role "${after.role.key}": it holds permissions you do not have`,
     });
   }
-  for (const group of added(current.groups, after.groups)) {
+  for (const group of added(currentGroups, after.groups)) {
     if (group.rolePermissions && !holdsAll(caller, group.rolePermissions)) {
       throw new AppError('role.escalation', {
         message: `You cannot add members to the group "${group.name}": its role holds permissions you do not have`,
       });
     }
   }
-  return { account, before, after, current };
 }
 
 /**

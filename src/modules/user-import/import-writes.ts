@@ -22,6 +22,26 @@ export async function insertMember(
   passwordHash: string | null,
   invitedById: string | null,
 ): Promise<string> {
+  const { firstName, lastName, role, groups, teams } = plan.after;
+  const kind = line.customerId ? PrincipalKind.CUSTOMER : PrincipalKind.HUMAN;
+  const params: unknown[] = [
+    line.email,
+    firstName,
+    lastName,
+    kind,
+    line.customerId ?? null,
+    passwordHash,
+    orgId,
+    role.id,
+    invitedById,
+  ];
+  // Links are added only when there are some: planning the statement is a good part of its cost.
+  const links = [['group_members', 'group_id', groups] as const, ['team_members', 'team_id', teams] as const]
+    .filter(([, , items]) => items.length > 0)
+    .map(([table, column, items]) => {
+      params.push(items.map((item) => item.id));
+      return `, ${column}s AS (INSERT INTO ${table} (${column}, user_id) SELECT unnest($${params.length}::uuid[]), id FROM account)`;
+    });
   const [{ id }] = await tx.query(
     `WITH account AS (
        INSERT INTO users (email, first_name, last_name, kind, customer_id, password_hash, password_changed_at)
@@ -29,25 +49,9 @@ export async function insertMember(
        RETURNING id
      ), membership AS (
        INSERT INTO memberships (org_id, user_id, role_id, invited_by_id) SELECT $7, id, $8, $9 FROM account
-     ), in_groups AS (
-       INSERT INTO group_members (group_id, user_id) SELECT unnest($10::uuid[]), id FROM account
-     ), in_teams AS (
-       INSERT INTO team_members (team_id, user_id) SELECT unnest($11::uuid[]), id FROM account
-     )
+     ) ${links.join(' ')}
      SELECT id FROM account`,
-    [
-      line.email,
-      plan.after.firstName,
-      plan.after.lastName,
-      line.customerId ? PrincipalKind.CUSTOMER : PrincipalKind.HUMAN,
-      line.customerId ?? null,
-      passwordHash,
-      orgId,
-      plan.after.role.id,
-      invitedById,
-      plan.after.groups.map((group) => group.id),
-      plan.after.teams.map((team) => team.id),
-    ],
+    params,
   );
   return id;
 }

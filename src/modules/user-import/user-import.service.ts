@@ -10,6 +10,7 @@ import { readImportCsv, type LineFailure } from './import-csv';
 import { emailKeyOf, readImportLine, type ImportLine } from './import-line';
 import { planLine, type Caller, type LinePlan, type MemberState } from './import-plan';
 import { loadAccounts, OrgCatalog, registeredEmails } from './import-state';
+import { LineSavepoints } from './line-savepoint';
 import { insertMember, insertMembership, syncGroupsAndTeams, updateMember } from './import-writes';
 
 /** The lines that passed their own checks, those that did not, and the new accounts' password hashes by line. */
@@ -78,11 +79,12 @@ export class UserImportService {
       prepared.lines.map((line) => line.email),
     );
     const result: ImportResult = { created: 0, updated: 0, failed: [...prepared.failures] };
+    const savepoints = new LineSavepoints(tx);
     for (const line of prepared.lines) {
       try {
         const plan = planLine(line, accounts.get(line.email.toLowerCase()) ?? null, catalog, caller);
         if (!plan) continue;
-        await inSavepoint(tx, () => this.applyLine(tx, actor, orgId, line, plan, prepared));
+        await savepoints.run(() => this.applyLine(tx, actor, orgId, line, plan, prepared));
         if (plan.before) result.updated++;
         else result.created++;
       } catch (error) {
@@ -152,19 +154,6 @@ function describe(state: MemberState) {
     groups: names(state.groups),
     teams: names(state.teams),
   };
-}
-
-/** A failing line rolls back alone; the savepoint is released either way, so none pile up. */
-async function inSavepoint(tx: EntityManager, work: () => Promise<void>): Promise<void> {
-  await tx.query('SAVEPOINT import_line');
-  try {
-    await work();
-  } catch (error) {
-    await tx.query('ROLLBACK TO SAVEPOINT import_line');
-    throw error;
-  } finally {
-    await tx.query('RELEASE SAVEPOINT import_line');
-  }
 }
 
 /**
