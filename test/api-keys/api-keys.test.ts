@@ -107,6 +107,22 @@ describe('keys', () => {
     expect(JSON.stringify(listed)).not.toContain(token);
   });
 
+  it('acts only in its own org, and never for self-service such as creating orgs', async () => {
+    const { token } = await issuedKey();
+    const createOrg = await server.graphql('mutation { createOrg(input: { name: "Bot Org" }) { id } }', {}, { token });
+    expect(errorCode(createOrg)).toBe('FORBIDDEN');
+    // A personal key of someone who owns two orgs still reaches only the org it was issued for.
+    const elsewhere = await createOrgAs(server, owner.token, 'Owner Elsewhere');
+    const pat = await server.graphql(
+      CREATE_KEY,
+      { input: { ownerId: owner.id, name: 'pat', scopes: ['members:read'], orgId } },
+      { token: owner.token },
+    );
+    const personal = pat.data.createKey.token;
+    expect((await server.graphql(MEMBERS, { orgId }, { token: personal })).errors).toBeUndefined();
+    expect(errorCode(await server.graphql(MEMBERS, { orgId: elsewhere }, { token: personal }))).toBe('NOT_FOUND');
+  });
+
   it('enforces scopes on creation and on use', async () => {
     const outsideRole = await createKey(['org:delete']);
     expect(outsideRole.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'scopes' });
