@@ -237,15 +237,27 @@ describe('importUsers', () => {
     });
   });
 
-  it('lets an imported user with a password sign in at once', async () => {
-    expect(await importOk(admin.token, `email,password\nsigner@example.com,${STRONG_PASSWORD}`)).toEqual({
-      created: 1,
-      updated: 0,
+  it('does not reactivate a deactivated member', async () => {
+    const paused = await person(server, 'paused', { orgId, role: 'viewer' });
+    await server.sql(`UPDATE memberships SET status = 'DEACTIVATED' WHERE user_id = $1`, [paused.id]);
+    expect(await importOk(admin.token, `email,lastName\n${paused.email},Paused`)).toEqual({
+      created: 0,
+      updated: 1,
       failed: [],
     });
-    const session = await server.login('signer@example.com', STRONG_PASSWORD, orgId);
-    expect(session.accessToken).toBeTruthy();
-    const [row] = await server.sql('SELECT password_hash FROM users WHERE email = $1', ['signer@example.com']);
+    expect(await memberOf(paused.email)).toMatchObject({ last_name: 'Paused', membership_status: 'DEACTIVATED' });
+  });
+
+  it('lets imported users with a password sign in at once', async () => {
+    const passwords = [STRONG_PASSWORD, 'a second passphrase 7', 'third one, with a comma'];
+    const csv = ['email,password', ...passwords.map((password, i) => `signer${i}@example.com,"${password}"`)].join(
+      '\n',
+    );
+    expect(await importOk(admin.token, csv)).toEqual({ created: 3, updated: 0, failed: [] });
+    for (const [i, password] of passwords.entries()) {
+      await expect(server.login(`signer${i}@example.com`, password, orgId)).resolves.toBeTruthy();
+    }
+    const [row] = await server.sql('SELECT password_hash FROM users WHERE email = $1', ['signer0@example.com']);
     expect(row.password_hash).toMatch(/^\$2b\$04\$/);
   });
 
@@ -433,6 +445,31 @@ describe('exportUsers', () => {
   it('can be imported back unchanged', async () => {
     const exported = (await exportAs(owner.token, undefined, exportOrg)).data.exportUsers;
     expect(await importOk(owner.token, exported, exportOrg)).toEqual({ created: 0, updated: 0, failed: [] });
+  });
+});
+
+describe('service accounts', () => {
+  it('are exported with an empty email, and an import reports their lines', async () => {
+    const org = await createOrgAs(server, owner.token, 'Robots');
+    const [robot] = await server.sql(
+      `INSERT INTO users (kind, first_name) VALUES ('SERVICE_ACCOUNT', 'Robot') RETURNING id`,
+    );
+    await server.sql('INSERT INTO memberships (org_id, user_id, role_id) VALUES ($1, $2, $3)', [
+      org,
+      robot.id,
+      await roleId(server, org, 'viewer'),
+    ]);
+    const exported = (await exportAs(owner.token, 'SERVICE_ACCOUNT', org)).data.exportUsers;
+    expect(parse(exported, { columns: true })).toMatchObject([
+      { email: '', firstName: 'Robot', kind: 'SERVICE_ACCOUNT' },
+    ]);
+    expect(await importOk(owner.token, exported, org)).toEqual({
+      created: 0,
+      updated: 0,
+      failed: [
+        { line: 2, error: 'An email address is required (service accounts, which have none, cannot be imported)' },
+      ],
+    });
   });
 });
 

@@ -30,7 +30,11 @@ const MAX_CUSTOMER_ID_LENGTH = 200;
 /** Throws an AppError naming what is wrong with the row. */
 export function readImportLine({ line, cells }: CsvRow): ImportLine {
   const email = text(cells.email);
-  if (!email) throw new AppError('import.invalid_email', { message: 'An email address is required' });
+  if (!email) {
+    throw new AppError('import.invalid_email', {
+      message: 'An email address is required (service accounts, which have none, cannot be imported)',
+    });
+  }
   if (email.length > MAX_EMAIL_LENGTH || !isEmail(email)) {
     throw new AppError('import.invalid_email', { message: `Invalid email address "${email}"` });
   }

@@ -10,8 +10,9 @@ import { readImportCsv, type LineFailure } from './import-csv';
 import { emailKeyOf, readImportLine, type ImportLine } from './import-line';
 import { planLine, type Caller, type LinePlan, type MemberState } from './import-plan';
 import { loadAccounts, OrgCatalog, registeredEmails } from './import-state';
-import { LineSavepoints } from './line-savepoint';
 import { insertMember, insertMembership, syncGroupsAndTeams, updateMember } from './import-writes';
+import { LineSavepoints } from './line-savepoint';
+import { hashAll } from './password-hashes';
 
 /** The lines that passed their own checks, those that did not, and the new accounts' password hashes by line. */
 export type PreparedImport = { lines: ImportLine[]; failures: LineFailure[]; passwordHashes: Map<number, string> };
@@ -30,8 +31,8 @@ export class UserImportService {
 
   /**
    * The work that needs no lock, done before the transaction: reading and checking each line,
-   * and hashing the passwords of the accounts to be created, in parallel on libuv's thread pool.
-   * Existing accounts keep their password, so theirs are not hashed.
+   * and hashing the passwords of the accounts to be created (bcrypt's async API runs on libuv's
+   * thread pool, off the event loop). Existing accounts keep their password: theirs are not hashed.
    */
   async prepare(db: EntityManager, csv: string): Promise<PreparedImport> {
     const { rows, failures } = readImportCsv(csv);
@@ -56,7 +57,10 @@ export class UserImportService {
       lines.map((line) => line.email),
     );
     const toHash = lines.filter((line) => line.password && !registered.has(line.email.toLowerCase()));
-    const hashes = await Promise.all(toHash.map((line) => this.hasher.hash(line.password!, this.importBcryptCost)));
+    const hashes = await hashAll(
+      toHash.map((line) => line.password!),
+      (password) => this.hasher.hash(password, this.importBcryptCost),
+    );
     return { lines, failures, passwordHashes: new Map(toHash.map((line, index) => [line.line, hashes[index]])) };
   }
 
