@@ -504,3 +504,30 @@ describe('who may import and export', () => {
     expect(await memberOf('sneaky@example.com')).toBeUndefined();
   });
 });
+
+describe('who may change existing members through import', () => {
+  it('lets a viewer-plus-members:invite role add people but not change existing members', async () => {
+    const [inviterRole] = await server.sql(
+      `INSERT INTO roles (org_id, key, name, permissions) VALUES ($1, 'recruiter', 'Recruiter', '{org:read,members:read,teams:read,groups:read,roles:read,resources:read,members:invite}') RETURNING id`,
+      [orgId],
+    );
+    const recruiter = await person(server, 'recruiter');
+    await server.sql('INSERT INTO memberships (org_id, user_id, role_id) VALUES ($1, $2, $3)', [
+      orgId,
+      recruiter.id,
+      inviterRole.id,
+    ]);
+    const existing = await person(server, 'renamevictim', { orgId, role: 'viewer' });
+
+    const response = await importAs(
+      recruiter.token,
+      `email,firstName,lastName,role\nfresh.recruit@example.com,Fresh,Recruit,viewer\n${existing.email},Changed,Name,viewer\n`,
+    );
+    expect(response.errors).toBeUndefined();
+    expect(response.data.importUsers.created).toBe(1);
+    expect(response.data.importUsers.updated).toBe(0);
+    expect(response.data.importUsers.failed).toEqual([{ line: 3, error: expect.stringContaining('members:update') }]);
+    const [row] = await server.sql('SELECT first_name FROM users WHERE id = $1', [existing.id]);
+    expect(row.first_name).toBe('renamevictim');
+  });
+});

@@ -82,7 +82,8 @@ function resolveNames(line: ImportLine, catalog: OrgCatalog) {
 }
 
 /**
- * The rules of permissions.md, for one line: nobody changes their own role; a change to another
+ * The rules of permissions.md, for one line: changing an existing member needs members:update;
+ * nobody changes their own role; a change to another
  * member needs a higher rank (an owner: any); nothing granted, through the role or a group's role,
  * may hold a permission the caller lacks.
  */
@@ -94,6 +95,10 @@ function assertAllowed(
   currentGroups: CatalogGroup[],
 ) {
   const roleChanges = before?.role.id !== after.role.id;
+  // Inviting adds people; changing an existing member is members:update's, as in updateUser.
+  if (before && !caller.permissions.has('members:update')) {
+    throw new AppError('auth.forbidden', { message: 'Changing an existing member needs members:update' });
+  }
   if (before && isSelf) {
     if (roleChanges) throw new AppError('member.self_change');
   } else if (before && caller.rank < OWNER_RANK && rankOf(before.role.permissions) >= caller.rank) {
