@@ -1,0 +1,62 @@
+import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
+import { auditActorOf, type GraphQLContext } from '../../core/context/context';
+import { OrgType } from '../orgs/org.type';
+import { UserType } from '../users/user.type';
+import { CreateTeamInput, TeamIdArgs, TeamMembersArgs, UpdateTeamArgs, UserTeamsArgs } from './team.inputs';
+import { TeamType } from './team.type';
+import { loadAll } from './teams.loaders';
+
+@Resolver(() => TeamType)
+export class TeamResolver {
+  @Mutation(() => TeamType, { description: 'Creates a team in an org; its slug is derived from the name.' })
+  async createTeam(@Arg('input', () => CreateTeamInput) input: CreateTeamInput, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.teams.createTeam(tx, auditActorOf(ctx), input));
+  }
+
+  @Mutation(() => TeamType, { description: 'Renames a team.' })
+  async updateTeam(@Args() { id, input }: UpdateTeamArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.teams.updateTeam(tx, auditActorOf(ctx), id, input));
+  }
+
+  @Mutation(() => Boolean, { description: 'Deletes a team and its memberships; the users remain.' })
+  async deleteTeam(@Args() { id }: TeamIdArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.teams.deleteTeam(tx, auditActorOf(ctx), id));
+  }
+
+  @Mutation(() => TeamType, { description: "Adds members of the team's org; those already in it are skipped." })
+  async addTeamMembers(@Args() { teamId, userIds }: TeamMembersArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.teams.addMembers(tx, auditActorOf(ctx), teamId, userIds));
+  }
+
+  @Mutation(() => TeamType, { description: 'Removes users from a team; ids not in it are ignored.' })
+  async removeTeamMembers(@Args() { teamId, userIds }: TeamMembersArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.teams.removeMembers(tx, auditActorOf(ctx), teamId, userIds));
+  }
+
+  @FieldResolver(() => OrgType)
+  org(@Root() team: TeamType, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.orgById.load(team.orgId);
+  }
+
+  @FieldResolver(() => [UserType], { description: 'Ordered by email.' })
+  async members(@Root() team: TeamType, @Ctx() ctx: GraphQLContext) {
+    return loadAll(ctx.loaders.userById, await ctx.loaders.memberIdsByTeamId.load(team.id));
+  }
+}
+
+@Resolver(() => OrgType)
+export class OrgTeamsResolver {
+  @FieldResolver(() => [TeamType], { description: 'Ordered by name.' })
+  async teams(@Root() org: OrgType, @Ctx() ctx: GraphQLContext) {
+    return loadAll(ctx.loaders.teamById, await ctx.loaders.teamIdsByOrgId.load(org.id));
+  }
+}
+
+@Resolver(() => UserType)
+export class UserTeamsResolver {
+  @FieldResolver(() => [TeamType], { description: "The user's teams in one org, ordered by name." })
+  async teams(@Root() user: UserType, @Args() { orgId }: UserTeamsArgs, @Ctx() ctx: GraphQLContext) {
+    const teams = await loadAll(ctx.loaders.teamById, await ctx.loaders.teamIdsByUserId.load(user.id));
+    return teams.filter((team) => team.orgId === orgId);
+  }
+}
