@@ -1,0 +1,76 @@
+import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
+import { auditActorOf, type GraphQLContext } from '../../core/context/context';
+import { OrgType } from '../orgs/org.type';
+import { RoleType } from '../roles/role.type';
+import type { UserEntity } from '../users/user.entity';
+import { UserType } from '../users/user.type';
+import type { GroupEntity } from './group.entity';
+import { CreateGroupInput, GroupIdArgs, GroupMembersArgs, UpdateGroupArgs, UserGroupsArgs } from './group.inputs';
+import { GroupType } from './group.type';
+
+const byName = (a: GroupEntity, b: GroupEntity) => a.name.localeCompare(b.name);
+
+const found = <T>(rows: Array<T | Error | null>): T[] =>
+  rows.filter((row): row is T => row !== null && !(row instanceof Error));
+
+@Resolver(() => GroupType)
+export class GroupResolver {
+  @Mutation(() => GroupType, { description: 'Creates a group in an org, optionally with a role its members inherit.' })
+  async createGroup(@Arg('input', () => CreateGroupInput) input: CreateGroupInput, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.groups.createGroup(tx, auditActorOf(ctx), input));
+  }
+
+  @Mutation(() => GroupType, { description: 'Renames a group, or replaces or removes its role.' })
+  async updateGroup(@Args() { id, input }: UpdateGroupArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.groups.updateGroup(tx, auditActorOf(ctx), id, input));
+  }
+
+  @Mutation(() => Boolean, { description: 'Deletes a group; its members keep their own roles.' })
+  async deleteGroup(@Args() { id }: GroupIdArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.groups.deleteGroup(tx, auditActorOf(ctx), id));
+  }
+
+  @Mutation(() => GroupType, { description: "Adds members of the group's org; all of them, or none." })
+  async addGroupMembers(@Args() { groupId, principalIds }: GroupMembersArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.groups.addMembers(tx, auditActorOf(ctx), groupId, principalIds));
+  }
+
+  @Mutation(() => GroupType, { description: 'Removes members; ids not in the group are ignored.' })
+  async removeGroupMembers(@Args() { groupId, principalIds }: GroupMembersArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.groups.removeMembers(tx, auditActorOf(ctx), groupId, principalIds));
+  }
+
+  @FieldResolver(() => OrgType)
+  org(@Root() group: GroupType, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.orgById.load(group.orgId);
+  }
+
+  @FieldResolver(() => RoleType, { nullable: true, description: 'The role every member inherits, if any.' })
+  role(@Root() group: GroupType, @Ctx() ctx: GraphQLContext) {
+    return group.roleId ? ctx.loaders.roleById.load(group.roleId) : null;
+  }
+
+  @FieldResolver(() => [UserType], { description: 'Users, service accounts and customers, by email.' })
+  async members(@Root() group: GroupType, @Ctx() ctx: GraphQLContext) {
+    const ids = await ctx.loaders.memberIdsByGroupId.load(group.id);
+    return found<UserEntity>(await ctx.loaders.userById.loadMany(ids));
+  }
+}
+
+@Resolver(() => OrgType)
+export class OrgGroupsResolver {
+  @FieldResolver(() => [GroupType], { description: "The org's groups, by name." })
+  async groups(@Root() org: OrgType, @Ctx() ctx: GraphQLContext) {
+    return [...(await ctx.loaders.groupsByOrgId.load(org.id))].sort(byName);
+  }
+}
+
+@Resolver(() => UserType)
+export class UserGroupsResolver {
+  @FieldResolver(() => [GroupType], { description: "The user's groups in one org, by name." })
+  async groups(@Root() user: UserType, @Args() { orgId }: UserGroupsArgs, @Ctx() ctx: GraphQLContext) {
+    const links = await ctx.loaders.groupLinksByUserId.load(user.id);
+    const ids = links.filter((link) => link.orgId === orgId).map((link) => link.groupId);
+    return found<GroupEntity>(await ctx.loaders.groupById.loadMany(ids)).sort(byName);
+  }
+}
