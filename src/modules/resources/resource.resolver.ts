@@ -1,0 +1,157 @@
+import { Arg, Args, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { auditActorOf, type GraphQLContext } from '../../core/context/context';
+import { GroupType } from '../groups/group.type';
+import { OrgType } from '../orgs/org.type';
+import { PrincipalKind } from '../users/user.entity';
+import { UserType } from '../users/user.type';
+import { AccessLevel } from './access-grant.entity';
+import { decideAccess } from './access-decision';
+import { resolveCheckedResource, subjectOf } from './checked-resource';
+import {
+  CheckAccessArgs,
+  CreateResourceInput,
+  GrantAccessArgs,
+  GrantIdArgs,
+  ResourceIdArgs,
+  RevokeAllArgs,
+  UpdateResourceArgs,
+} from './resource.inputs';
+import type { ResourceEntity } from './resource.entity';
+import {
+  AccessDecisionType,
+  AccessGrantType,
+  AccessPrincipalUnion,
+  ResourceAccessCountsType,
+  ResourceType,
+} from './resource.type';
+
+@Resolver(() => ResourceType)
+export class ResourceResolver {
+  @Mutation(() => ResourceType)
+  async createResource(
+    @Arg('input', () => CreateResourceInput) input: CreateResourceInput,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const { orgId, ...fields } = input;
+    return ctx.db.transaction((tx) => ctx.services.resources.create(tx, auditActorOf(ctx), orgId, fields));
+  }
+
+  @Mutation(() => ResourceType)
+  async updateResource(@Args() { id, input }: UpdateResourceArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.resources.update(tx, auditActorOf(ctx), id, input));
+  }
+
+  @Mutation(() => Boolean)
+  async deleteResource(@Args() { id }: ResourceIdArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.resources.delete(tx, auditActorOf(ctx), id));
+  }
+
+  @Mutation(() => AccessGrantType, {
+    description: 'Grants a user, service account, customer or group access; re-granting changes the level.',
+  })
+  async grantAccess(@Args() { resourceId, principalId, level }: GrantAccessArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) =>
+      ctx.services.resources.grant(tx, auditActorOf(ctx), resourceId, principalId, level),
+    );
+  }
+
+  @Mutation(() => Boolean)
+  async revokeAccess(@Args() { grantId }: GrantIdArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.resources.revoke(tx, auditActorOf(ctx), grantId));
+  }
+
+  @Mutation(() => Int, {
+    description: 'Removes every grant and customerId of the resource; answers the grants removed.',
+  })
+  async revokeAllAccess(@Args() { resourceId }: RevokeAllArgs, @Ctx() ctx: GraphQLContext) {
+    return ctx.db.transaction((tx) => ctx.services.resources.revokeAll(tx, auditActorOf(ctx), resourceId));
+  }
+
+  @Query(() => AccessDecisionType, {
+    description: 'May a principal (default: the caller) use a resource at a level, and why.',
+  })
+  async checkAccess(@Args() args: CheckAccessArgs, @Ctx() ctx: GraphQLContext) {
+    const { orgId, resource } = await resolveCheckedResource(ctx, args);
+    if (!resource || !orgId) return { allowed: false, reason: 'no such resource in this org' };
+    const principalId = args.principalId ?? ctx.principal!.userId;
+    const subject = principalId === ctx.principal!.userId ? await subjectOf(ctx, orgId) : { userId: principalId };
+    return decideAccess(ctx.loaders, subject, resource, args.level);
+  }
+
+  @FieldResolver(() => OrgType)
+  org(@Root() resource: ResourceType, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.orgById.load(resource.orgId);
+  }
+
+  @FieldResolver(() => [AccessGrantType])
+  grants(@Root() resource: ResourceType, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.grantsByResourceId.load(resource.id);
+  }
+
+  @FieldResolver(() => [UserType], { description: 'CUSTOMER members whose customerId is listed.' })
+  async customers(@Root() resource: ResourceType, @Ctx() ctx: GraphQLContext) {
+    return ctx.services.resources.matchingCustomers(ctx.db, resource as ResourceEntity);
+  }
+
+  @FieldResolver(() => ResourceAccessCountsType)
+  async accessCounts(@Root() resource: ResourceType, @Ctx() ctx: GraphQLContext): Promise<ResourceAccessCountsType> {
+    const grants = await ctx.loaders.grantsByResourceId.load(resource.id);
+    const users = await Promise.all(grants.filter((g) => g.userId).map((g) => ctx.loaders.userById.load(g.userId!)));
+    const matched = await ctx.services.resources.matchingCustomers(ctx.db, resource as ResourceEntity);
+    const granted = (kind: PrincipalKind) => users.filter((user) => user?.kind === kind);
+    const customerIds = new Set([...granted(PrincipalKind.CUSTOMER), ...matched].map((user) => user!.id));
+    return {
+      users: granted(PrincipalKind.HUMAN).length + granted(PrincipalKind.CUSTOMER).length,
+      serviceAccounts: granted(PrincipalKind.SERVICE_ACCOUNT).length,
+      customers: customerIds.size,
+      groups: grants.filter((g) => g.groupId).length,
+    };
+  }
+}
+
+@Resolver(() => AccessGrantType)
+export class AccessGrantResolver {
+  @FieldResolver(() => ResourceType)
+  resource(@Root() grant: AccessGrantType, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.resourceById.load(grant.resourceId);
+  }
+
+  @FieldResolver(() => AccessPrincipalUnion, { description: 'The user, service account, customer or group granted.' })
+  principal(@Root() grant: AccessGrantType, @Ctx() ctx: GraphQLContext) {
+    return grant.userId ? ctx.loaders.userById.load(grant.userId) : ctx.loaders.groupById.load(grant.groupId!);
+  }
+
+  @FieldResolver(() => UserType, { nullable: true, description: 'The principal when it is a user; null for a group.' })
+  user(@Root() grant: AccessGrantType, @Ctx() ctx: GraphQLContext) {
+    return grant.userId ? ctx.loaders.userById.load(grant.userId) : null;
+  }
+
+  @FieldResolver(() => GroupType, { nullable: true, description: 'The principal when it is a group.' })
+  group(@Root() grant: AccessGrantType, @Ctx() ctx: GraphQLContext) {
+    return grant.groupId ? ctx.loaders.groupById.load(grant.groupId) : null;
+  }
+}
+
+@Resolver(() => GroupType)
+export class GroupGrantsResolver {
+  @FieldResolver(() => [AccessGrantType], { description: "The group's access grants on the org's resources." })
+  grants(@Root() group: GroupType, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.grantsByGroupId.load(group.id);
+  }
+}
+
+@Resolver(() => OrgType)
+export class OrgResourcesResolver {
+  @FieldResolver(() => [ResourceType], {
+    description: 'All resources with resources:read; otherwise those the caller may use.',
+  })
+  async resources(@Root() org: OrgType, @Ctx() ctx: GraphQLContext) {
+    const all = await ctx.services.resources.listForOrg(ctx.db, org.id);
+    if (await ctx.access.can(org.id, 'resources:read')) return all;
+    const subject = await subjectOf(ctx, org.id);
+    const decisions = await Promise.all(
+      all.map((resource) => decideAccess(ctx.loaders, subject, resource, AccessLevel.READ)),
+    );
+    return all.filter((_, index) => decisions[index].allowed);
+  }
+}
