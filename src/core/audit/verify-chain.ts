@@ -1,0 +1,66 @@
+import type { DataSource } from 'typeorm';
+import { auditRecordHash, type HashedAuditContent } from './audit-hash';
+
+/** `checked` counts the records examined, the first invalid one included. */
+export type ChainVerification = {
+  valid: boolean;
+  checked: number;
+  firstInvalidId: string | null;
+  firstInvalidSeq: string | null;
+  reason: string | null;
+};
+
+type StoredRecord = HashedAuditContent & { seq: string; hash: string | null };
+
+const BATCH_SIZE = 1000;
+
+/**
+ * created_at rendered as the application wrote it (UTC, milliseconds), whatever the session time zone.
+ * ORDER BY names the table column: the text alias "seq" would otherwise sort "10" before "9".
+ */
+const SELECT_RECORDS = `
+  SELECT id, seq::text AS "seq", org_id AS "orgId", actor_id AS "actorId", actor_kind AS "actorKind",
+         api_key_id AS "apiKeyId", action, target_type AS "targetType", target_id AS "targetId",
+         ip_address AS "ipAddress", user_agent AS "userAgent", request_id AS "requestId", changes,
+         to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
+         prev_hash AS "prevHash", hash
+    FROM audit_logs
+   WHERE org_id = $1 AND seq > $2
+   ORDER BY audit_logs.seq
+   LIMIT ${BATCH_SIZE}`;
+
+/** Why a record breaks the chain, or null when it follows `expectedPrevHash` and its hash holds. */
+function defectOf(record: StoredRecord, expectedPrevHash: string | null): string | null {
+  if (record.prevHash !== expectedPrevHash) {
+    return expectedPrevHash === null
+      ? 'the first record names a predecessor: earlier records were removed'
+      : 'prev_hash does not match the record before it: a record was removed or reordered';
+  }
+  const { seq: _seq, hash, ...content } = record;
+  if (hash !== auditRecordHash(content)) return 'the stored hash does not match the record: it was altered';
+  return null;
+}
+
+/**
+ * Walks an org's chain in insertion order, in batches (constant memory), recomputing every hash.
+ * It proves that no record was altered, removed or reordered before the newest; removing the
+ * newest records leaves a valid, shorter chain, which only an external copy of the last hash shows.
+ */
+export async function verifyAuditChain(db: DataSource, orgId: string): Promise<ChainVerification> {
+  let checked = 0;
+  let lastSeq = '0';
+  let expectedPrevHash: string | null = null;
+  for (;;) {
+    const batch: StoredRecord[] = await db.query(SELECT_RECORDS, [orgId, lastSeq]);
+    for (const record of batch) {
+      const reason = defectOf(record, expectedPrevHash);
+      if (reason)
+        return { valid: false, checked: checked + 1, firstInvalidId: record.id, firstInvalidSeq: record.seq, reason };
+      checked += 1;
+      expectedPrevHash = record.hash;
+    }
+    if (batch.length < BATCH_SIZE)
+      return { valid: true, checked, firstInvalidId: null, firstInvalidSeq: null, reason: null };
+    lastSeq = batch[batch.length - 1].seq;
+  }
+}

@@ -1,0 +1,95 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { PageInfoType } from '../../core/graphql/connection';
+import type { AuditPage } from './audit-query';
+
+@ObjectType('AuditLog', { description: 'One recorded change; records are never edited or deleted by the gateway.' })
+export class AuditLogType {
+  @Field(() => ID)
+  id!: string;
+
+  @Field({ description: 'A PrincipalKind (HUMAN, SERVICE_ACCOUNT, CUSTOMER), SYSTEM or ANONYMOUS.' })
+  actorKind!: string;
+
+  @Field({ description: 'What happened, e.g. "user.invited".' })
+  action!: string;
+
+  @Field(() => String, { nullable: true })
+  targetType!: string | null;
+
+  @Field(() => String, { nullable: true })
+  targetId!: string | null;
+
+  @Field(() => String, { nullable: true })
+  ipAddress!: string | null;
+
+  @Field(() => String, { nullable: true })
+  userAgent!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The x-request-id of the request that made the change.' })
+  requestId!: string | null;
+
+  @Field(() => GraphQLJSONObject, { nullable: true, description: 'Before and after values; never a secret.' })
+  changes!: Record<string, unknown> | null;
+
+  @Field({ description: 'UTC.' })
+  createdAt!: Date;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "SHA-256 over the record's content and the previous record's hash (the org's chain).",
+  })
+  hash!: string | null;
+
+  /** Read by the actor, apiKey and org field resolvers and by the record's shield rule. */
+  orgId!: string | null;
+  actorId!: string | null;
+  apiKeyId!: string | null;
+}
+
+@ObjectType('AuditLogEdge')
+export class AuditLogEdgeType {
+  @Field()
+  cursor!: string;
+
+  @Field(() => AuditLogType)
+  node!: AuditLogType;
+}
+
+@ObjectType('AuditLogConnection', { description: 'Audit records, newest first.' })
+export class AuditLogConnectionType {
+  @Field(() => [AuditLogEdgeType])
+  edges!: AuditLogEdgeType[];
+
+  @Field(() => PageInfoType)
+  pageInfo!: PageInfoType;
+
+  /** Resolves `totalCount` only when a client asks for it. */
+  page!: AuditPage;
+
+  static from(page: AuditPage): AuditLogConnectionType {
+    return Object.assign(new AuditLogConnectionType(), {
+      page,
+      edges: page.edges.map(({ cursor, record }) => ({ cursor, node: record })),
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+    });
+  }
+}
+
+@ObjectType('AuditChainVerification', { description: "The result of re-checking an org's audit hash chain." })
+export class AuditChainVerificationType {
+  @Field()
+  valid!: boolean;
+
+  @Field(() => Int, { description: 'Records examined, the first invalid one included.' })
+  checked!: number;
+
+  @Field(() => ID, { nullable: true })
+  firstInvalidId!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Its position in insertion order (a bigint, as text).' })
+  firstInvalidSeq!: string | null;
+
+  @Field(() => String, { nullable: true })
+  reason!: string | null;
+}

@@ -1,0 +1,56 @@
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { ArgsType, Field, ID, InputType } from 'type-graphql';
+import { PageArgs } from '../../core/graphql/connection';
+
+@InputType('AuditLogFilter', { description: 'Every given condition must hold.' })
+export class AuditLogFilter {
+  @Field(() => ID, { nullable: true })
+  @IsOptional()
+  @MaxLength(64)
+  actorId?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'An exact action, e.g. "member.role_changed".' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  action?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  targetType?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  targetId?: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'Records created at or after this instant.' })
+  @IsOptional()
+  since?: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'Records created before this instant.' })
+  @IsOptional()
+  until?: Date | null;
+}
+
+@ArgsType()
+export class AuditLogsArgs extends PageArgs {
+  @Field(() => ID, { nullable: true, description: 'Required, except for a super user: null reads every org.' })
+  @IsOptional()
+  @MaxLength(64)
+  orgId?: string | null;
+
+  @Field(() => AuditLogFilter, { nullable: true })
+  @IsOptional()
+  filter?: AuditLogFilter | null;
+}
+
+@ArgsType()
+export class VerifyAuditChainArgs {
+  @Field(() => ID)
+  @MaxLength(64)
+  orgId!: string;
+}

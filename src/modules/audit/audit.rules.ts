@@ -1,0 +1,47 @@
+import { allow, chain, or, rule } from 'graphql-shield';
+import type { GraphQLContext } from '../../core/context/context';
+import { AppError } from '../../core/errors/app-error';
+import { hasPermission, isAuthenticated, orgFromArg } from '../../core/permissions/rules';
+import { relationTo } from '../users/user-visibility';
+import type { AuditLogType } from './audit-log.type';
+
+/** Without an org, `auditLogs` reads every org: that is for super users only. */
+const orgRequiredUnlessSuperUser = rule({ cache: 'no_cache' })(
+  (_parent, args: { orgId?: string | null }, ctx: GraphQLContext) =>
+    args.orgId != null || ctx.access.isSuperUser || new AppError('audit.org_required', { field: 'orgId' }),
+);
+
+/** Reached only after `orgRequiredUnlessSuperUser`, so no org here means a super user. */
+const readsAcrossOrgs = rule({ cache: 'no_cache' })((_parent, args: { orgId?: string | null }) => args.orgId == null);
+
+/**
+ * Each record again, so a record can never be read through a path that forgot to scope its
+ * listing: audit:read in its org, or a super user (the only readers of account-level records).
+ */
+const canReadRecord = rule({ cache: 'no_cache' })(async (record: AuditLogType, _args, ctx: GraphQLContext) => {
+  if (ctx.access.isSuperUser) return true;
+  return (
+    (record.orgId !== null && (await ctx.access.can(record.orgId, 'audit:read'))) || new AppError('auth.forbidden')
+  );
+});
+
+/** Another user's records are listed only when that user is visible at all; the listing is scoped further. */
+const canSeeUserRecords = rule({ cache: 'no_cache' })(async (user: { id: string }, _args, ctx: GraphQLContext) => {
+  if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
+  return (await relationTo(ctx, user.id, 'audit:read')) !== 'stranger' || new AppError('user.not_found');
+});
+
+const readsOrgAudit = hasPermission('audit:read', orgFromArg('orgId'));
+
+export const auditRules = {
+  Query: {
+    auditLogs: chain(isAuthenticated, orgRequiredUnlessSuperUser, or(readsAcrossOrgs, readsOrgAudit)),
+    verifyAuditChain: readsOrgAudit,
+  },
+  User: { auditLogs: canSeeUserRecords },
+  AuditLog: canReadRecord,
+  // The query that produced them was already authorised; each record is checked on its own.
+  AuditLogConnection: allow,
+  AuditLogEdge: allow,
+  AuditChainVerification: allow,
+};

@@ -1,0 +1,145 @@
+import { createOrgAs, person, type Person } from '../support/fixtures';
+import { errorCode } from '../support/graphql-client';
+import { gatewayEnv, runScript } from '../support/spawn-gateway';
+import { startTestGateway, TEST_SECRET_KEY, type TestGateway } from '../support/test-gateway';
+
+let server: TestGateway;
+let owner: Person;
+let orgId: string;
+
+const VERIFY = `query ($orgId: ID!) {
+  verifyAuditChain(orgId: $orgId) { valid checked firstInvalidId firstInvalidSeq reason }
+}`;
+
+async function verify(token = owner.token) {
+  const response = await server.graphql(VERIFY, { orgId }, { token });
+  if (response.errors) throw new Error(JSON.stringify(response.errors));
+  return response.data.verifyAuditChain;
+}
+
+function createRole(name: string) {
+  return server.graphql(
+    'mutation ($input: CreateRoleInput!) { createRole(input: $input) { id } }',
+    { input: { orgId, name, permissions: ['org:read'] } },
+    { token: owner.token },
+  );
+}
+
+/** The org's records in chain order. */
+function chain(): Promise<Array<{ id: string; seq: string; prev_hash: string | null; hash: string }>> {
+  return server.sql(
+    'SELECT id, seq::text AS seq, prev_hash, hash FROM audit_logs WHERE org_id = $1 ORDER BY audit_logs.seq',
+    [orgId],
+  );
+}
+
+/** Tampering as someone who can switch the append-only guard off for one transaction. */
+function tamper(text: string, params: unknown[]) {
+  return server.gateway.database.dataSource.transaction(async (tx) => {
+    await tx.query(`SELECT set_config('portcullis.audit_retention', 'on', true)`);
+    await tx.query(text, params);
+  });
+}
+
+function runVerifier(org: string) {
+  return runScript(
+    'scripts/audit-verify.ts',
+    ['--org', org],
+    gatewayEnv({ DATABASE_URL: server.databaseUrl, SECRET_KEY: TEST_SECRET_KEY, LOG_LEVEL: 'silent' }),
+  );
+}
+
+beforeAll(async () => {
+  server = await startTestGateway();
+  owner = await person(server, 'chained');
+  orgId = await createOrgAs(server, owner.token, 'Chained Org');
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+describe('the audit hash chain', () => {
+  it('leaves no record, and no gap in the chain, when a mutation fails after writing its record', async () => {
+    // A deferred constraint trigger fails at COMMIT, after createRole wrote its audit record.
+    await server.sql(`
+      CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'injected failure at commit'; END $$;
+      CREATE CONSTRAINT TRIGGER refuse_role_commit AFTER INSERT ON roles
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit();
+    `);
+    try {
+      expect(errorCode(await createRole('Rolled Back'))).toBe('INTERNAL_SERVER_ERROR');
+    } finally {
+      await server.sql('DROP TRIGGER refuse_role_commit ON roles; DROP FUNCTION refuse_commit();');
+    }
+    expect(await server.sql(`SELECT 1 FROM audit_logs WHERE changes::text LIKE '%Rolled Back%'`)).toEqual([]);
+    expect((await createRole('Committed')).errors).toBeUndefined();
+    expect(await verify()).toMatchObject({ valid: true, checked: 2, firstInvalidId: null });
+  });
+
+  it('stays one unbroken chain under 50 concurrent mutations in one org', async () => {
+    const responses = await Promise.all(Array.from({ length: 50 }, (_, i) => createRole(`Concurrent ${i}`)));
+    expect(responses.filter((response) => response.errors)).toEqual([]);
+    const records = await chain();
+    expect(records).toHaveLength(52);
+    // No fork: each record follows exactly the one before it in insertion order.
+    records.forEach((record, index) => expect(record.prev_hash).toBe(index === 0 ? null : records[index - 1].hash));
+    expect(await verify()).toEqual({
+      valid: true,
+      checked: 52,
+      firstInvalidId: null,
+      firstInvalidSeq: null,
+      reason: null,
+    });
+  });
+
+  it('refuses UPDATE and DELETE on audit_logs unless a retention transaction opts in', async () => {
+    await expect(server.sql(`UPDATE audit_logs SET action = 'forged'`)).rejects.toThrow(/append-only/);
+    await expect(server.sql('DELETE FROM audit_logs')).rejects.toThrow(/append-only/);
+    expect(await verify()).toMatchObject({ valid: true, checked: 52 });
+  });
+
+  it('names the first altered record when changes are edited in SQL', async () => {
+    const target = (await chain())[10];
+    const [{ changes }] = await server.sql('SELECT changes FROM audit_logs WHERE id = $1', [target.id]);
+    await tamper(`UPDATE audit_logs SET changes = '{"name": "forged"}' WHERE id = $1`, [target.id]);
+    expect(await verify()).toMatchObject({
+      valid: false,
+      checked: 11,
+      firstInvalidId: target.id,
+      firstInvalidSeq: target.seq,
+      reason: expect.stringContaining('altered'),
+    });
+    const script = await runVerifier(orgId);
+    expect(script.code).toBe(1);
+    expect(JSON.parse(script.stdout)).toMatchObject({ valid: false, firstInvalidId: target.id });
+
+    // The original content, key order aside, verifies again: the hash covers meaning, not layout.
+    await tamper('UPDATE audit_logs SET changes = $2::jsonb WHERE id = $1', [target.id, JSON.stringify(changes)]);
+    expect((await verify()).valid).toBe(true);
+    const clean = await runVerifier(orgId);
+    expect(clean.code).toBe(0);
+    expect(JSON.parse(clean.stdout)).toMatchObject({ orgId, valid: true, checked: 52 });
+  });
+
+  it('names the record after a deleted one, and a chain whose first records were removed', async () => {
+    const records = await chain();
+    await tamper('DELETE FROM audit_logs WHERE id = $1', [records[20].id]);
+    expect(await verify()).toMatchObject({
+      valid: false,
+      firstInvalidId: records[21].id,
+      firstInvalidSeq: records[21].seq,
+      reason: expect.stringContaining('removed'),
+    });
+    await tamper('DELETE FROM audit_logs WHERE org_id = $1 AND seq <= $2', [orgId, records[20].seq]);
+    expect(await verify()).toMatchObject({ valid: false, checked: 1, firstInvalidId: records[21].id });
+  });
+
+  it('is readable only with audit:read in the org', async () => {
+    const viewer = await person(server, 'chain-viewer', { orgId, role: 'viewer' });
+    expect(errorCode(await server.graphql(VERIFY, { orgId }, { token: viewer.token }))).toBe('FORBIDDEN');
+    const outsider = await person(server, 'chain-outsider');
+    expect(errorCode(await server.graphql(VERIFY, { orgId }, { token: outsider.token }))).toBe('NOT_FOUND');
+  });
+});
