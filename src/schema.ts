@@ -6,8 +6,12 @@ import { freshLoadersAfterMutation } from './core/graphql/fresh-loaders';
 import { createShield, mergeRuleMaps } from './core/permissions/shield';
 import { ApiKeyResolver, OrgApiKeysResolver, UserApiKeysResolver } from './modules/api-keys/api-key.resolver';
 import { apiKeyRules } from './modules/api-keys/api-keys.rules';
+import { AuditLogConnectionResolver, AuditLogResolver, UserAuditLogsResolver } from './modules/audit/audit.resolver';
+import { auditRules } from './modules/audit/audit.rules';
 import { authRules } from './modules/auth/auth.rules';
 import { AuthResolver } from './modules/auth/auth.resolver';
+import { GroupResolver, OrgGroupsResolver, UserGroupsResolver } from './modules/groups/group.resolver';
+import { groupRules } from './modules/groups/groups.rules';
 import { InvitationResolver, OrgInvitationsResolver } from './modules/invitations/invitation.resolver';
 import { invitationRules } from './modules/invitations/invitations.rules';
 import { LockingResolver } from './modules/locking/locking.resolver';
@@ -26,32 +30,54 @@ import { OrgResolver } from './modules/orgs/org.resolver';
 import { orgRules } from './modules/orgs/orgs.rules';
 import { PasswordsResolver } from './modules/passwords/passwords.resolver';
 import { passwordRules } from './modules/passwords/passwords.rules';
+import {
+  AccessGrantResolver,
+  GroupGrantsResolver,
+  OrgResourcesResolver,
+  ResourceResolver,
+} from './modules/resources/resource.resolver';
+import { resourceRules } from './modules/resources/resources.rules';
 import { RoleResolver } from './modules/roles/role.resolver';
 import { roleRules } from './modules/roles/roles.rules';
+import { OrgTeamsResolver, TeamResolver, UserTeamsResolver } from './modules/teams/team.resolver';
+import { teamRules } from './modules/teams/teams.rules';
 import { UserImportResolver } from './modules/user-import/user-import.resolver';
 import { userImportRules } from './modules/user-import/user-import.rules';
 import { UserResolver } from './modules/users/user.resolver';
 import { userRules } from './modules/users/users.rules';
 
 const resolvers = [
+  AccessGrantResolver,
+  GroupGrantsResolver,
+  OrgResourcesResolver,
+  ResourceResolver,
   ApiKeyResolver,
   OrgApiKeysResolver,
   UserApiKeysResolver,
+  UserAuditLogsResolver,
+  AuditLogConnectionResolver,
+  AuditLogResolver,
   AuthResolver,
+  GroupResolver,
   InvitationResolver,
   LockingResolver,
   MembersResolver,
   MembershipConnectionResolver,
   MembershipResolver,
   NodeResolver,
+  OrgGroupsResolver,
   OrgInvitationsResolver,
   OrgMembersResolver,
   OrgResolver,
+  OrgTeamsResolver,
   PasswordsResolver,
   RoleResolver,
+  TeamResolver,
   UserEdgeResolver,
   UserImportResolver,
+  UserGroupsResolver,
   UserResolver,
+  UserTeamsResolver,
 ] as const;
 
 /** Shared GraphQL plumbing: page info carries no data of its own. */
@@ -59,8 +85,11 @@ const coreRules = { PageInfo: allow };
 
 const ruleMaps = [
   coreRules,
+  resourceRules,
   apiKeyRules,
+  auditRules,
   authRules,
+  groupRules,
   invitationRules,
   lockingRules,
   memberRules,
@@ -68,6 +97,7 @@ const ruleMaps = [
   orgRules,
   passwordRules,
   roleRules,
+  teamRules,
   userImportRules,
   userRules,
 ];

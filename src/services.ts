@@ -7,6 +7,7 @@ import { ApiKeyTokens } from './modules/api-keys/api-key-tokens';
 import { ApiKeysService } from './modules/api-keys/api-keys.service';
 import { AccessTokenService } from './modules/auth/access-tokens.service';
 import { AuthService } from './modules/auth/auth.service';
+import { GroupsService } from './modules/groups/groups.service';
 import { InvitationsService } from './modules/invitations/invitations.service';
 import { LockingService } from './modules/locking/locking.service';
 import { LoginLockout } from './modules/locking/login-lockout';
@@ -15,7 +16,9 @@ import { BootstrapService } from './modules/bootstrap/bootstrap.service';
 import { MembersService } from './modules/members/members.service';
 import { OrgsService } from './modules/orgs/orgs.service';
 import { PasswordsService } from './modules/passwords/passwords.service';
+import { ResourcesService } from './modules/resources/resources.service';
 import { RolesService } from './modules/roles/roles.service';
+import { TeamsService } from './modules/teams/teams.service';
 import { UsersService } from './modules/users/users.service';
 import { UserImportService } from './modules/user-import/user-import.service';
 
@@ -49,7 +52,10 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
     invitations: new InvitationsService(db, auth, hasher, mailer, config.publicUrl),
     orgs,
     roles: new RolesService(),
+    resources: new ResourcesService(),
+    teams: new TeamsService(),
     members: new MembersService(),
+    groups: new GroupsService(),
     users: new UsersService(),
     userImport: new UserImportService(hasher, config.importBcryptCost),
     passwords: new PasswordsService(hasher, auth, mailer, logger, config.publicUrl),

@@ -270,3 +270,16 @@ describe('audit', () => {
     expect(JSON.stringify(actions)).not.toMatch(/token/i);
   });
 });
+
+describe('invitation escalation through groups', () => {
+  it('refuses to invite into a group whose role holds more than the inviter', async () => {
+    const admin = await person(server, 'groupinviter', { orgId, role: 'admin' });
+    const [ownersGroup] = await server.sql(
+      `INSERT INTO groups (org_id, name, role_id) VALUES ($1, 'Owners club', (SELECT id FROM roles WHERE org_id = $1 AND key = 'owner')) RETURNING id`,
+      [orgId],
+    );
+    const response = await invite('climber@example.com', { groupIds: [ownersGroup.id] }, admin.token);
+    expect(response.errors?.[0].extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'role.escalation' });
+    expect(await server.sql(`SELECT 1 FROM invitations WHERE email = 'climber@example.com'`)).toEqual([]);
+  });
+});

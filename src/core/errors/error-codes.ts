@@ -34,6 +34,12 @@ export const errorCatalog = {
   'role.built_in': { code: 'FORBIDDEN', message: 'Built-in roles cannot be changed or deleted' },
   'role.unknown_permission': { code: 'BAD_USER_INPUT', message: 'Unknown permission' },
   'role.escalation': { code: 'FORBIDDEN', message: 'You cannot grant a permission you do not hold' },
+  'team.not_found': { code: 'NOT_FOUND', message: 'Team not found' },
+  'team.name_in_use': { code: 'CONFLICT', message: 'A team with that name already exists in this org' },
+  'team.user_not_member': { code: 'BAD_USER_INPUT', message: "Every user must be a member of the team's org" },
+  'group.not_found': { code: 'NOT_FOUND', message: 'Group not found' },
+  'group.name_in_use': { code: 'CONFLICT', message: 'A group with that name already exists in this org' },
+  'group.member_not_in_org': { code: 'BAD_USER_INPUT', message: "Every principal must be a member of the group's org" },
   'member.not_found': { code: 'NOT_FOUND', message: 'Member not found' },
   'member.self_change': { code: 'FORBIDDEN', message: 'You cannot change your own role or membership' },
   'member.outranked': { code: 'FORBIDDEN', message: 'You can only act on members of lower rank' },
@@ -85,6 +91,14 @@ export const errorCatalog = {
     code: 'FORBIDDEN',
     message: 'Keys can be created for service accounts, or by a person for themselves',
   },
+  'resource.not_found': { code: 'NOT_FOUND', message: 'Resource not found' },
+  'resource.name_in_use': { code: 'CONFLICT', message: 'A resource with that name already exists in this org' },
+  'grant.not_found': { code: 'NOT_FOUND', message: 'Grant not found' },
+  'grant.unknown_principal': {
+    code: 'BAD_USER_INPUT',
+    message: 'The principal must be a member or a group of the org',
+  },
+  'audit.org_required': { code: 'BAD_USER_INPUT', message: 'orgId is required (only super users read across orgs)' },
   'internal.unexpected': { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' },
 } as const satisfies Record<string, { code: PublicCode; message: string }>;
 

@@ -16,6 +16,11 @@ export type HttpDependencies = {
   createContext(req: IncomingMessage, scope: RequestScope): Promise<GraphQLContext>;
   isReady(): Promise<boolean>;
   jwks(): unknown;
+  /** Forward authentication for reverse proxies (`GET /auth/check`). */
+  forwardAuth(
+    req: IncomingMessage,
+    scope: RequestScope,
+  ): Promise<{ status: number; headers: Record<string, string>; reason: string }>;
 };
 
 const SECURITY_HEADERS = {
@@ -91,6 +96,15 @@ export function createHttpServer(deps: HttpDependencies): Server {
     if (url.pathname === '/readyz') {
       const ready = await deps.isReady();
       return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
+    }
+    if (url.pathname === '/auth/check') {
+      const answer = await deps.forwardAuth(req, scope);
+      return sendJson(
+        res,
+        answer.status,
+        { reason: answer.reason },
+        { 'cache-control': 'no-store', ...answer.headers },
+      );
     }
     if (url.pathname === '/.well-known/jwks.json') {
       return sendJson(res, 200, deps.jwks(), { 'cache-control': 'public, max-age=300' });

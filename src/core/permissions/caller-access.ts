@@ -1,5 +1,6 @@
 import type { Principal } from '../context/context';
 import type { Loaders } from '../../loaders';
+import { PrincipalKind } from '../../modules/users/user.entity';
 import { MembershipStatus, type MembershipEntity } from '../../modules/members/membership.entity';
 import { PERMISSIONS, rankOf } from './permissions';
 
@@ -45,7 +46,8 @@ export class CallerAccess {
   /** A member's role, capped by the key's scopes when the caller uses an API key. */
   async permissions(orgId: string): Promise<ReadonlySet<string>> {
     if (this.isSuperUser) return ALL_PERMISSIONS;
-    if (!this.principal || !this.reaches(orgId)) return NONE;
+    // Customers hold no org permissions: they reach resources only through customerIds and grants.
+    if (!this.principal || !this.reaches(orgId) || this.principal.kind === PrincipalKind.CUSTOMER) return NONE;
     const held = await memberPermissions(this.loaders, this.principal.userId, orgId);
     const scopes = this.principal.scopes;
     return scopes ? new Set(scopes.filter((scope) => held.has(scope))) : held;
@@ -90,10 +92,37 @@ export async function activeMembership(
   );
 }
 
-/** A member's permissions in an org: those of their role (none without an active membership). */
+/**
+ * What a member may do in an org: the union of their own role's permissions and those of the
+ * roles of their groups there, so they hold at least the higher of the two (permissions.md) —
+ * and nothing without an active membership.
+ */
 export async function memberPermissions(loaders: Loaders, userId: string, orgId: string): Promise<ReadonlySet<string>> {
-  const membership = await activeMembership(loaders, userId, orgId);
+  return (await activeMembership(loaders, userId, orgId)) ? effectivePermissions(loaders, userId, orgId) : NONE;
+}
+
+/**
+ * The permissions a membership carries, own role and group roles, whatever its status: rank rules
+ * judge a target by this, so a deactivated owner stays out of an admin's reach. Three batched
+ * reads (memberships, group links, roles), whichever the number of users asked about.
+ */
+export async function effectivePermissions(
+  loaders: Loaders,
+  userId: string,
+  orgId: string,
+): Promise<ReadonlySet<string>> {
+  const [memberships, groups] = await Promise.all([
+    loaders.membershipsByUserId.load(userId),
+    loaders.groupLinksByUserId.load(userId),
+  ]);
+  const membership = memberships.find((candidate) => candidate.orgId === orgId);
   if (!membership) return NONE;
-  const role = await loaders.roleById.load(membership.roleId);
-  return new Set(role?.permissions ?? []);
+  const groupRoleIds = groups.flatMap((group) => (group.orgId === orgId && group.roleId ? [group.roleId] : []));
+  const roles = await loaders.roleById.loadMany([membership.roleId, ...groupRoleIds]);
+  return new Set(roles.flatMap((role) => (role && !(role instanceof Error) ? role.permissions : [])));
+}
+
+/** A member's rank for rank rules, from `effectivePermissions`. */
+export async function effectiveRank(loaders: Loaders, userId: string, orgId: string): Promise<number> {
+  return rankOf([...(await effectivePermissions(loaders, userId, orgId))]);
 }

@@ -5,29 +5,28 @@ import { AppError } from '../errors/app-error';
 
 type RuleMap = Record<string, ShieldRule | Record<string, ShieldRule>>;
 
-/** Merges the per-module rule maps; two modules ruling the same field is a programming error. */
+/**
+ * Merges the per-module rule maps. A type-wide rule from one module and field rules from another
+ * combine as `'*'` plus those fields; two modules ruling the same field is a programming error.
+ */
 export function mergeRuleMaps(maps: RuleMap[]): IRules {
-  const merged: Record<string, ShieldRule | Record<string, ShieldRule>> = {};
+  const merged: Record<string, Record<string, ShieldRule>> = {};
   for (const map of maps) {
     for (const [typeName, rules] of Object.entries(map)) {
-      const existing = merged[typeName];
-      if (existing === undefined) {
-        merged[typeName] = rules;
-        continue;
-      }
-      if (!isFieldMap(existing) || !isFieldMap(rules))
-        throw new Error(`shield rules for ${typeName} are defined twice`);
-      for (const field of Object.keys(rules)) {
+      const existing = merged[typeName] ?? {};
+      for (const [field, rule] of Object.entries(asFieldMap(rules))) {
         if (field in existing) throw new Error(`shield rule ${typeName}.${field} is defined twice`);
+        existing[field] = rule;
       }
-      merged[typeName] = { ...existing, ...rules };
+      merged[typeName] = existing;
     }
   }
   return merged as IRules;
 }
 
-function isFieldMap(value: unknown): value is Record<string, ShieldRule> {
-  return typeof value === 'object' && value !== null && value.constructor === Object;
+function asFieldMap(rules: ShieldRule | Record<string, ShieldRule>): Record<string, ShieldRule> {
+  const isFieldMap = typeof rules === 'object' && rules !== null && rules.constructor === Object;
+  return isFieldMap ? (rules as Record<string, ShieldRule>) : { '*': rules as ShieldRule };
 }
 
 /**

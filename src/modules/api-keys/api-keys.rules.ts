@@ -2,7 +2,8 @@ import { allow, chain, or, rule } from 'graphql-shield';
 import type { GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
-import { isPermission, rankOf } from '../../core/permissions/permissions';
+import { effectiveRank } from '../../core/permissions/caller-access';
+import { isPermission } from '../../core/permissions/permissions';
 import { hasPermission, offersOnlyHeldRole, orgFromArg, orgOfParent, parentOrg } from '../../core/permissions/rules';
 import { OWNER_RANK } from '../roles/role-rank';
 import { PrincipalKind } from '../users/user.entity';
@@ -29,8 +30,7 @@ const canCreateKey = rule({ cache: 'no_cache' })(async (_parent, { input }: Crea
   if (!orgId || !(await ctx.access.canSeeOrg(orgId))) return new AppError('user.not_found');
   if (!(await ctx.access.can(orgId, 'apikeys:write'))) return new AppError('auth.forbidden');
   if (!isSelf) {
-    const membership = (await ctx.loaders.membershipsByUserId.load(owner.id)).find((m) => m.orgId === orgId);
-    const ownerRank = rankOf((membership && (await ctx.loaders.roleById.load(membership.roleId)))?.permissions ?? []);
+    const ownerRank = await effectiveRank(ctx.loaders, owner.id, orgId);
     if ((await ctx.access.rank(orgId)) < OWNER_RANK && ownerRank >= (await ctx.access.rank(orgId))) {
       return new AppError('member.outranked');
     }

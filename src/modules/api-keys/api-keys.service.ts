@@ -4,6 +4,7 @@ import { recordAudit, type AuditActor } from '../../core/audit/audit';
 import type { Principal } from '../../core/context/context';
 import { constantTimeEqual, hashToken } from '../../core/crypto/opaque-token';
 import { isUniqueViolation } from '../../core/db/pg-errors';
+import { findLockedOrFail } from '../../core/db/rows';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
 import type { Logger } from '../../core/logger';
@@ -147,7 +148,7 @@ export class ApiKeysService {
    * concurrent rotations of one key produce exactly one successor.
    */
   async rotateKey(tx: EntityManager, actor: AuditActor, id: string, graceSeconds: number): Promise<IssuedKey> {
-    const old = await this.lockedKey(tx, id);
+    const old = await findLockedOrFail(tx, ApiKeyEntity, id, 'apikey.not_found');
     if (old.status !== StoredApiKeyStatus.ACTIVE || !keyIsLive(old)) throw new AppError('apikey.not_active');
     old.status = StoredApiKeyStatus.ROTATING;
     old.graceEndsAt = new Date(Date.now() + graceSeconds * 1000);
@@ -169,7 +170,7 @@ export class ApiKeysService {
   }
 
   async revokeKey(tx: EntityManager, actor: AuditActor, id: string): Promise<ApiKeyEntity> {
-    const key = await this.lockedKey(tx, id);
+    const key = await findLockedOrFail(tx, ApiKeyEntity, id, 'apikey.not_found');
     if (key.status === StoredApiKeyStatus.REVOKED) return key;
     const before = key.status;
     key.status = StoredApiKeyStatus.REVOKED;
@@ -209,14 +210,6 @@ export class ApiKeysService {
     apiKey.fingerprint = hashToken(token);
     await tx.insert(ApiKeyEntity, apiKey);
     return { apiKey: await tx.findOneByOrFail(ApiKeyEntity, { id: apiKey.id }), token };
-  }
-
-  private async lockedKey(tx: EntityManager, id: string): Promise<ApiKeyEntity> {
-    const key = isId(id)
-      ? await tx.findOne(ApiKeyEntity, { where: { id }, lock: { mode: 'pessimistic_write' } })
-      : null;
-    if (!key) throw new AppError('apikey.not_found');
-    return key;
   }
 
   /** The principal a key token acts as, or null when the key, its owner or membership is not usable. */

@@ -1,4 +1,6 @@
-import { allow, chain } from 'graphql-shield';
+import { allow, chain, rule } from 'graphql-shield';
+import type { GraphQLContext } from '../../core/context/context';
+import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
 import {
   hasPermission,
@@ -13,9 +15,26 @@ import {
 const orgOfInvitationArg: OrgLocator = async (_parent, args: { id?: string }, ctx) =>
   isId(args.id) ? ((await ctx.loaders.invitationById.load(args.id))?.orgId ?? null) : null;
 
+/** Joining a group inherits its role: nobody invites into a group whose role holds more than they do. */
+const joinsOnlyHeldGroups = rule({ cache: 'no_cache' })(async (
+  _parent,
+  { input }: { input: { orgId: string; groupIds?: string[] | null } },
+  ctx: GraphQLContext,
+) => {
+  const held = await ctx.access.permissions(input.orgId);
+  for (const groupId of (input.groupIds ?? []).filter(isId)) {
+    const group = await ctx.loaders.groupById.load(groupId);
+    if (!group || group.orgId !== input.orgId || !group.roleId) continue;
+    const role = await ctx.loaders.roleById.load(group.roleId);
+    if (role && !role.permissions.every((permission) => held.has(permission))) return new AppError('role.escalation');
+  }
+  return true;
+});
+
 const canInvite = chain(
   hasPermission('members:invite', orgFromArg('input', 'orgId')),
   offersOnlyHeldRole((args) => args.input.roleId, orgFromArg('input', 'orgId')),
+  joinsOnlyHeldGroups,
 );
 const canManageInvitation = hasPermission('members:invite', orgOfInvitationArg, 'invitation.not_found');
 

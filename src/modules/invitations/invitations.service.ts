@@ -5,6 +5,7 @@ import { generateOpaqueToken, hashToken } from '../../core/crypto/opaque-token';
 import type { PasswordHasher } from '../../core/crypto/password-hasher';
 import { assertAcceptablePassword } from '../../core/crypto/password-policy';
 import { isUniqueViolation } from '../../core/db/pg-errors';
+import { findLockedOrFail } from '../../core/db/rows';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
 import type { Mailer } from '../../core/mail/mailer';
@@ -166,7 +167,7 @@ export class InvitationsService {
 
   /** A new token (the old one stops working) and a renewed expiry, sent again. */
   async resend(tx: EntityManager, actor: AuditActor, id: string): Promise<InvitationEntity> {
-    const invitation = await this.lockedInvitation(tx, id);
+    const invitation = await findLockedOrFail(tx, InvitationEntity, id, 'invitation.not_found');
     if (invitation.kind !== InvitationKind.EMAIL || invitation.status !== StoredInvitationStatus.PENDING) {
       throw new AppError('invitation.not_pending');
     }
@@ -186,7 +187,7 @@ export class InvitationsService {
   }
 
   async revoke(tx: EntityManager, actor: AuditActor, id: string): Promise<InvitationEntity> {
-    const invitation = await this.lockedInvitation(tx, id);
+    const invitation = await findLockedOrFail(tx, InvitationEntity, id, 'invitation.not_found');
     if (invitation.status !== StoredInvitationStatus.PENDING) throw new AppError('invitation.not_pending');
     invitation.status = StoredInvitationStatus.REVOKED;
     invitation.revokedAt = new Date();
@@ -347,14 +348,6 @@ export class InvitationsService {
       .where('i.tokenHash = :tokenHash', { tokenHash });
     if (forUpdate) query.setLock('pessimistic_write');
     return query.getOne();
-  }
-
-  private async lockedInvitation(tx: EntityManager, id: string): Promise<InvitationEntity> {
-    const invitation = isId(id)
-      ? await tx.findOne(InvitationEntity, { where: { id }, lock: { mode: 'pessimistic_write' } })
-      : null;
-    if (!invitation) throw new AppError('invitation.not_found');
-    return invitation;
   }
 
   /** The role must be the org's; groups and teams, if any, too. */

@@ -2,7 +2,7 @@ import { rule } from 'graphql-shield';
 import type { GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
-import { rankOf } from '../../core/permissions/permissions';
+import { effectiveRank } from '../../core/permissions/caller-access';
 import { OWNER_RANK } from '../roles/role-rank';
 
 /**
@@ -22,7 +22,7 @@ const canLockAccount = rule({ cache: 'no_cache' })(async (_parent, args: { userI
   for (const membership of memberships) {
     if (!(await ctx.access.can(membership.orgId, 'members:lock'))) return new AppError('auth.forbidden');
     const callerRank = await ctx.access.rank(membership.orgId);
-    const targetRank = rankOf((await ctx.loaders.roleById.load(membership.roleId))?.permissions ?? []);
+    const targetRank = await effectiveRank(ctx.loaders, args.userId, membership.orgId);
     if (callerRank < OWNER_RANK && targetRank >= callerRank) return new AppError('member.outranked');
   }
   return true;

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { recordAudit, type AuditActor } from '../../core/audit/audit';
-import { AppError } from '../../core/errors/app-error';
+import { findLockedOrFail } from '../../core/db/rows';
 import type { AuthService } from '../auth/auth.service';
 import { UserEntity } from '../users/user.entity';
 
@@ -12,7 +12,7 @@ export class LockingService {
   constructor(private readonly auth: AuthService) {}
 
   async lock(tx: EntityManager, actor: AuditActor, userId: string, reason: string | null): Promise<UserEntity> {
-    const user = await this.lockedRow(tx, userId);
+    const user = await findLockedOrFail(tx, UserEntity, userId, 'user.not_found');
     const before = { locked: user.lockedAt !== null, lockReason: user.lockReason };
     user.lockedAt ??= new Date();
     user.lockReason = reason?.trim() || null;
@@ -29,7 +29,7 @@ export class LockingService {
 
   /** Lifts an administrator's lock and any automatic lockout. */
   async unlock(tx: EntityManager, actor: AuditActor, userId: string): Promise<UserEntity> {
-    const user = await this.lockedRow(tx, userId);
+    const user = await findLockedOrFail(tx, UserEntity, userId, 'user.not_found');
     const before = { locked: user.lockedAt !== null, lockReason: user.lockReason, lockedOutUntil: user.lockedUntil };
     Object.assign(user, {
       lockedAt: null,
@@ -45,12 +45,6 @@ export class LockingService {
       targetId: userId,
       changes: { before, after: { locked: false } },
     });
-    return user;
-  }
-
-  private async lockedRow(tx: EntityManager, userId: string): Promise<UserEntity> {
-    const user = await tx.findOne(UserEntity, { where: { id: userId }, lock: { mode: 'pessimistic_write' } });
-    if (!user) throw new AppError('user.not_found');
     return user;
   }
 }

@@ -2,7 +2,7 @@ import { allow, chain, or, rule } from 'graphql-shield';
 import type { GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
-import { rankOf } from '../../core/permissions/permissions';
+import { effectiveRank } from '../../core/permissions/caller-access';
 import {
   hasPermission,
   isOwnedBySelf,
@@ -26,8 +26,7 @@ export const canActOnMember = rule({ cache: 'no_cache' })(async (_parent, args: 
   if (args.userId === ctx.principal?.userId) return new AppError('member.self_change');
   const callerRank = await ctx.access.rank(args.orgId);
   if (callerRank >= OWNER_RANK) return true;
-  const targetRole = await ctx.loaders.roleById.load(target.roleId);
-  return rankOf(targetRole?.permissions ?? []) < callerRank || new AppError('member.outranked');
+  return (await effectiveRank(ctx.loaders, args.userId, args.orgId)) < callerRank || new AppError('member.outranked');
 });
 
 export const memberRules = {

@@ -8,6 +8,9 @@ export const NODE_TABLES = [
   ['Membership', 'memberships'],
   ['Invitation', 'invitations'],
   ['ApiKey', 'api_keys'],
+  ['Group', 'groups'],
+  ['Resource', 'resources'],
+  ['Team', 'teams'],
 ] as const;
 
 export type NodeTypeName = (typeof NODE_TABLES)[number][0];
@@ -26,5 +29,11 @@ export async function loadNode(loaders: Loaders, type: NodeTypeName, id: string)
       return loaders.invitationById.load(id);
     case 'ApiKey':
       return loaders.apiKeyById.load(id);
+    case 'Group':
+      return loaders.groupById.load(id);
+    case 'Resource':
+      return loaders.resourceById.load(id);
+    case 'Team':
+      return loaders.teamById.load(id);
   }
 }

@@ -2,6 +2,10 @@ import { rule } from 'graphql-shield';
 import type { GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
+import { AccessLevel } from '../resources/access-grant.entity';
+import { decideAccess } from '../resources/access-decision';
+import { subjectOf } from '../resources/checked-resource';
+import { teamVisibility } from '../teams/team-visibility';
 import { relationTo } from '../users/user-visibility';
 import type { NodeTypeName } from './node-lookup';
 
@@ -23,14 +27,29 @@ async function isVisible(ctx: GraphQLContext, type: NodeTypeName, id: string): P
       if (!membership) return false;
       return membership.userId === ctx.principal?.userId || ctx.access.can(membership.orgId, 'members:read');
     }
+    case 'Resource': {
+      const resource = await ctx.loaders.resourceById.load(id);
+      if (!resource || !(await ctx.access.canSeeOrg(resource.orgId))) return false;
+      if (await ctx.access.can(resource.orgId, 'resources:read')) return true;
+      return (await decideAccess(ctx.loaders, await subjectOf(ctx, resource.orgId), resource, AccessLevel.READ))
+        .allowed;
+    }
     case 'ApiKey': {
       const key = await ctx.loaders.apiKeyById.load(id);
       if (!key) return false;
       return key.ownerId === ctx.principal?.userId || ctx.access.can(key.orgId, 'apikeys:read');
     }
+    case 'Group': {
+      const group = await ctx.loaders.groupById.load(id);
+      return group !== null && ctx.access.can(group.orgId, 'groups:read');
+    }
     case 'Invitation': {
       const invitation = await ctx.loaders.invitationById.load(id);
       return invitation !== null && ctx.access.can(invitation.orgId, 'members:invite');
+    }
+    case 'Team': {
+      const team = await ctx.loaders.teamById.load(id);
+      return team !== null && (await teamVisibility(ctx, team)) === 'visible';
     }
   }
 }

@@ -1,12 +1,13 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../../core/context/context';
 import { recordAudit, type AuditActor } from '../../core/audit/audit';
-import { isUniqueViolation } from '../../core/db/pg-errors';
-import { AppError } from '../../core/errors/app-error';
+import { findLockedOrFail, saveUnique } from '../../core/db/rows';
 import { BUILT_IN_ROLES } from '../../core/permissions/permissions';
 import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
 import { RoleEntity } from '../roles/role.entity';
 import { OrgEntity } from './org.entity';
+
+const ORG_SLUG = { index: 'orgs_slug_key', conflict: 'org.slug_in_use', field: 'slug' } as const;
 
 export type NewOrg = { name: string; slug: string };
 
@@ -23,7 +24,7 @@ export class OrgsService {
 
   /** Creates the org with its built-in roles and makes `ownerId` its owner, audited as one change. */
   async createOrg(tx: EntityManager, input: NewOrg, ownerId: string, actor: AuditActor): Promise<OrgEntity> {
-    const org = await this.saveWithSlug(tx, tx.create(OrgEntity, { name: input.name.trim(), slug: input.slug }));
+    const org = await saveUnique(tx, tx.create(OrgEntity, { name: input.name.trim(), slug: input.slug }), ORG_SLUG);
     const roles = await tx.save(
       BUILT_IN_ROLES.map((role) =>
         tx.create(RoleEntity, {
@@ -54,12 +55,11 @@ export class OrgsService {
   }
 
   async updateOrg(tx: EntityManager, actor: AuditActor, id: string, changes: Partial<NewOrg>): Promise<OrgEntity> {
-    const org = await tx.findOne(OrgEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
-    if (!org) throw new AppError('org.not_found');
+    const org = await findLockedOrFail(tx, OrgEntity, id, 'org.not_found');
     const before = { name: org.name, slug: org.slug };
     if (changes.name) org.name = changes.name.trim();
     if (changes.slug) org.slug = changes.slug;
-    await this.saveWithSlug(tx, org);
+    await saveUnique(tx, org, ORG_SLUG);
     await recordAudit(tx, actor, {
       action: 'org.updated',
       orgId: org.id,
@@ -68,14 +68,5 @@ export class OrgsService {
       changes: { before, after: { name: org.name, slug: org.slug } },
     });
     return org;
-  }
-
-  private async saveWithSlug(tx: EntityManager, org: OrgEntity): Promise<OrgEntity> {
-    try {
-      return await tx.save(org);
-    } catch (error) {
-      if (isUniqueViolation(error, 'orgs_slug_key')) throw new AppError('org.slug_in_use', { field: 'slug' });
-      throw error;
-    }
   }
 }

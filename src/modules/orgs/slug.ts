@@ -1,5 +1,8 @@
-/** A URL-safe org slug from a display name: lower-case letters, digits and single hyphens. */
-export function slugify(name: string): string {
+/**
+ * A URL-safe slug from a display name: lower-case letters, digits and single hyphens; `fallback`
+ * when nothing of the name survives (a name in a non-Latin script, say).
+ */
+export function slugify(name: string, fallback = 'org'): string {
   const slug = name
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
@@ -8,5 +11,5 @@ export function slugify(name: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 63)
     .replace(/-+$/g, '');
-  return slug || 'org';
+  return slug || fallback;
 }

@@ -1,10 +1,12 @@
 import type { EntityManager } from 'typeorm';
 import { recordAudit, type AuditActor } from '../../core/audit/audit';
-import { isUniqueViolation } from '../../core/db/pg-errors';
+import { saveUnique } from '../../core/db/rows';
 import { AppError } from '../../core/errors/app-error';
 import { slugify } from '../orgs/slug';
 import { isOwnerRole, lockOrg, otherActiveOwners } from './role-rank';
 import { RoleEntity } from './role.entity';
+
+const ROLE_NAME = { index: 'roles_org_name_key', conflict: 'role.name_in_use', field: 'name' } as const;
 
 export type NewRole = { orgId: string; name: string; permissions: string[] };
 export type RoleChanges = { name?: string | null; permissions?: string[] | null };
@@ -16,12 +18,12 @@ export class RolesService {
     const permissions = [...new Set(input.permissions)].sort();
     const role = tx.create(RoleEntity, {
       orgId: input.orgId,
-      key: await this.freeKey(tx, input.orgId, slugify(input.name)),
+      key: await this.freeKey(tx, input.orgId, slugify(input.name, 'role')),
       name: input.name.trim(),
       builtIn: false,
       permissions,
     });
-    await this.saveNamed(tx, role);
+    await saveUnique(tx, role, ROLE_NAME);
     await recordAudit(tx, actor, {
       action: 'role.created',
       orgId: input.orgId,
@@ -44,7 +46,7 @@ export class RolesService {
       }
       role.permissions = permissions;
     }
-    await this.saveNamed(tx, role);
+    await saveUnique(tx, role, ROLE_NAME);
     await recordAudit(tx, actor, {
       action: 'role.updated',
       orgId: role.orgId,
@@ -83,15 +85,6 @@ export class RolesService {
     if (!role) throw new AppError('role.not_found');
     if (role.builtIn) throw new AppError('role.built_in');
     return role;
-  }
-
-  private async saveNamed(tx: EntityManager, role: RoleEntity): Promise<void> {
-    try {
-      await tx.save(role);
-    } catch (error) {
-      if (isUniqueViolation(error, 'roles_org_name_key')) throw new AppError('role.name_in_use', { field: 'name' });
-      throw error;
-    }
   }
 
   private async freeKey(tx: EntityManager, orgId: string, base: string): Promise<string> {

@@ -10,6 +10,11 @@ import type { CatalogGroup, ExistingAccount, Named, OrgCatalog } from './import-
 export type Caller = { userId: string | null; permissions: ReadonlySet<string>; rank: number };
 
 /** The details of a member that an import sets. */
+/** A member's own role and the roles of their groups, as permissions.md's inheritance has it. */
+function effectivePermissionsOf(member: MemberState): string[] {
+  return [...member.role.permissions, ...member.groups.flatMap((group) => group.rolePermissions ?? [])];
+}
+
 export type MemberState = {
   firstName: string | null;
   lastName: string | null;
@@ -101,7 +106,7 @@ function assertAllowed(
   }
   if (before && isSelf) {
     if (roleChanges) throw new AppError('member.self_change');
-  } else if (before && caller.rank < OWNER_RANK && rankOf(before.role.permissions) >= caller.rank) {
+  } else if (before && caller.rank < OWNER_RANK && rankOf(effectivePermissionsOf(before)) >= caller.rank) {
     throw new AppError('member.outranked');
   }
   if (roleChanges && !holdsAll(caller, after.role.permissions)) {

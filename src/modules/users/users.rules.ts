@@ -2,7 +2,7 @@ import { rule } from 'graphql-shield';
 import type { GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
-import { rankOf } from '../../core/permissions/permissions';
+import { effectiveRank } from '../../core/permissions/caller-access';
 import { isAuthenticated } from '../../core/permissions/rules';
 import { OWNER_RANK } from '../roles/role-rank';
 import { relationTo } from './user-visibility';
@@ -54,7 +54,7 @@ export async function canManageUser(
   for (const membership of await ctx.loaders.membershipsByUserId.load(targetUserId)) {
     if (!(await ctx.access.can(membership.orgId, permission))) continue;
     const callerRank = await ctx.access.rank(membership.orgId);
-    const targetRank = rankOf((await ctx.loaders.roleById.load(membership.roleId))?.permissions ?? []);
+    const targetRank = await effectiveRank(ctx.loaders, targetUserId, membership.orgId);
     if (callerRank >= OWNER_RANK || targetRank < callerRank) return true;
   }
   return new AppError('member.outranked');

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { recordAudit, type AuditActor } from '../../core/audit/audit';
+import { findLockedOrFail } from '../../core/db/rows';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
 import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
@@ -23,8 +24,7 @@ export class UsersService {
 
   /** Names may be cleared with an empty string; null or absent leaves a field unchanged. */
   async updateProfile(tx: EntityManager, actor: AuditActor, id: string, changes: ProfileChanges): Promise<UserEntity> {
-    const user = await tx.findOne(UserEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
-    if (!user) throw new AppError('user.not_found');
+    const user = await findLockedOrFail(tx, UserEntity, id, 'user.not_found');
     const before = { firstName: user.firstName, lastName: user.lastName, defaultOrgId: user.defaultOrgId };
     if (changes.firstName != null) user.firstName = changes.firstName.trim() || null;
     if (changes.lastName != null) user.lastName = changes.lastName.trim() || null;
