@@ -144,24 +144,28 @@ describe('login timing', () => {
     await timed.close();
   });
 
-  async function medianMs(email: string): Promise<number> {
-    const samples: number[] = [];
-    for (let i = 0; i < 9; i++) {
-      const started = performance.now();
-      await timed.graphql(LOGIN, { email, password: 'definitely wrong password' });
-      samples.push(performance.now() - started);
-    }
-    return samples.sort((a, b) => a - b)[4];
-  }
+  const attempt = async (email: string): Promise<number> => {
+    const started = performance.now();
+    await timed.graphql(LOGIN, { email, password: 'definitely wrong password' });
+    return performance.now() - started;
+  };
 
   it('costs about the same for an unknown email as for a wrong password', async () => {
-    await medianMs(OWNER_EMAIL); // warm-up: the decoy hash and connections
-    const known = await medianMs(OWNER_EMAIL);
-    const unknown = await medianMs('unknown-user@example.com');
-    // bcrypt at cost 11 dominates both (~100 ms); without the decoy the unknown path takes ~1 ms.
-    // The bounds are wide because other test files load the same two cores meanwhile.
-    expect(known).toBeGreaterThan(30);
-    expect(unknown / known).toBeGreaterThan(0.5);
-    expect(unknown / known).toBeLessThan(2);
+    await attempt(OWNER_EMAIL); // warm-up: the decoy hash and connections
+    // Pairs run back to back, so both sides of a pair see the same load from other test files.
+    const ratios: number[] = [];
+    const known: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const knownMs = await attempt(OWNER_EMAIL);
+      const unknownMs = await attempt('unknown-user@example.com');
+      known.push(knownMs);
+      ratios.push(unknownMs / knownMs);
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+    // bcrypt at cost 11 dominates both (~100 ms); without the decoy the unknown path takes ~1 ms,
+    // a ratio near 0.01.
+    expect(median(known)).toBeGreaterThan(30);
+    expect(median(ratios)).toBeGreaterThan(0.33);
+    expect(median(ratios)).toBeLessThan(3);
   });
 });
