@@ -1,0 +1,89 @@
+import type { GraphQLResolveInfo } from 'graphql';
+import type { IMiddleware, IMiddlewareGenerator } from 'graphql-middleware';
+import type { EntityManager } from 'typeorm';
+import { recordAudit } from '../audit/audit';
+import { auditActorOf, type GraphQLContext } from '../context/context';
+import { AppError } from '../errors/app-error';
+import type { PublicCode } from '../errors/error-codes';
+import { isId } from '../ids';
+
+/** The codes a permission rule answers when it refuses; anything else (bad input, a crash) is not a denial. */
+const DENIAL_CODES: ReadonlySet<PublicCode> = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND']);
+
+/**
+ * The root Mutation fields whose resolver was entered, by their `info.path` (one object per field
+ * execution, handed unchanged through every middleware layer). An error from such a field came from
+ * the resolver after the rules allowed it; an error from any other field came from a rule.
+ */
+const resolverEntered = new WeakSet<GraphQLResolveInfo['path']>();
+
+/**
+ * Wraps the permission shield so that a refused root mutation leaves an `authz.denied` audit record.
+ * graphql-shield answers a refusal as an error value (fallbackError for `false`, or the rule's own
+ * error) and calls the same fallbackError for errors the resolver throws, so neither its result nor
+ * its callback can tell the two apart: a marker inside the shield notes the resolver being reached.
+ */
+export function withMutationDenialAudit<TSource, TArgs>(
+  shield: IMiddlewareGenerator<TSource, GraphQLContext, TArgs>,
+): Array<IMiddleware | IMiddlewareGenerator<TSource, GraphQLContext, TArgs>> {
+  const recordDenials: IMiddleware = {
+    Mutation: async (resolve, parent, args: Record<string, unknown>, ctx: GraphQLContext, info) => {
+      // The shield never throws (debug is off): rule refusals and resolver errors both come back as values.
+      const outcome: unknown = await resolve(parent, args, ctx, info);
+      if (isDenial(outcome) && !resolverEntered.has(info.path)) await recordDenial(ctx, info.fieldName, args, outcome);
+      return outcome;
+    },
+  };
+  const markResolverEntered: IMiddleware = {
+    Mutation: (resolve, parent, args, ctx, info) => {
+      resolverEntered.add(info.path);
+      return resolve(parent, args, ctx, info);
+    },
+  };
+  return [recordDenials, shield, markResolverEntered];
+}
+
+function isDenial(outcome: unknown): outcome is AppError {
+  return outcome instanceof AppError && DENIAL_CODES.has(outcome.publicCode);
+}
+
+/**
+ * One record in its own transaction: the refused mutation wrote nothing to join. It names the
+ * mutation and the reason, never the arguments, which may hold passwords or tokens. A failure
+ * to record is logged and swallowed: the caller is owed the refusal, not an audit error.
+ */
+async function recordDenial(
+  ctx: GraphQLContext,
+  mutation: string,
+  args: Record<string, unknown>,
+  denial: AppError,
+): Promise<void> {
+  try {
+    await ctx.db.transaction(async (tx) => {
+      const orgId = await existingOrg(tx, orgNamedBy(args));
+      await recordAudit(tx, auditActorOf(ctx), {
+        action: 'authz.denied',
+        orgId,
+        targetType: 'Mutation',
+        targetId: mutation,
+        changes: { reason: denial.key, code: denial.publicCode },
+      });
+    });
+  } catch (error) {
+    ctx.services.logger.error({ err: error, mutation }, 'could not record an authorization denial');
+  }
+}
+
+/** `orgId` or `input.orgId`, when it is an id at all. */
+function orgNamedBy(args: Record<string, unknown>): string | null {
+  const input = args.input as { orgId?: unknown } | undefined;
+  const named = args.orgId ?? input?.orgId;
+  return isId(named) ? named : null;
+}
+
+/** The audit chain is per org: a denial may only join the chain of an org that exists. */
+async function existingOrg(tx: EntityManager, orgId: string | null): Promise<string | null> {
+  if (orgId === null) return null;
+  const rows: unknown[] = await tx.query('SELECT 1 FROM orgs WHERE id = $1', [orgId]);
+  return rows.length > 0 ? orgId : null;
+}
