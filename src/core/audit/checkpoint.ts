@@ -1,0 +1,68 @@
+import { CompactSign, compactVerify } from 'jose';
+import type { DataSource, EntityManager } from 'typeorm';
+import { SIGNING_ALGORITHM, type SigningKeyStore } from '../../modules/auth/signing-keys.service';
+import { canonicalJson } from './audit-hash';
+
+/** Its own `typ`, so nothing else the gateway's key signs (tokens, API keys) passes for a checkpoint. */
+const CHECKPOINT_TYPE = 'portcullis-audit-checkpoint+jws';
+
+export type CheckpointKeys = Pick<SigningKeyStore, 'signingKey' | 'verificationKey'>;
+
+/** What the signature covers: where pruning cut an org's chain and the hash the remainder must follow. */
+export type CheckpointContent = {
+  orgId: string | null;
+  /** The seq of the last removed record (a bigint, as text). */
+  throughSeq: string;
+  lastHash: string;
+  removedCount: number;
+  /** ISO 8601 with millisecond precision, exactly as stored. */
+  createdAt: string;
+};
+
+export type AuditCheckpoint = CheckpointContent & { id: string; signature: string };
+
+/** Signs, stores and returns a checkpoint with the caller's transaction. */
+export async function insertCheckpoint(
+  tx: EntityManager,
+  keys: CheckpointKeys,
+  content: CheckpointContent,
+): Promise<AuditCheckpoint> {
+  const { kid, privateKey } = keys.signingKey();
+  const signature = await new CompactSign(new TextEncoder().encode(canonicalJson(content)))
+    .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid, typ: CHECKPOINT_TYPE })
+    .sign(privateKey);
+  const [{ id }]: Array<{ id: string }> = await tx.query(
+    `INSERT INTO audit_checkpoints (org_id, through_seq, last_hash, removed_count, signature, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+    [content.orgId, content.throughSeq, content.lastHash, content.removedCount, signature, content.createdAt],
+  );
+  return { id, ...content, signature };
+}
+
+/** The org's newest checkpoint: the one its remaining chain starts from. */
+export async function latestCheckpoint(db: DataSource, orgId: string): Promise<AuditCheckpoint | null> {
+  const rows: AuditCheckpoint[] = await db.query(
+    `SELECT id, org_id AS "orgId", through_seq::text AS "throughSeq", last_hash AS "lastHash",
+            removed_count AS "removedCount", signature,
+            to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt"
+       FROM audit_checkpoints
+      WHERE org_id = $1
+      ORDER BY through_seq DESC
+      LIMIT 1`,
+    [orgId],
+  );
+  return rows[0] ?? null;
+}
+
+/** Whether the signature is the gateway's, over exactly the stored fields. */
+export async function checkpointSignatureHolds(keys: CheckpointKeys, checkpoint: AuditCheckpoint): Promise<boolean> {
+  const { id: _id, signature, ...content } = checkpoint;
+  try {
+    const { payload, protectedHeader } = await compactVerify(signature, (header) => keys.verificationKey(header.kid), {
+      algorithms: [SIGNING_ALGORITHM],
+    });
+    return protectedHeader.typ === CHECKPOINT_TYPE && new TextDecoder().decode(payload) === canonicalJson(content);
+  } catch {
+    return false;
+  }
+}
