@@ -1,0 +1,189 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { stringify } from 'csv-stringify/sync';
+import type { DataSource } from 'typeorm';
+import type { ErrorKey } from '../../core/errors/error-codes';
+import { bearerToken } from '../../core/http/client-info';
+import { isId } from '../../core/ids';
+import { CallerAccess } from '../../core/permissions/caller-access';
+import { createLoaders } from '../../loaders';
+import type { Authenticate } from '../resources/forward-auth';
+import { neutraliseFormula } from '../user-import/formula-cells';
+import { writeWithBackpressure } from './response-writer';
+
+export const EXPORT_FORMATS = {
+  ndjson: 'application/x-ndjson',
+  csv: 'text/csv; charset=utf-8',
+} as const;
+
+export type ExportFormat = keyof typeof EXPORT_FORMATS;
+
+export const EXPORT_COLUMNS = [
+  'id',
+  'seq',
+  'orgId',
+  'actorId',
+  'actorKind',
+  'apiKeyId',
+  'action',
+  'targetType',
+  'targetId',
+  'ipAddress',
+  'userAgent',
+  'requestId',
+  'changes',
+  'createdAt',
+  'prevHash',
+  'hash',
+] as const;
+
+export type ExportedRecord = Record<Exclude<(typeof EXPORT_COLUMNS)[number], 'changes'>, string | null> & {
+  changes: Record<string, unknown> | null;
+};
+
+/** What the caller asked for, once authorised: `orgId` null means every org (super users only). */
+export type AuditExportQuery = { orgId: string | null; since: Date | null; until: Date | null; format: ExportFormat };
+
+export type AuditExportAnswer =
+  | { status: 400 | 401 | 403 | 404; error: ErrorKey; field?: string; headers?: Record<string, string> }
+  | { status: 200; headers: Record<string, string>; write(res: ServerResponse): Promise<void> };
+
+/** Rows per query: small enough to keep memory flat, large enough that round trips stay cheap. */
+export const EXPORT_BATCH_SIZE = 1000;
+
+/** A date (`2025-01-31`, UTC midnight) or a date-time with a zone; never a local time. */
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/i;
+
+/** Date.parse rolls impossible days over (Feb 30 is read as Mar 2): the calendar date must exist. */
+function isCalendarDate(value: string): boolean {
+  const [year, month, day] = value.slice(0, 10).split('-').map(Number);
+  return new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day;
+}
+
+function parseTimestamp(value: string | null): Date | null | 'invalid' {
+  if (value === null) return null;
+  const time = ISO_TIMESTAMP.test(value) && isCalendarDate(value) ? Date.parse(value) : NaN;
+  return Number.isNaN(time) ? 'invalid' : new Date(time);
+}
+
+/**
+ * `GET /audit/export?orgId=&since=&until=&format=ndjson|csv`: authenticated and authorised as the
+ * `auditLogs` query is (audit:read in the org; no org only for super users; an org the caller
+ * cannot see is not found). Authorisation happens before the first byte, so a refusal is a plain
+ * error response; the accepted answer streams.
+ */
+export async function auditExport(
+  req: IncomingMessage,
+  url: URL,
+  ipAddress: string | null,
+  db: DataSource,
+  authenticate: Authenticate,
+): Promise<AuditExportAnswer> {
+  const bearer = bearerToken(req);
+  const principal = bearer.token ? await authenticate(bearer.token, ipAddress) : null;
+  if (!principal) {
+    const error = bearer.present ? 'auth.invalid_token' : 'auth.unauthenticated';
+    return { status: 401, error, headers: { 'www-authenticate': 'Bearer' } };
+  }
+
+  const params = url.searchParams;
+  const format = params.get('format') ?? 'ndjson';
+  if (!Object.hasOwn(EXPORT_FORMATS, format)) return { status: 400, error: 'request.invalid_input', field: 'format' };
+  const since = parseTimestamp(params.get('since'));
+  if (since === 'invalid') return { status: 400, error: 'request.invalid_input', field: 'since' };
+  const until = parseTimestamp(params.get('until'));
+  if (until === 'invalid') return { status: 400, error: 'request.invalid_input', field: 'until' };
+
+  const orgId = params.get('orgId') || null;
+  const loaders = createLoaders(db);
+  const access = new CallerAccess(
+    () => principal,
+    () => loaders,
+  );
+  if (orgId === null) {
+    if (!access.isSuperUser) return { status: 400, error: 'audit.org_required', field: 'orgId' };
+  } else {
+    if (!isId(orgId) || !(await access.canSeeOrg(orgId))) return { status: 404, error: 'org.not_found' };
+    if (!(await access.can(orgId, 'audit:read'))) return { status: 403, error: 'auth.forbidden' };
+  }
+
+  const query: AuditExportQuery = { orgId, since, until, format: format as ExportFormat };
+  const filename = `audit-${orgId ?? 'all'}-${new Date().toISOString().slice(0, 10)}.${query.format}`;
+  return {
+    status: 200,
+    headers: {
+      'content-type': EXPORT_FORMATS[query.format],
+      'content-disposition': `attachment; filename="${filename}"`,
+      'cache-control': 'no-store',
+    },
+    write: (res) => streamAuditRecords(db, query, res),
+  };
+}
+
+/**
+ * `createdAt` rendered as the application wrote it (UTC, milliseconds), the form the hash covers.
+ * ORDER BY names the table column: the text alias "seq" would otherwise sort "10" before "9".
+ */
+function selectBatch(query: AuditExportQuery): { sql: string; filters: unknown[] } {
+  const filters: unknown[] = [];
+  const conditions: string[] = [];
+  if (query.orgId !== null) conditions.push(`org_id = $${filters.push(query.orgId)}`);
+  if (query.since) conditions.push(`created_at >= $${filters.push(query.since)}`);
+  if (query.until) conditions.push(`created_at < $${filters.push(query.until)}`);
+  // The keyset position comes last, after the filters, and changes with every batch.
+  conditions.push(`seq > $${filters.length + 1}`);
+  const sql = `
+    SELECT id, seq::text AS "seq", org_id AS "orgId", actor_id AS "actorId", actor_kind AS "actorKind",
+           api_key_id AS "apiKeyId", action, target_type AS "targetType", target_id AS "targetId",
+           ip_address AS "ipAddress", user_agent AS "userAgent", request_id AS "requestId", changes,
+           to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
+           prev_hash AS "prevHash", hash
+      FROM audit_logs
+     WHERE ${conditions.join(' AND ')}
+     ORDER BY audit_logs.seq
+     LIMIT ${EXPORT_BATCH_SIZE}`;
+  return { sql, filters };
+}
+
+/**
+ * Writes the records in chain order (oldest first, by `seq`), so a consumer can recompute each
+ * hash from its predecessor. Keyset batches and waiting for `drain` keep memory constant however
+ * large the range; no connection is held between batches; a client that hangs up stops the reads.
+ */
+async function streamAuditRecords(db: DataSource, query: AuditExportQuery, res: ServerResponse): Promise<void> {
+  const { sql, filters } = selectBatch(query);
+  let lastSeq = '0';
+  let isFirstBatch = true;
+  for (;;) {
+    const batch: ExportedRecord[] = await db.query(sql, [...filters, lastSeq]);
+    const chunk = query.format === 'csv' ? csvChunk(batch, isFirstBatch) : ndjsonChunk(batch);
+    if (!(await writeWithBackpressure(res, chunk))) return;
+    if (batch.length < EXPORT_BATCH_SIZE) break;
+    lastSeq = batch[batch.length - 1].seq as string;
+    isFirstBatch = false;
+  }
+  res.end();
+}
+
+function ndjsonChunk(batch: ExportedRecord[]): string {
+  return batch.map((record) => `${JSON.stringify(record)}\n`).join('');
+}
+
+/** RFC 4180 like the member export: CRLF records, `changes` as JSON text, formulas neutralised. */
+function csvChunk(batch: ExportedRecord[], withHeader: boolean): string {
+  return stringify(batch.map(toCsvCells), {
+    header: withHeader,
+    columns: [...EXPORT_COLUMNS],
+    record_delimiter: 'windows',
+    // csv-stringify quotes a field holding its own record delimiter (CRLF) but not a lone CR or LF.
+    quoted_match: /[\r\n]/,
+  });
+}
+
+function toCsvCells(record: ExportedRecord): Record<string, string> {
+  return Object.fromEntries(
+    EXPORT_COLUMNS.map((column) => {
+      const value = column === 'changes' ? record.changes && JSON.stringify(record.changes) : record[column];
+      return [column, neutraliseFormula(value ?? '')];
+    }),
+  );
+}
