@@ -14,6 +14,7 @@ import { createHttpServer } from './core/http/server';
 import { createLogger, type Logger } from './core/logger';
 import { createLoaders } from './loaders';
 import { isApiKeyToken } from './modules/api-keys/api-keys.service';
+import { auditExport } from './modules/audit/audit-export';
 import { forwardAuth } from './modules/resources/forward-auth';
 import { buildGatewaySchema } from './schema';
 import { createServices, type Services } from './services';
@@ -73,6 +74,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
         ),
       jwks: () => services.signingKeys.jwks(),
       forwardAuth: (req, scope) => forwardAuth(req, scope.ipAddress, db, authenticate),
+      auditExport: (req, scope, url) => auditExport(req, url, scope.ipAddress, db, authenticate),
     });
     await listen(server, config);
     const port = (server.address() as AddressInfo).port;

@@ -3,9 +3,11 @@ import { allow } from 'graphql-shield';
 import { applyMiddleware } from 'graphql-middleware';
 import { buildSchema } from 'type-graphql';
 import { freshLoadersAfterMutation } from './core/graphql/fresh-loaders';
+import { withMutationDenialAudit } from './core/permissions/mutation-denial-audit';
 import { createShield, mergeRuleMaps } from './core/permissions/shield';
 import { ApiKeyResolver, OrgApiKeysResolver, UserApiKeysResolver } from './modules/api-keys/api-key.resolver';
 import { apiKeyRules } from './modules/api-keys/api-keys.rules';
+import { AuditRetentionResolver } from './modules/audit/audit-retention.resolver';
 import { AuditLogConnectionResolver, AuditLogResolver, UserAuditLogsResolver } from './modules/audit/audit.resolver';
 import { auditRules } from './modules/audit/audit.rules';
 import { authRules } from './modules/auth/auth.rules';
@@ -57,6 +59,7 @@ const resolvers = [
   UserAuditLogsResolver,
   AuditLogConnectionResolver,
   AuditLogResolver,
+  AuditRetentionResolver,
   AuthResolver,
   GroupResolver,
   InvitationResolver,
@@ -112,9 +115,9 @@ export function buildDeclaredSchema(): Promise<GraphQLSchema> {
   });
 }
 
-/** The served schema: the declared one behind the single graphql-shield permission tree. */
+/** The served schema: the declared one behind the single graphql-shield permission tree, whose refusals of mutations are audited. */
 export async function buildGatewaySchema(): Promise<GraphQLSchema> {
-  return applyMiddleware(await buildDeclaredSchema(), createShield(permissionRules()));
+  return applyMiddleware(await buildDeclaredSchema(), ...withMutationDenialAudit(createShield(permissionRules())));
 }
 
 /** Every module's rules merged into the one shield map. */

@@ -50,7 +50,7 @@ function storedChanges(changes: Record<string, unknown> | undefined): Record<str
  */
 export async function recordAudit(tx: EntityManager, actor: AuditActor, entry: AuditEntry): Promise<void> {
   const orgId = entry.orgId ?? null;
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtext('audit:' || coalesce($1::text, '-')))`, [orgId]);
+  await lockAuditChain(tx, orgId);
   const content: HashedAuditContent = {
     ...actor,
     id: randomUUID(),
@@ -84,6 +84,14 @@ export async function recordAudit(tx: EntityManager, actor: AuditActor, entry: A
       auditRecordHash(content),
     ],
   );
+}
+
+/**
+ * Serialises everyone who appends to or prunes one chain (org_id NULL: the account-level one) until
+ * the transaction ends. Transaction-level advisory locks stack, so taking it twice is harmless.
+ */
+export async function lockAuditChain(tx: EntityManager, orgId: string | null): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext('audit:' || coalesce($1::text, '-')))`, [orgId]);
 }
 
 /** Read after taking the chain's lock, so it sees the last record every earlier writer committed. */

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { auditRecordHash, type HashedAuditContent } from './audit-hash';
+import { checkpointSignatureHolds, latestCheckpoint, type CheckpointKeys } from './checkpoint';
 
 /** `checked` counts the records examined, the first invalid one included. */
 export type ChainVerification = {
@@ -13,6 +14,8 @@ export type ChainVerification = {
 type StoredRecord = HashedAuditContent & { seq: string; hash: string | null };
 
 const BATCH_SIZE = 1000;
+
+const CHECKPOINT_FORGED = 'checkpoint: its signature does not hold, so it was forged or altered';
 
 /**
  * created_at rendered as the application wrote it (UTC, milliseconds), whatever the session time zone.
@@ -45,11 +48,23 @@ function defectOf(record: StoredRecord, expectedPrevHash: string | null): string
  * Walks an org's chain in insertion order, in batches (constant memory), recomputing every hash.
  * It proves that no record was altered, removed or reordered before the newest; removing the
  * newest records leaves a valid, shorter chain, which only an external copy of the last hash shows.
+ *
+ * After retention pruning, the walk starts from the newest checkpoint: its signature must hold
+ * (nobody without the gateway's key can declare a prefix legitimately removed), and the first
+ * remaining record must follow the hash it holds.
  */
-export async function verifyAuditChain(db: DataSource, orgId: string): Promise<ChainVerification> {
+export async function verifyAuditChain(
+  db: DataSource,
+  orgId: string,
+  keys: CheckpointKeys,
+): Promise<ChainVerification> {
+  const checkpoint = await latestCheckpoint(db, orgId);
+  if (checkpoint && !(await checkpointSignatureHolds(keys, checkpoint))) {
+    return { valid: false, checked: 0, firstInvalidId: null, firstInvalidSeq: null, reason: CHECKPOINT_FORGED };
+  }
   let checked = 0;
-  let lastSeq = '0';
-  let expectedPrevHash: string | null = null;
+  let lastSeq = checkpoint?.throughSeq ?? '0';
+  let expectedPrevHash: string | null = checkpoint?.lastHash ?? null;
   for (;;) {
     const batch: StoredRecord[] = await db.query(SELECT_RECORDS, [orgId, lastSeq]);
     for (const record of batch) {

@@ -1,5 +1,6 @@
 import { InitialSchema1795420800000 } from '../../../migrations/1795420800000-initial-schema';
 import { AuditAppendOnly1795507200000 } from '../../../migrations/1795507200000-audit-append-only';
+import { AuditRetention1795593600000 } from '../../../migrations/1795593600000-audit-retention';
 
 /** Listed as classes, not globs, so the same list serves ts-node, jest and the compiled build. */
-export const migrations = [InitialSchema1795420800000, AuditAppendOnly1795507200000];
+export const migrations = [InitialSchema1795420800000, AuditAppendOnly1795507200000, AuditRetention1795593600000];

@@ -21,6 +21,15 @@ export type HttpDependencies = {
     req: IncomingMessage,
     scope: RequestScope,
   ): Promise<{ status: number; headers: Record<string, string>; reason: string }>;
+  /** Streaming export of audit records (`GET /audit/export`): a refusal, or a body to write once accepted. */
+  auditExport(
+    req: IncomingMessage,
+    scope: RequestScope,
+    url: URL,
+  ): Promise<
+    | { status: number; error: ErrorKey; field?: string; headers?: Record<string, string> }
+    | { status: 200; headers: Record<string, string>; write(res: ServerResponse): Promise<void> }
+  >;
 };
 
 const SECURITY_HEADERS = {
@@ -38,9 +47,15 @@ function sendJson(res: ServerResponse, status: number, value: unknown, headers: 
   send(res, status, JSON.stringify(value), { 'content-type': 'application/json; charset=utf-8', ...headers });
 }
 
-function sendGraphQLError(res: ServerResponse, status: number, key: ErrorKey, requestId: string) {
+function sendGraphQLError(
+  res: ServerResponse,
+  status: number,
+  key: ErrorKey,
+  requestId: string,
+  { field, headers }: { field?: string; headers?: Record<string, string> } = {},
+) {
   const { code, message } = errorCatalog[key];
-  sendJson(res, status, { errors: [{ message, extensions: { code, reason: key, requestId } }] });
+  sendJson(res, status, { errors: [{ message, extensions: { code, reason: key, requestId, field } }] }, headers);
 }
 
 function wantsHtml(req: IncomingMessage): boolean {
@@ -105,6 +120,12 @@ export function createHttpServer(deps: HttpDependencies): Server {
         { reason: answer.reason },
         { 'cache-control': 'no-store', ...answer.headers },
       );
+    }
+    if (url.pathname === '/audit/export') {
+      const answer = await deps.auditExport(req, scope, url);
+      if ('error' in answer) return sendGraphQLError(res, answer.status, answer.error, scope.requestId, answer);
+      res.writeHead(200, { ...SECURITY_HEADERS, ...answer.headers });
+      return req.method === 'HEAD' ? res.end() : answer.write(res);
     }
     if (url.pathname === '/.well-known/jwks.json') {
       return sendJson(res, 200, deps.jwks(), { 'cache-control': 'public, max-age=300' });

@@ -3,7 +3,9 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { PageInfoType } from '../../core/graphql/connection';
 import type { AuditPage } from './audit-query';
 
-@ObjectType('AuditLog', { description: 'One recorded change; records are never edited or deleted by the gateway.' })
+@ObjectType('AuditLog', {
+  description: 'One recorded change; never edited, and deleted only by retention (pruneAuditLogs).',
+})
 export class AuditLogType {
   @Field(() => ID)
   id!: string;

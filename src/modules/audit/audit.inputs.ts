@@ -1,5 +1,5 @@
-import { IsOptional, IsString, MaxLength } from 'class-validator';
-import { ArgsType, Field, ID, InputType } from 'type-graphql';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { ArgsType, Field, ID, InputType, Int } from 'type-graphql';
 import { PageArgs } from '../../core/graphql/connection';
 
 @InputType('AuditLogFilter', { description: 'Every given condition must hold.' })
@@ -50,6 +50,27 @@ export class AuditLogsArgs extends PageArgs {
 
 @ArgsType()
 export class VerifyAuditChainArgs {
+  @Field(() => ID)
+  @MaxLength(64)
+  orgId!: string;
+}
+
+@ArgsType()
+export class SetAuditRetentionArgs {
+  @Field(() => ID)
+  @MaxLength(64)
+  orgId!: string;
+
+  @Field(() => Int, { nullable: true, description: '1 to 3650; null keeps records forever.' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  days?: number | null;
+}
+
+@ArgsType()
+export class PruneAuditLogsArgs {
   @Field(() => ID)
   @MaxLength(64)
   orgId!: string;

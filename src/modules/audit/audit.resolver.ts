@@ -30,7 +30,7 @@ export class AuditLogResolver {
 
   @Query(() => AuditChainVerificationType, { description: "Recomputes an org's audit hash chain." })
   verifyAuditChain(@Args() { orgId }: VerifyAuditChainArgs, @Ctx() ctx: GraphQLContext) {
-    return verifyAuditChain(ctx.db, orgId);
+    return verifyAuditChain(ctx.db, orgId, ctx.services.signingKeys);
   }
 
   @FieldResolver(() => UserType, {

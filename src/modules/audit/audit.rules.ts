@@ -1,4 +1,4 @@
-import { allow, chain, or, rule } from 'graphql-shield';
+import { allow, and, chain, or, rule } from 'graphql-shield';
 import type { GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { hasPermission, isAuthenticated, orgFromArg } from '../../core/permissions/rules';
@@ -38,10 +38,17 @@ export const auditRules = {
     auditLogs: chain(isAuthenticated, orgRequiredUnlessSuperUser, or(readsAcrossOrgs, readsOrgAudit)),
     verifyAuditChain: readsOrgAudit,
   },
+  Mutation: {
+    setAuditRetention: hasPermission('org:update', orgFromArg('orgId')),
+    // Removing records needs both: the right to read them and to change the org's settings.
+    pruneAuditLogs: and(readsOrgAudit, hasPermission('org:update', orgFromArg('orgId'))),
+  },
   User: { auditLogs: canSeeUserRecords },
   AuditLog: canReadRecord,
   // The query that produced them was already authorised; each record is checked on its own.
   AuditLogConnection: allow,
   AuditLogEdge: allow,
   AuditChainVerification: allow,
+  AuditPruneResult: allow,
+  AuditCheckpoint: allow,
 };

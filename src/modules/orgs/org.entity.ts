@@ -11,6 +11,10 @@ export class OrgEntity {
   @Column({ type: 'text' })
   name!: string;
 
+  /** Audit records older than this many days may be pruned; null keeps them forever. */
+  @Column({ name: 'audit_retention_days', type: 'integer', nullable: true })
+  auditRetentionDays!: number | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

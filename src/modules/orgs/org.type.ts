@@ -1,4 +1,4 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { NodeInterface } from '../nodes/node.type';
 
 @ObjectType('Org', {
@@ -17,4 +17,10 @@ export class OrgType implements NodeInterface {
 
   @Field()
   createdAt!: Date;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Days audit records are kept before pruneAuditLogs removes them; null keeps them forever.',
+  })
+  auditRetentionDays!: number | null;
 }

@@ -1,4 +1,4 @@
-import { rule } from 'graphql-shield';
+import { or, rule } from 'graphql-shield';
 import type { GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
@@ -37,5 +37,6 @@ export const orgRules = {
   Org: {
     '*': inVisibleOrg(parentOrg),
     roles: hasPermission('roles:read', parentOrg),
+    auditRetentionDays: or(hasPermission('audit:read', parentOrg), hasPermission('org:update', parentOrg)),
   },
 };
