@@ -33,12 +33,9 @@ function chain(): Promise<Array<{ id: string; seq: string; prev_hash: string | n
   );
 }
 
-/** Tampering as someone who can switch the append-only guard off for one transaction. */
+/** Tampering as a database superuser, as an intruder with full access (or an auditor's test) would. */
 function tamper(text: string, params: unknown[]) {
-  return server.gateway.database.dataSource.transaction(async (tx) => {
-    await tx.query(`SELECT set_config('portcullis.audit_retention', 'on', true)`);
-    await tx.query(text, params);
-  });
+  return server.sql(text, params);
 }
 
 function runVerifier(org: string) {
@@ -94,9 +91,18 @@ describe('the audit hash chain', () => {
     });
   });
 
-  it('refuses UPDATE and DELETE on audit_logs unless a retention transaction opts in', async () => {
-    await expect(server.sql(`UPDATE audit_logs SET action = 'forged'`)).rejects.toThrow(/append-only/);
-    await expect(server.sql('DELETE FROM audit_logs')).rejects.toThrow(/append-only/);
+  it('refuses UPDATE and DELETE on audit_logs to a non-superuser role unless a retention transaction opts in', async () => {
+    await server.sql(
+      `DO $$ BEGIN CREATE ROLE portcullis_app_test NOSUPERUSER; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+    );
+    await server.sql('GRANT SELECT, UPDATE, DELETE ON audit_logs TO portcullis_app_test');
+    const asApp = (statement: string) =>
+      server.gateway.database.dataSource.transaction(async (tx) => {
+        await tx.query('SET LOCAL ROLE portcullis_app_test');
+        await tx.query(statement);
+      });
+    await expect(asApp(`UPDATE audit_logs SET action = 'forged'`)).rejects.toThrow(/append-only/);
+    await expect(asApp('DELETE FROM audit_logs')).rejects.toThrow(/append-only/);
     expect(await verify()).toMatchObject({ valid: true, checked: 52 });
   });
 
