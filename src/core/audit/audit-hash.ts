@@ -1,6 +1,17 @@
 import { createHash } from 'node:crypto';
 
 /** The fields a record's hash covers: everything it says, plus the hash of the record before it. */
+/**
+ * The audit_logs columns under the names HashedAuditContent uses, with created_at rendered exactly
+ * as the application wrote and hashed it (UTC, milliseconds) whatever the session time zone.
+ */
+export const AUDIT_RECORD_COLUMNS = `
+  id, seq::text AS "seq", org_id AS "orgId", actor_id AS "actorId", actor_kind AS "actorKind",
+  api_key_id AS "apiKeyId", action, target_type AS "targetType", target_id AS "targetId",
+  ip_address AS "ipAddress", user_agent AS "userAgent", request_id AS "requestId", changes,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
+  prev_hash AS "prevHash", hash`;
+
 export type HashedAuditContent = {
   id: string;
   orgId: string | null;

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { auditRecordHash, type HashedAuditContent } from './audit-hash';
+import { AUDIT_RECORD_COLUMNS, auditRecordHash, type HashedAuditContent } from './audit-hash';
 import { checkpointSignatureHolds, latestCheckpoint, type CheckpointKeys } from './checkpoint';
 
 /** `checked` counts the records examined, the first invalid one included. */
@@ -17,16 +17,9 @@ const BATCH_SIZE = 1000;
 
 const CHECKPOINT_FORGED = 'checkpoint: its signature does not hold, so it was forged or altered';
 
-/**
- * created_at rendered as the application wrote it (UTC, milliseconds), whatever the session time zone.
- * ORDER BY names the table column: the text alias "seq" would otherwise sort "10" before "9".
- */
+/** ORDER BY names the table column: the text alias "seq" would otherwise sort "10" before "9". */
 const SELECT_RECORDS = `
-  SELECT id, seq::text AS "seq", org_id AS "orgId", actor_id AS "actorId", actor_kind AS "actorKind",
-         api_key_id AS "apiKeyId", action, target_type AS "targetType", target_id AS "targetId",
-         ip_address AS "ipAddress", user_agent AS "userAgent", request_id AS "requestId", changes,
-         to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
-         prev_hash AS "prevHash", hash
+  SELECT ${AUDIT_RECORD_COLUMNS}
     FROM audit_logs
    WHERE org_id = $1 AND seq > $2
    ORDER BY audit_logs.seq

@@ -1,3 +1,4 @@
+import { AUDIT_RECORD_COLUMNS } from '../../core/audit/audit-hash';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stringify } from 'csv-stringify/sync';
 import type { DataSource } from 'typeorm';
@@ -132,11 +133,7 @@ function selectBatch(query: AuditExportQuery): { sql: string; filters: unknown[]
   // The keyset position comes last, after the filters, and changes with every batch.
   conditions.push(`seq > $${filters.length + 1}`);
   const sql = `
-    SELECT id, seq::text AS "seq", org_id AS "orgId", actor_id AS "actorId", actor_kind AS "actorKind",
-           api_key_id AS "apiKeyId", action, target_type AS "targetType", target_id AS "targetId",
-           ip_address AS "ipAddress", user_agent AS "userAgent", request_id AS "requestId", changes,
-           to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
-           prev_hash AS "prevHash", hash
+    SELECT ${AUDIT_RECORD_COLUMNS}
       FROM audit_logs
      WHERE ${conditions.join(' AND ')}
      ORDER BY audit_logs.seq
