@@ -1,3 +1,4 @@
+import { whileCommitsFail } from '../support/fail-at-commit';
 import { createOrgAs, person, type Person } from '../support/fixtures';
 import { errorCode } from '../support/graphql-client';
 import { gatewayEnv, runScript } from '../support/spawn-gateway';
@@ -58,18 +59,8 @@ afterAll(async () => {
 
 describe('the audit hash chain', () => {
   it('leaves no record, and no gap in the chain, when a mutation fails after writing its record', async () => {
-    // A deferred constraint trigger fails at COMMIT, after createRole wrote its audit record.
-    await server.sql(`
-      CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'injected failure at commit'; END $$;
-      CREATE CONSTRAINT TRIGGER refuse_role_commit AFTER INSERT ON roles
-        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit();
-    `);
-    try {
-      expect(errorCode(await createRole('Rolled Back'))).toBe('INTERNAL_SERVER_ERROR');
-    } finally {
-      await server.sql('DROP TRIGGER refuse_role_commit ON roles; DROP FUNCTION refuse_commit();');
-    }
+    const failed = await whileCommitsFail(server, 'roles', () => createRole('Rolled Back'));
+    expect(errorCode(failed)).toBe('INTERNAL_SERVER_ERROR');
     expect(await server.sql(`SELECT 1 FROM audit_logs WHERE changes::text LIKE '%Rolled Back%'`)).toEqual([]);
     expect((await createRole('Committed')).errors).toBeUndefined();
     expect(await verify()).toMatchObject({ valid: true, checked: 2, firstInvalidId: null });
