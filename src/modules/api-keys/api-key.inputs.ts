@@ -1,3 +1,4 @@
+import { IdArgs } from '../../core/graphql/id-args';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -57,14 +58,7 @@ export class CreateKeyInput {
 }
 
 @ArgsType()
-export class ApiKeyIdArgs {
-  @Field(() => ID)
-  @MaxLength(64)
-  id!: string;
-}
-
-@ArgsType()
-export class RotateKeyArgs extends ApiKeyIdArgs {
+export class RotateKeyArgs extends IdArgs {
   @Field(() => Int, { defaultValue: 0, description: 'How long the old key keeps working; 0 ends it at once.' })
   @IsInt()
   @Min(0)

@@ -1,3 +1,4 @@
+import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
@@ -5,7 +6,7 @@ import { OrgType } from '../orgs/org.type';
 import { UserType } from '../users/user.type';
 import { visibleOrgsOf } from '../users/user-visibility';
 import type { ApiKeyEntity } from './api-key.entity';
-import { ApiKeyIdArgs, CreateKeyInput, CreateServiceAccountInput, RotateKeyArgs } from './api-key.inputs';
+import { CreateKeyInput, CreateServiceAccountInput, RotateKeyArgs } from './api-key.inputs';
 import { ApiKeyStatus, ApiKeyType, IssuedApiKeyType } from './api-key.type';
 import { keyIsLive } from './api-keys.service';
 
@@ -43,7 +44,7 @@ export class ApiKeyResolver {
   }
 
   @Mutation(() => ApiKeyType, { description: 'Stops a key at once, in every gateway process.' })
-  async revokeKey(@Args() { id }: ApiKeyIdArgs, @Ctx() ctx: GraphQLContext) {
+  async revokeKey(@Args() { id }: IdArgs, @Ctx() ctx: GraphQLContext) {
     return ctx.db.transaction((tx) => ctx.services.apiKeys.revokeKey(tx, auditActorOf(ctx), id));
   }
 

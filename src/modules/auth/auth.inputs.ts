@@ -31,11 +31,3 @@ export class RefreshTokenArgs {
   @Length(1, MAX_TOKEN_LENGTH)
   refreshToken!: string;
 }
-
-@ArgsType()
-export class SessionIdArgs {
-  @Field(() => ID)
-  @IsString()
-  @MaxLength(64)
-  id!: string;
-}

@@ -1,10 +1,11 @@
+import { IdArgs } from '../../core/graphql/id-args';
 import { Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { OrgType } from '../orgs/org.type';
 import { actAs } from './sign-in';
 import { AuthPayloadType, SessionType } from './auth.type';
-import { LoginArgs, RefreshTokenArgs, SessionIdArgs } from './auth.inputs';
+import { LoginArgs, RefreshTokenArgs } from './auth.inputs';
 
 @Resolver(() => SessionType)
 export class AuthResolver {
@@ -24,7 +25,7 @@ export class AuthResolver {
   }
 
   @Mutation(() => Boolean, { description: "Ends one of the caller's sessions; false if it had ended." })
-  async revokeSession(@Args() { id }: SessionIdArgs, @Ctx() ctx: GraphQLContext) {
+  async revokeSession(@Args() { id }: IdArgs, @Ctx() ctx: GraphQLContext) {
     const principal = ctx.principal;
     if (!principal) throw new AppError('auth.unauthenticated');
     return ctx.db.transaction((tx) => ctx.services.auth.revokeSession(tx, principal, id, auditActorOf(ctx)));

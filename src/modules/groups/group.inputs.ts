@@ -1,3 +1,4 @@
+import { IdArgs } from '../../core/graphql/id-args';
 import { ArrayMaxSize, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { ArgsType, Field, ID, InputType } from 'type-graphql';
 
@@ -44,14 +45,7 @@ export class UpdateGroupInput {
 }
 
 @ArgsType()
-export class GroupIdArgs {
-  @Field(() => ID)
-  @MaxLength(64)
-  id!: string;
-}
-
-@ArgsType()
-export class UpdateGroupArgs extends GroupIdArgs {
+export class UpdateGroupArgs extends IdArgs {
   @Field(() => UpdateGroupInput)
   input!: UpdateGroupInput;
 }

@@ -1,3 +1,4 @@
+import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { OrgType } from '../orgs/org.type';
@@ -5,7 +6,7 @@ import { RoleType } from '../roles/role.type';
 import type { UserEntity } from '../users/user.entity';
 import { UserType } from '../users/user.type';
 import type { GroupEntity } from './group.entity';
-import { CreateGroupInput, GroupIdArgs, GroupMembersArgs, UpdateGroupArgs, UserGroupsArgs } from './group.inputs';
+import { CreateGroupInput, GroupMembersArgs, UpdateGroupArgs, UserGroupsArgs } from './group.inputs';
 import { GroupType } from './group.type';
 
 const byName = (a: GroupEntity, b: GroupEntity) => a.name.localeCompare(b.name);
@@ -26,7 +27,7 @@ export class GroupResolver {
   }
 
   @Mutation(() => Boolean, { description: 'Deletes a group; its members keep their own roles.' })
-  async deleteGroup(@Args() { id }: GroupIdArgs, @Ctx() ctx: GraphQLContext) {
+  async deleteGroup(@Args() { id }: IdArgs, @Ctx() ctx: GraphQLContext) {
     return ctx.db.transaction((tx) => ctx.services.groups.deleteGroup(tx, auditActorOf(ctx), id));
   }
 

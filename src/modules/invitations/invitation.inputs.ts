@@ -110,13 +110,6 @@ export class AcceptInvitationInput {
 }
 
 @ArgsType()
-export class InvitationIdArgs {
-  @Field(() => ID)
-  @MaxLength(64)
-  id!: string;
-}
-
-@ArgsType()
 export class InvitationsArgs {
   @Field(() => InvitationStatus, { nullable: true })
   @IsOptional()

@@ -1,3 +1,4 @@
+import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { AuthPayloadType } from '../auth/auth.type';
@@ -6,13 +7,7 @@ import { OrgType } from '../orgs/org.type';
 import { RoleType } from '../roles/role.type';
 import { UserType } from '../users/user.type';
 import type { InvitationEntity } from './invitation.entity';
-import {
-  AcceptInvitationInput,
-  CreateInviteLinkInput,
-  InvitationIdArgs,
-  InvitationsArgs,
-  InviteInput,
-} from './invitation.inputs';
+import { AcceptInvitationInput, CreateInviteLinkInput, InvitationsArgs, InviteInput } from './invitation.inputs';
 import { InvitationStatus, InvitationType, InviteLinkType } from './invitation.type';
 import { effectiveStatus } from './invitations.service';
 
@@ -32,12 +27,12 @@ export class InvitationResolver {
   }
 
   @Mutation(() => InvitationType, { description: 'Sends a pending email invitation again with a new token.' })
-  async resendInvitation(@Args() { id }: InvitationIdArgs, @Ctx() ctx: GraphQLContext) {
+  async resendInvitation(@Args() { id }: IdArgs, @Ctx() ctx: GraphQLContext) {
     return ctx.db.transaction((tx) => ctx.services.invitations.resend(tx, auditActorOf(ctx), id));
   }
 
   @Mutation(() => InvitationType, { description: 'Withdraws a pending invitation.' })
-  async revokeInvitation(@Args() { id }: InvitationIdArgs, @Ctx() ctx: GraphQLContext) {
+  async revokeInvitation(@Args() { id }: IdArgs, @Ctx() ctx: GraphQLContext) {
     return ctx.db.transaction((tx) => ctx.services.invitations.revoke(tx, auditActorOf(ctx), id));
   }
 

@@ -1,3 +1,4 @@
+import { IdArgs } from '../../core/graphql/id-args';
 import { ArrayMaxSize, IsOptional, IsString, Length, MaxLength } from 'class-validator';
 import { ArgsType, Field, ID, InputType } from 'type-graphql';
 import { AccessLevel } from './access-grant.entity';
@@ -62,14 +63,7 @@ export class UpdateResourceInput {
 }
 
 @ArgsType()
-export class ResourceIdArgs {
-  @Field(() => ID)
-  @MaxLength(64)
-  id!: string;
-}
-
-@ArgsType()
-export class UpdateResourceArgs extends ResourceIdArgs {
+export class UpdateResourceArgs extends IdArgs {
   @Field(() => UpdateResourceInput)
   input!: UpdateResourceInput;
 }

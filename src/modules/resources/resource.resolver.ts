@@ -1,3 +1,4 @@
+import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { GroupType } from '../groups/group.type';
@@ -12,7 +13,6 @@ import {
   CreateResourceInput,
   GrantAccessArgs,
   GrantIdArgs,
-  ResourceIdArgs,
   RevokeAllArgs,
   UpdateResourceArgs,
 } from './resource.inputs';
@@ -42,7 +42,7 @@ export class ResourceResolver {
   }
 
   @Mutation(() => Boolean)
-  async deleteResource(@Args() { id }: ResourceIdArgs, @Ctx() ctx: GraphQLContext) {
+  async deleteResource(@Args() { id }: IdArgs, @Ctx() ctx: GraphQLContext) {
     return ctx.db.transaction((tx) => ctx.services.resources.delete(tx, auditActorOf(ctx), id));
   }
 

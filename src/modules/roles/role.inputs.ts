@@ -1,3 +1,4 @@
+import { IdArgs } from '../../core/graphql/id-args';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Length, MaxLength } from 'class-validator';
 import { ArgsType, Field, ID, InputType } from 'type-graphql';
 import { PERMISSIONS } from '../../core/permissions/permissions';
@@ -39,14 +40,7 @@ export class UpdateRoleInput {
 }
 
 @ArgsType()
-export class RoleIdArgs {
-  @Field(() => ID)
-  @MaxLength(64)
-  id!: string;
-}
-
-@ArgsType()
-export class UpdateRoleArgs extends RoleIdArgs {
+export class UpdateRoleArgs extends IdArgs {
   @Field(() => UpdateRoleInput)
   input!: UpdateRoleInput;
 }

@@ -1,6 +1,7 @@
+import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, Mutation, Resolver } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
-import { CreateRoleInput, RoleIdArgs, UpdateRoleArgs } from './role.inputs';
+import { CreateRoleInput, UpdateRoleArgs } from './role.inputs';
 import { RoleType } from './role.type';
 
 @Resolver(() => RoleType)
@@ -16,7 +17,7 @@ export class RoleResolver {
   }
 
   @Mutation(() => Boolean, { description: 'Deletes a custom role that nobody holds.' })
-  async deleteRole(@Args() { id }: RoleIdArgs, @Ctx() ctx: GraphQLContext) {
+  async deleteRole(@Args() { id }: IdArgs, @Ctx() ctx: GraphQLContext) {
     return ctx.db.transaction((tx) => ctx.services.roles.deleteRole(tx, auditActorOf(ctx), id));
   }
 }

@@ -1,3 +1,4 @@
+import { IdArgs } from '../../core/graphql/id-args';
 import { ArrayMaxSize, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { ArgsType, Field, ID, InputType } from 'type-graphql';
 
@@ -31,14 +32,7 @@ export class UpdateTeamInput {
 }
 
 @ArgsType()
-export class TeamIdArgs {
-  @Field(() => ID)
-  @MaxLength(64)
-  id!: string;
-}
-
-@ArgsType()
-export class UpdateTeamArgs extends TeamIdArgs {
+export class UpdateTeamArgs extends IdArgs {
   @Field(() => UpdateTeamInput)
   input!: UpdateTeamInput;
 }

@@ -1,8 +1,9 @@
+import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { OrgType } from '../orgs/org.type';
 import { UserType } from '../users/user.type';
-import { CreateTeamInput, TeamIdArgs, TeamMembersArgs, UpdateTeamArgs, UserTeamsArgs } from './team.inputs';
+import { CreateTeamInput, TeamMembersArgs, UpdateTeamArgs, UserTeamsArgs } from './team.inputs';
 import { TeamType } from './team.type';
 import { loadAll } from './teams.loaders';
 
@@ -19,7 +20,7 @@ export class TeamResolver {
   }
 
   @Mutation(() => Boolean, { description: 'Deletes a team and its memberships; the users remain.' })
-  async deleteTeam(@Args() { id }: TeamIdArgs, @Ctx() ctx: GraphQLContext) {
+  async deleteTeam(@Args() { id }: IdArgs, @Ctx() ctx: GraphQLContext) {
     return ctx.db.transaction((tx) => ctx.services.teams.deleteTeam(tx, auditActorOf(ctx), id));
   }
 

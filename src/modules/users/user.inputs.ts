@@ -1,12 +1,6 @@
+import { IdArgs } from '../../core/graphql/id-args';
 import { IsOptional, IsString, Length, MaxLength } from 'class-validator';
 import { ArgsType, Field, ID, InputType } from 'type-graphql';
-
-@ArgsType()
-export class UserIdArgs {
-  @Field(() => ID)
-  @MaxLength(64)
-  id!: string;
-}
 
 @ArgsType()
 export class UserByEmailArgs {
@@ -42,7 +36,7 @@ export class UpdateUserInput {
 }
 
 @ArgsType()
-export class UpdateUserArgs extends UserIdArgs {
+export class UpdateUserArgs extends IdArgs {
   @Field(() => UpdateUserInput)
   input!: UpdateUserInput;
 }

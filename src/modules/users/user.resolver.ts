@@ -1,9 +1,10 @@
+import { IdArgs } from '../../core/graphql/id-args';
 import { Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { MembershipType } from '../members/membership.type';
 import { OrgType } from '../orgs/org.type';
-import { UpdateUserArgs, UserByEmailArgs, UserIdArgs } from './user.inputs';
+import { UpdateUserArgs, UserByEmailArgs } from './user.inputs';
 import { UserType } from './user.type';
 import { visibleOrgsOf } from './user-visibility';
 
@@ -17,7 +18,7 @@ export class UserResolver {
   }
 
   @Query(() => UserType, { nullable: true, description: 'A user who shares an org with the caller.' })
-  async user(@Args() { id }: UserIdArgs, @Ctx() ctx: GraphQLContext) {
+  async user(@Args() { id }: IdArgs, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.userById.load(id);
   }
 
