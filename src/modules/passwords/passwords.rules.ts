@@ -1,7 +1,7 @@
 import { allow, rule } from 'graphql-shield';
 import type { GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
-import { canManageUser } from '../users/users.rules';
+import { authorityOverAccount } from '../users/account-authority';
 import { PrincipalKind } from '../users/user.entity';
 
 /** A person signed in with a session: API keys and service accounts have no password to change. */
@@ -13,11 +13,11 @@ const isSignedInPerson = rule({ cache: 'contextual' })((_parent, _args, ctx: Gra
   );
 });
 
-/** Another user's password, with the rank rules of `canManageUser`; one's own goes through changePassword. */
+/** Another user's password needs authority over the whole account; one's own goes through changePassword. */
 const canSetPassword = rule({ cache: 'no_cache' })(async (_parent, args: { userId: string }, ctx: GraphQLContext) => {
   if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
   if (args.userId === ctx.principal.userId) return new AppError('password.set_own');
-  return canManageUser(ctx, args.userId, 'members:password');
+  return authorityOverAccount(ctx, args.userId, 'members:password');
 });
 
 export const passwordRules = {

@@ -2,9 +2,8 @@ import { rule } from 'graphql-shield';
 import type { GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
-import { effectiveRank } from '../../core/permissions/caller-access';
 import { isAuthenticated } from '../../core/permissions/rules';
-import { OWNER_RANK } from '../roles/role-rank';
+import { authorityOverAccount } from './account-authority';
 import { relationTo } from './user-visibility';
 import type { UserType } from './user.type';
 
@@ -37,30 +36,7 @@ const canLookUpByEmail = rule({ cache: 'no_cache' })(async (
   return (await ctx.access.can(args.orgId, 'members:read')) || new AppError('auth.forbidden');
 });
 
-/**
- * The caller may manage another user's account with `permission`: a super user; or a holder of
- * `permission` in an org both belong to, acting on a member of lower rank (an owner: on anyone).
- * A user outside the caller's orgs answers NOT_FOUND.
- */
-export async function canManageUser(
-  ctx: GraphQLContext,
-  targetUserId: string,
-  permission: string,
-): Promise<true | AppError> {
-  const relation = isId(targetUserId) ? await relationTo(ctx, targetUserId, permission) : 'stranger';
-  if (relation === 'stranger') return new AppError('user.not_found');
-  if (relation === 'shares_org') return new AppError('auth.forbidden');
-  if (relation === 'super_user' || relation === 'self') return true;
-  for (const membership of await ctx.loaders.membershipsByUserId.load(targetUserId)) {
-    if (!(await ctx.access.can(membership.orgId, permission))) continue;
-    const callerRank = await ctx.access.rank(membership.orgId);
-    const targetRank = await effectiveRank(ctx.loaders, targetUserId, membership.orgId);
-    if (callerRank >= OWNER_RANK || targetRank < callerRank) return true;
-  }
-  return new AppError('member.outranked');
-}
-
-/** Own names and default org; or another's names, as `canManageUser` with members:update allows. */
+/** Own names and default org; another's names only with authority over the whole account (members:update). */
 const canUpdateUser = rule({ cache: 'no_cache' })(async (
   _parent,
   args: { id: string; input: { defaultOrgId?: string | null } },
@@ -68,7 +44,7 @@ const canUpdateUser = rule({ cache: 'no_cache' })(async (
 ) => {
   if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
   if (args.id === ctx.principal.userId) return true;
-  const allowed = await canManageUser(ctx, args.id, 'members:update');
+  const allowed = await authorityOverAccount(ctx, args.id, 'members:update');
   if (allowed === true && args.input.defaultOrgId != null)
     return new AppError('auth.forbidden', { field: 'defaultOrgId' });
   return allowed;
