@@ -13,6 +13,12 @@ function prehash(password: string): string {
   return createHmac('sha256', PREHASH_KEY).update(password.normalize('NFC'), 'utf8').digest('base64');
 }
 
+export type Verification = {
+  matches: boolean;
+  /** A hash at the configured cost, when the password matched a weaker stored hash. */
+  upgradedHash: string | null;
+};
+
 export class PasswordHasher {
   /** A real hash to compare against when the account is unknown, so both paths cost the same. */
   private readonly decoyHash: Promise<string>;
@@ -31,10 +37,23 @@ export class PasswordHasher {
     return bcrypt.getRounds(storedHash) < this.cost;
   }
 
-  /** Always spends one bcrypt comparison, whether or not there is a stored hash. */
-  async verify(password: string, storedHash: string | null | undefined): Promise<boolean> {
-    const target = storedHash ?? (await this.decoyHash);
-    const matches = await bcrypt.compare(prehash(password), target);
-    return matches && Boolean(storedHash);
+  /**
+   * Spends exactly one bcrypt operation at the configured cost on every path, so the answer's
+   * timing tells neither unknown accounts nor imported ones (hashed at a lower cost) apart: a
+   * missing hash is compared with the decoy; a weaker stored hash is checked at its own cost and
+   * then either replaced (`upgradedHash`, for the caller to store on success) or followed by the
+   * decoy comparison.
+   */
+  async verify(password: string, storedHash: string | null | undefined): Promise<Verification> {
+    const prehashed = prehash(password);
+    if (!storedHash) {
+      await bcrypt.compare(prehashed, await this.decoyHash);
+      return { matches: false, upgradedHash: null };
+    }
+    const matches = await bcrypt.compare(prehashed, storedHash);
+    if (!this.needsRehash(storedHash)) return { matches, upgradedHash: null };
+    if (matches) return { matches, upgradedHash: await bcrypt.hash(prehashed, this.cost) };
+    await bcrypt.compare(prehashed, await this.decoyHash);
+    return { matches: false, upgradedHash: null };
   }
 }

@@ -56,7 +56,7 @@ export class AuthService {
       .addSelect('user.passwordHash')
       .where('lower(user.email) = lower(:email)', { email })
       .getOne();
-    const passwordMatches = await this.hasher.verify(input.password, user?.passwordHash);
+    const { matches: passwordMatches, upgradedHash } = await this.hasher.verify(input.password, user?.passwordHash);
     const orgId = user && passwordMatches ? await this.loginOrg(user, input.orgId) : undefined;
     const refusal = this.refusalFor(user, passwordMatches, orgId);
 
@@ -80,9 +80,6 @@ export class AuthService {
       throw new AppError('auth.invalid_credentials');
     }
 
-    // Hashes made at a lower cost (bulk import) are replaced by one at the configured cost.
-    const upgradedHash =
-      user.passwordHash && this.hasher.needsRehash(user.passwordHash) ? await this.hasher.hash(input.password) : null;
     const { session, refreshToken } = await this.db.transaction(async (tx) => {
       const started = await this.startSession(tx, user.id, orgId, actor);
       await this.lockout.recordSuccess(tx, user.id);

@@ -52,7 +52,7 @@ export class PasswordsService {
       .where('user.id = :id', { id: principal.userId })
       .getOne();
     if (!user) throw new AppError('auth.unauthenticated');
-    if (!(await this.hasher.verify(input.currentPassword, user.passwordHash))) {
+    if (!(await this.hasher.verify(input.currentPassword, user.passwordHash)).matches) {
       throw new AppError('password.incorrect', { field: 'currentPassword' });
     }
     await this.storePassword(tx, user.id, input.newPassword, 'newPassword');
