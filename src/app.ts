@@ -94,6 +94,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
           server.closeIdleConnections();
         });
         await apollo.stop();
+        services.rateLimits.stop();
         await database.close();
       },
     };

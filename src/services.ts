@@ -35,6 +35,7 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
   const orgs = new OrgsService();
   const mailer = createMailer(config, logger);
   const auth = new AuthService(db, hasher, accessTokens, config.auth.refreshTokenTtl, new LoginLockout(config.lockout));
+  const invitations = new InvitationsService(db, auth, hasher, mailer, config.publicUrl);
   return {
     config,
     logger,
@@ -49,7 +50,7 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
       new ApiKeyTokens(signingKeys, { issuer: config.publicUrl, audience: config.auth.audience }),
       logger,
     ),
-    invitations: new InvitationsService(db, auth, hasher, mailer, config.publicUrl),
+    invitations,
     orgs,
     roles: new RolesService(),
     resources: new ResourcesService(),
@@ -57,7 +58,7 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
     members: new MembersService(),
     groups: new GroupsService(),
     users: new UsersService(),
-    userImport: new UserImportService(hasher, config.importBcryptCost),
+    userImport: new UserImportService(hasher, config.importBcryptCost, invitations, logger),
     passwords: new PasswordsService(hasher, auth, mailer, logger, config.publicUrl),
     bootstrap: new BootstrapService(db, hasher, orgs),
   };

@@ -1,8 +1,20 @@
+import type { AddressInfo } from 'node:net';
 import { parse } from 'csv-parse/sync';
-import { createOrgAs, createUser, MEMBER_PASSWORD, person, roleId, type Person } from '../support/fixtures';
+import { SMTPServer } from 'smtp-server';
+import {
+  createOrgAs,
+  createUser,
+  MEMBER_PASSWORD,
+  person,
+  roleId,
+  uniqueEmail,
+  type Person,
+} from '../support/fixtures';
 import { errorCode } from '../support/graphql-client';
-import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { startSmtpSink, tokenFrom, type SmtpSink } from '../support/smtp-sink';
+import { OWNER_PASSWORD, startTestGateway, type TestGateway } from '../support/test-gateway';
 
+let sink: SmtpSink;
 let server: TestGateway;
 let orgId: string;
 let owner: Person;
@@ -10,23 +22,45 @@ let admin: Person;
 let viewer: Person;
 
 const IMPORT = `mutation ($orgId: ID!, $csv: String!) {
-  importUsers(orgId: $orgId, csv: $csv) { created updated failed { line error } }
+  importUsers(orgId: $orgId, csv: $csv) { created updated invited failed { line error } lines { line email status error } }
 }`;
 const EXPORT = 'query ($orgId: ID!, $kind: PrincipalKind) { exportUsers(orgId: $orgId, kind: $kind) }';
+const ACCEPT = `mutation ($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { user { id } } }`;
 const EXPORT_HEADER = 'email,firstName,lastName,role,groups,teams,status,kind,customerId,createdAt,lastLoginAt';
 const STRONG_PASSWORD = 'imported passphrase 42';
+
+type LineResult = { line: number; email: string | null; status: string; error: string | null };
+type ImportResult = {
+  created: number;
+  updated: number;
+  invited: number;
+  failed: Array<{ line: number; error: string }>;
+  lines: LineResult[];
+};
 
 const importAs = (token: string, csv: string, org = orgId) => server.graphql(IMPORT, { orgId: org, csv }, { token });
 const exportAs = (token: string, kind?: string, org = orgId) => server.graphql(EXPORT, { orgId: org, kind }, { token });
 
-async function importOk(token: string, csv: string, org = orgId) {
+/** The whole answer, after checking that its totals and its lines tell the same story. */
+async function importFull(token: string, csv: string, org = orgId): Promise<ImportResult> {
   const response = await importAs(token, csv, org);
   expect(response.errors).toBeUndefined();
-  return response.data.importUsers as {
-    created: number;
-    updated: number;
-    failed: Array<{ line: number; error: string }>;
-  };
+  const result: ImportResult = response.data.importUsers;
+  const numbers = result.lines.map((line) => line.line);
+  expect(numbers).toEqual([...new Set(numbers)].sort((a, b) => a - b));
+  const withStatus = (status: string) => result.lines.filter((line) => line.status === status);
+  expect(result.created).toBe(withStatus('CREATED').length);
+  expect(result.updated).toBe(withStatus('UPDATED').length);
+  expect(result.invited).toBe(withStatus('INVITED').length);
+  expect(result.failed).toEqual(withStatus('FAILED').map(({ line, error }) => ({ line, error })));
+  for (const line of result.lines) expect(line.error === null).toBe(line.status !== 'FAILED');
+  return result;
+}
+
+/** The totals of an import. */
+async function importOk(token: string, csv: string, org = orgId) {
+  const { lines: _lines, ...totals } = await importFull(token, csv, org);
+  return totals;
 }
 
 /** A member's account and place in the org, or undefined when the email has no account. */
@@ -54,6 +88,24 @@ async function importAudits(org = orgId): Promise<Array<{ target_id: string; cha
   );
 }
 
+/** What an import must never change on someone else's account. */
+async function accountRow(email: string) {
+  const [row] = await server.sql(
+    `SELECT id, first_name, last_name, kind, customer_id, status, password_hash, password_changed_at, super_user
+       FROM users WHERE lower(email) = lower($1)`,
+    [email],
+  );
+  return row;
+}
+
+/** The audit actions about these targets in the org, oldest first. */
+async function auditsOf(org: string, targetIds: string[]): Promise<Array<{ action: string }>> {
+  return server.sql('SELECT action FROM audit_logs WHERE org_id = $1 AND target_id = ANY($2) ORDER BY seq', [
+    org,
+    targetIds,
+  ]);
+}
+
 async function addGroup(org: string, name: string, roleKey?: string) {
   const role = roleKey ? await roleId(server, org, roleKey) : null;
   await server.sql('INSERT INTO groups (org_id, name, role_id) VALUES ($1, $2, $3)', [org, name, role]);
@@ -68,7 +120,8 @@ async function addTeam(org: string, name: string) {
 }
 
 beforeAll(async () => {
-  server = await startTestGateway();
+  sink = await startSmtpSink();
+  server = await startTestGateway({ SMTP_URL: sink.url });
   owner = await person(server, 'olivia');
   orgId = await createOrgAs(server, owner.token, 'Import Inc');
   admin = await person(server, 'adrian', { orgId, role: 'admin' });
@@ -82,6 +135,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server.close();
+  await sink.close();
 });
 
 describe('importUsers', () => {
@@ -108,11 +162,29 @@ describe('importUsers', () => {
       'common@example.com,Common,Password,,,,qwerty123456,',
     ].join('\n');
 
-    const result = await importOk(admin.token, csv);
+    const { lines, ...result } = await importFull(admin.token, csv);
 
+    expect(lines.map(({ line, email, status }) => [line, email, status])).toEqual([
+      [2, 'new.one@example.com', 'CREATED'],
+      [3, 'not-an-email', 'FAILED'],
+      [4, 'role.typo@example.com', 'FAILED'],
+      [5, 'group.typo@example.com', 'FAILED'],
+      [6, 'weak@example.com', 'FAILED'],
+      [7, 'NEW.ONE@example.com', 'FAILED'],
+      [8, 'wannabe@example.com', 'FAILED'],
+      [9, renamed.email, 'UPDATED'],
+      [10, 'multi@example.com', 'CREATED'],
+      [12, 'team.typo@example.com', 'FAILED'],
+      [13, 'club@example.com', 'FAILED'],
+      [14, peer.email, 'FAILED'],
+      [15, owner.email, 'UNCHANGED'],
+      [16, 'customer@example.com', 'CREATED'],
+      [17, 'common@example.com', 'FAILED'],
+    ]);
     expect(result).toEqual({
       created: 3,
       updated: 1,
+      invited: 0,
       failed: [
         { line: 3, error: 'Invalid email address "not-an-email"' },
         { line: 4, error: 'Unknown role "superadmin"' },
@@ -188,7 +260,7 @@ describe('importUsers', () => {
       'ann@example.com,Ann,Old,viewer,Engineering',
       'bob@example.com,Bob,Old,viewer,',
     ];
-    expect(await importOk(admin.token, first.join('\n'))).toEqual({ created: 2, updated: 0, failed: [] });
+    expect(await importOk(admin.token, first.join('\n'))).toEqual({ created: 2, updated: 0, invited: 0, failed: [] });
     const auditsBefore = (await importAudits()).length;
 
     const second = [
@@ -196,7 +268,12 @@ describe('importUsers', () => {
       'ANN@example.com,Ann,New,editor,Support',
       'bob@example.com,Bob,Old,viewer,',
     ];
-    expect(await importOk(admin.token, second.join('\r\n'))).toEqual({ created: 0, updated: 1, failed: [] });
+    expect(await importOk(admin.token, second.join('\r\n'))).toEqual({
+      created: 0,
+      updated: 1,
+      invited: 0,
+      failed: [],
+    });
     expect(await memberOf('ann@example.com')).toMatchObject({
       first_name: 'Ann',
       last_name: 'New',
@@ -218,7 +295,12 @@ describe('importUsers', () => {
       },
     });
 
-    expect(await importOk(admin.token, second.join('\n'))).toEqual({ created: 0, updated: 0, failed: [] });
+    const third = await importFull(admin.token, second.join('\n'));
+    expect(third).toMatchObject({ created: 0, updated: 0, invited: 0, failed: [] });
+    expect(third.lines).toEqual([
+      { line: 2, email: 'ANN@example.com', status: 'UNCHANGED', error: null },
+      { line: 3, email: 'bob@example.com', status: 'UNCHANGED', error: null },
+    ]);
     expect(await importAudits()).toHaveLength(auditsBefore + 1);
   });
 
@@ -227,6 +309,7 @@ describe('importUsers', () => {
     expect(await importOk(admin.token, 'email,lastName,role,teams\nkeep@example.com,Keeper,,')).toEqual({
       created: 0,
       updated: 1,
+      invited: 0,
       failed: [],
     });
     expect(await memberOf('keep@example.com')).toMatchObject({
@@ -243,6 +326,7 @@ describe('importUsers', () => {
     expect(await importOk(admin.token, `email,lastName\n${paused.email},Paused`)).toEqual({
       created: 0,
       updated: 1,
+      invited: 0,
       failed: [],
     });
     expect(await memberOf(paused.email)).toMatchObject({ last_name: 'Paused', membership_status: 'DEACTIVATED' });
@@ -253,7 +337,7 @@ describe('importUsers', () => {
     const csv = ['email,password', ...passwords.map((password, i) => `signer${i}@example.com,"${password}"`)].join(
       '\n',
     );
-    expect(await importOk(admin.token, csv)).toEqual({ created: 3, updated: 0, failed: [] });
+    expect(await importOk(admin.token, csv)).toEqual({ created: 3, updated: 0, invited: 0, failed: [] });
     for (const [i, password] of passwords.entries()) {
       await expect(server.login(`signer${i}@example.com`, password, orgId)).resolves.toBeTruthy();
     }
@@ -261,34 +345,130 @@ describe('importUsers', () => {
     expect(row.password_hash).toMatch(/^\$2b\$04\$/);
   });
 
-  it('makes an existing account a member without changing its password or names', async () => {
+  it("invites an existing account instead of adding it; it joins with the line's role, groups and teams by accepting", async () => {
     const email = 'outsider@example.com';
     await createUser(server, email, { firstName: 'Out', lastName: 'Sider' });
-    const result = await importOk(
+    const before = await accountRow(email);
+    const since = sink.messages.length;
+
+    const result = await importFull(
       admin.token,
-      `email,firstName,role,password\n${email},Hijacked,editor,${STRONG_PASSWORD}`,
+      `email,firstName,role,groups,teams,password,customerId\nOutsider@Example.com,Hijacked,editor,Support,Platform,${STRONG_PASSWORD},cust-9`,
     );
-    expect(result).toEqual({ created: 1, updated: 0, failed: [] });
+
+    expect(result).toEqual({
+      created: 0,
+      updated: 0,
+      invited: 1,
+      failed: [],
+      lines: [{ line: 2, email: 'Outsider@Example.com', status: 'INVITED', error: null }],
+    });
+    expect(await memberOf(email)).toMatchObject({ membership_status: null, groups: [], teams: [] });
+    expect(await accountRow(email)).toEqual(before);
+    await expect(server.login(email, STRONG_PASSWORD)).rejects.toThrow();
+    const mail = await sink.waitFor(email, since);
+    expect(mail.subject).toBe('You are invited to join Import Inc');
+    const [invitation] = await server.sql(
+      `SELECT i.id, i.status, i.customer_id, r.key AS role FROM invitations i JOIN roles r ON r.id = i.role_id
+        WHERE i.org_id = $1 AND lower(i.email) = $2`,
+      [orgId, email],
+    );
+    expect(invitation).toMatchObject({ status: 'PENDING', customer_id: null, role: 'editor' });
+    expect(await auditsOf(orgId, [invitation.id, before.id])).toEqual([{ action: 'invitation.created' }]);
+
+    const outsider = await server.login(email, MEMBER_PASSWORD);
+    const accepted = await server.graphql(
+      ACCEPT,
+      { input: { token: tokenFrom(mail, '/invitations/accept') } },
+      { token: outsider.accessToken },
+    );
+    expect(accepted.errors).toBeUndefined();
     expect(await memberOf(email)).toMatchObject({
       first_name: 'Out',
       last_name: 'Sider',
+      kind: 'HUMAN',
+      customer_id: null,
       role: 'editor',
       membership_status: 'ACTIVE',
+      groups: ['Support'],
+      teams: ['Platform'],
     });
-    await expect(server.login(email, MEMBER_PASSWORD, orgId)).resolves.toBeTruthy();
-    await expect(server.login(email, STRONG_PASSWORD)).rejects.toThrow();
+  });
+
+  it('refuses to invite with a role or into a group whose role holds more than the caller, and sends nothing', async () => {
+    const email = uniqueEmail('aspirant');
+    await createUser(server, email);
+    const since = sink.messages.length;
+    const result = await importFull(
+      admin.token,
+      `email,role,groups\n${email},owner,\n${email.toUpperCase()},,Owners club`,
+    );
+    expect(result.lines).toEqual([
+      {
+        line: 2,
+        email,
+        status: 'FAILED',
+        error: 'You cannot assign the role "owner": it holds permissions you do not have',
+      },
+      { line: 3, email: email.toUpperCase(), status: 'FAILED', error: 'Duplicate email: already on line 2' },
+    ]);
+    const club = await importFull(admin.token, `email,groups\n${email},Owners club`);
+    expect(club.failed).toEqual([
+      {
+        line: 2,
+        error: 'You cannot add members to the group "Owners club": its role holds permissions you do not have',
+      },
+    ]);
+    expect(await server.sql('SELECT 1 FROM invitations WHERE lower(email) = $1', [email])).toHaveLength(0);
+    expect(sink.messages.slice(since).some((mail) => mail.text?.includes(email))).toBe(false);
+    expect(await memberOf(email)).toMatchObject({ membership_status: null });
+  });
+
+  it('replaces a pending invitation when the same account is imported again', async () => {
+    const email = uniqueEmail('twice');
+    await createUser(server, email);
+    const since = sink.messages.length;
+    expect(await importOk(admin.token, `email,role\n${email},viewer`)).toMatchObject({ invited: 1 });
+    const first = await sink.waitFor(email, since);
+    expect(await importOk(admin.token, `email,role\n${email},editor`)).toMatchObject({ invited: 1 });
+    const second = await sink.waitFor(email, sink.messages.indexOf(first) + 1);
+    const invitations = await server.sql(
+      `SELECT i.status, r.key AS role FROM invitations i JOIN roles r ON r.id = i.role_id
+        WHERE lower(i.email) = $1 ORDER BY i.created_at`,
+      [email],
+    );
+    expect(invitations).toEqual([
+      { status: 'REVOKED', role: 'viewer' },
+      { status: 'PENDING', role: 'editor' },
+    ]);
+    const signedIn = await server.login(email, MEMBER_PASSWORD);
+    const stale = await server.graphql(
+      ACCEPT,
+      { input: { token: tokenFrom(first, '/invitations/accept') } },
+      { token: signedIn.accessToken },
+    );
+    expect(stale.errors?.[0].extensions?.reason).toBe('invitation.invalid_token');
+    const current = await server.graphql(
+      ACCEPT,
+      { input: { token: tokenFrom(second, '/invitations/accept') } },
+      { token: signedIn.accessToken },
+    );
+    expect(current.errors).toBeUndefined();
+    expect(await memberOf(email)).toMatchObject({ role: 'editor', membership_status: 'ACTIVE' });
   });
 
   it('refuses a change to the own role, and to the last owner', async () => {
     expect(await importOk(owner.token, `email,role\n${owner.email},admin`)).toEqual({
       created: 0,
       updated: 0,
+      invited: 0,
       failed: [{ line: 2, error: 'You cannot change your own role or membership' }],
     });
     const superUser = await server.login();
     expect(await importOk(superUser.accessToken, `email,role\n${owner.email},admin`)).toEqual({
       created: 0,
       updated: 0,
+      invited: 0,
       failed: [{ line: 2, error: 'An org must keep at least one owner' }],
     });
     expect(await memberOf(owner.email)).toMatchObject({ role: 'owner' });
@@ -297,12 +477,14 @@ describe('importUsers', () => {
     expect(await importOk(second.token, `email,role\n${owner.email},admin`)).toEqual({
       created: 0,
       updated: 1,
+      invited: 0,
       failed: [],
     });
     expect(await memberOf(owner.email)).toMatchObject({ role: 'admin' });
     expect(await importOk(second.token, `email,role\n${owner.email},owner`)).toEqual({
       created: 0,
       updated: 1,
+      invited: 0,
       failed: [],
     });
   });
@@ -361,7 +543,7 @@ describe('importUsers', () => {
     const elapsed = Date.now() - started;
     console.log(`imported 10,000 lines (${Math.round(csv.length / 1024)} KB) in ${elapsed} ms`);
 
-    expect(result).toEqual({ created: 10_000, updated: 0, failed: [] });
+    expect(result).toEqual({ created: 10_000, updated: 0, invited: 0, failed: [] });
     expect(elapsed).toBeLessThan(60_000);
     const [{ members, grouped, audits }] = await server.sql(
       `SELECT (SELECT count(*)::int FROM memberships WHERE org_id = $1 AND status = 'ACTIVE') AS members,
@@ -395,7 +577,7 @@ describe('exportUsers', () => {
       ),
       `client@example.com,Cli,Ent,,,${quote('=HYPERLINK("x")')}`,
     ].join('\n');
-    expect(await importOk(owner.token, csv, exportOrg)).toEqual({ created: 5, updated: 0, failed: [] });
+    expect(await importOk(owner.token, csv, exportOrg)).toEqual({ created: 5, updated: 0, invited: 0, failed: [] });
   });
 
   it('writes RFC 4180 CSV, ordered by email, whose formula-like cells are neutralised', async () => {
@@ -444,7 +626,12 @@ describe('exportUsers', () => {
 
   it('can be imported back unchanged', async () => {
     const exported = (await exportAs(owner.token, undefined, exportOrg)).data.exportUsers;
-    expect(await importOk(owner.token, exported, exportOrg)).toEqual({ created: 0, updated: 0, failed: [] });
+    expect(await importOk(owner.token, exported, exportOrg)).toEqual({
+      created: 0,
+      updated: 0,
+      invited: 0,
+      failed: [],
+    });
   });
 });
 
@@ -466,6 +653,7 @@ describe('service accounts', () => {
     expect(await importOk(owner.token, exported, org)).toEqual({
       created: 0,
       updated: 0,
+      invited: 0,
       failed: [
         { line: 2, error: 'An email address is required (service accounts, which have none, cannot be imported)' },
       ],
@@ -518,16 +706,200 @@ describe('who may change existing members through import', () => {
       inviterRole.id,
     ]);
     const existing = await person(server, 'renamevictim', { orgId, role: 'viewer' });
+    const outsider = uniqueEmail('scouted');
+    await createUser(server, outsider);
 
     const response = await importAs(
       recruiter.token,
-      `email,firstName,lastName,role\nfresh.recruit@example.com,Fresh,Recruit,viewer\n${existing.email},Changed,Name,viewer\n`,
+      `email,firstName,lastName,role\nfresh.recruit@example.com,Fresh,Recruit,viewer\n${existing.email},Changed,Name,viewer\n${outsider},Out,Sider,viewer\n`,
     );
     expect(response.errors).toBeUndefined();
     expect(response.data.importUsers.created).toBe(1);
     expect(response.data.importUsers.updated).toBe(0);
+    expect(response.data.importUsers.invited).toBe(1);
     expect(response.data.importUsers.failed).toEqual([{ line: 3, error: expect.stringContaining('members:update') }]);
     const [row] = await server.sql('SELECT first_name FROM users WHERE id = $1', [existing.id]);
     expect(row.first_name).toBe('renamevictim');
+  });
+});
+
+describe('no membership without consent', () => {
+  const SET_PASSWORD =
+    'mutation ($userId: ID!, $password: String!) { setPassword(userId: $userId, password: $password) }';
+  const ATTACKER_PASSWORD = 'attacker chosen passphrase';
+
+  /** Issue 10, finding 1: any signed-in user creates an org and imports someone else's email. */
+  async function importIntoOwnOrg(victim: { id: string; email: string }) {
+    const attacker = await person(server, 'mallory');
+    const trap = await createOrgAs(server, attacker.token, `Trap ${uniqueEmail('org')}`);
+    const before = await accountRow(victim.email);
+    const since = sink.messages.length;
+
+    const result = await importFull(
+      attacker.token,
+      `email,firstName,role,password,customerId\n${victim.email},Owned,admin,${ATTACKER_PASSWORD},cust-evil`,
+      trap,
+    );
+
+    expect(result).toEqual({
+      created: 0,
+      updated: 0,
+      invited: 1,
+      failed: [],
+      lines: [{ line: 2, email: victim.email, status: 'INVITED', error: null }],
+    });
+    expect(
+      await server.sql('SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2', [trap, victim.id]),
+    ).toHaveLength(0);
+    expect(
+      await server.sql('SELECT action FROM audit_logs WHERE org_id = $1 AND action = $2', [trap, 'user.imported']),
+    ).toHaveLength(0);
+    const mail = await sink.waitFor(victim.email, since);
+
+    const setPassword = await server.graphql(
+      SET_PASSWORD,
+      { userId: victim.id, password: ATTACKER_PASSWORD },
+      { token: attacker.token },
+    );
+    expect(setPassword.errors).toBeDefined();
+    expect(await accountRow(victim.email)).toEqual(before);
+    await expect(server.login(victim.email, ATTACKER_PASSWORD)).rejects.toThrow();
+    return { trap, mail };
+  }
+
+  it('only invites a super user, whose account stays untouched', async () => {
+    const [superUser] = await server.sql(`SELECT id, email FROM users WHERE super_user ORDER BY created_at LIMIT 1`);
+    await importIntoOwnOrg(superUser);
+    const signedIn = await server.login(superUser.email, OWNER_PASSWORD);
+    const me = await server.graphql('{ me { superUser } }', {}, { token: signedIn.accessToken });
+    expect(me.data.me.superUser).toBe(true);
+  });
+
+  it("only invites a member of other orgs; accepting the email while signed in joins with the line's role", async () => {
+    const victim = await person(server, 'victim', { orgId, role: 'viewer' });
+    const elsewhere = await createOrgAs(server, victim.token, `Victim's own ${uniqueEmail('org')}`);
+    const { trap, mail } = await importIntoOwnOrg(victim);
+
+    const accepted = await server.graphql(
+      ACCEPT,
+      { input: { token: tokenFrom(mail, '/invitations/accept') } },
+      { token: victim.token },
+    );
+    expect(accepted.errors).toBeUndefined();
+    expect(await memberOf(victim.email, trap)).toMatchObject({
+      first_name: 'victim',
+      kind: 'HUMAN',
+      customer_id: null,
+      role: 'admin',
+      membership_status: 'ACTIVE',
+    });
+    expect(await memberOf(victim.email, elsewhere)).toMatchObject({ role: 'owner' });
+    await expect(server.login(victim.email, MEMBER_PASSWORD)).resolves.toBeTruthy();
+  });
+
+  it('reports every line of a mixed file with its status, and totals that agree', async () => {
+    const outsider = uniqueEmail('outsider');
+    await createUser(server, outsider);
+    const renamed = await person(server, 'tobe', { orgId, role: 'viewer' });
+    const steady = await person(server, 'steady', { orgId, role: 'viewer' });
+    const fresh = uniqueEmail('fresh');
+    const csv = [
+      'email,firstName,lastName',
+      `${fresh},Fresh,Person`,
+      `${outsider},Not,Mine`,
+      `${renamed.email},Now,Renamed`,
+      `${steady.email},steady,`,
+      'one,field,too,many',
+      'not-an-email,,',
+    ].join('\n');
+
+    expect(await importFull(admin.token, csv)).toEqual({
+      created: 1,
+      updated: 1,
+      invited: 1,
+      failed: [
+        { line: 6, error: 'Expected 3 fields as in the header, found 4' },
+        { line: 7, error: 'Invalid email address "not-an-email"' },
+      ],
+      lines: [
+        { line: 2, email: fresh, status: 'CREATED', error: null },
+        { line: 3, email: outsider, status: 'INVITED', error: null },
+        { line: 4, email: renamed.email, status: 'UPDATED', error: null },
+        { line: 5, email: steady.email, status: 'UNCHANGED', error: null },
+        { line: 6, email: null, status: 'FAILED', error: 'Expected 3 fields as in the header, found 4' },
+        { line: 7, email: 'not-an-email', status: 'FAILED', error: 'Invalid email address "not-an-email"' },
+      ],
+    });
+    expect(await memberOf(outsider)).toMatchObject({ first_name: null, membership_status: null });
+  });
+});
+
+describe('when the mail server refuses an invitation', () => {
+  let failing: TestGateway;
+  let refusing: SMTPServer;
+  const recipientsTried: string[] = [];
+
+  beforeAll(async () => {
+    refusing = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onRcptTo(address, _session, callback) {
+        recipientsTried.push(address.address.toLowerCase());
+        callback(new Error('mailbox unavailable'));
+      },
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const { port } = refusing.server.address() as AddressInfo;
+    failing = await startTestGateway({ SMTP_URL: `smtp://127.0.0.1:${port}` });
+  });
+
+  afterAll(async () => {
+    await failing.close();
+    await new Promise<void>((resolve) => refusing.close(() => resolve()));
+  });
+
+  it('fails that line alone, and does not try the later invitations of the file', async () => {
+    const importer = await person(failing, 'importer');
+    const org = await createOrgAs(failing, importer.token, 'Mailless');
+    const [first, second] = [uniqueEmail('first'), uniqueEmail('second')];
+    await createUser(failing, first);
+    await createUser(failing, second);
+    const [newOne, newTwo] = [uniqueEmail('new'), uniqueEmail('new')];
+
+    const response = await failing.graphql(
+      IMPORT,
+      { orgId: org, csv: ['email', first, newOne, second, newTwo].join('\n') },
+      { token: importer.token },
+    );
+
+    expect(response.errors).toBeUndefined();
+    expect(response.data.importUsers).toMatchObject({ created: 2, updated: 0, invited: 0 });
+    expect(response.data.importUsers.lines).toEqual([
+      {
+        line: 2,
+        email: first,
+        status: 'FAILED',
+        error: 'The invitation email could not be sent; import this line again later',
+      },
+      { line: 3, email: newOne, status: 'CREATED', error: null },
+      {
+        line: 4,
+        email: second,
+        status: 'FAILED',
+        error: 'Not invited: the mail server failed on line 2; import this line again later',
+      },
+      { line: 5, email: newTwo, status: 'CREATED', error: null },
+    ]);
+    expect(recipientsTried).toEqual([first]);
+    expect(await failing.sql('SELECT 1 FROM invitations WHERE org_id = $1', [org])).toHaveLength(0);
+    expect(
+      await failing.sql(`SELECT 1 FROM audit_logs WHERE org_id = $1 AND action = 'invitation.created'`, [org]),
+    ).toHaveLength(0);
+    const members = await failing.sql(
+      'SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 ORDER BY u.email',
+      [org],
+    );
+    expect(members.map((row) => row.email).sort()).toEqual([importer.email, newOne, newTwo].sort());
   });
 });

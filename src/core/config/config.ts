@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDurationSeconds } from './duration';
+import { parseRateLimit, type RateLimit } from './rate';
 
 const duration = (fallback: string) =>
   z
@@ -16,6 +17,25 @@ const duration = (fallback: string) =>
 
 const integer = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
+
+const rateLimit = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const limit = parseRateLimit(value);
+      if (!limit) {
+        ctx.addIssue({ code: 'custom', message: 'must be attempts per duration, such as 5/1h or 100/15m' });
+        return z.NEVER;
+      }
+      return limit;
+    });
+
+/** A number of proxy hops; the former `true`/`false` still read as 1/0. */
+const proxyHops = z.preprocess(
+  (value) => (typeof value === 'string' ? ({ true: '1', false: '0' }[value.trim().toLowerCase()] ?? value) : value),
+  integer(0, 0, 10),
+);
 
 const optionalText = z
   .string()
@@ -44,9 +64,28 @@ const envSchema = z
     LOCKOUT_THRESHOLD: integer(10, 1, 1000),
     LOCKOUT_WINDOW: duration('15m'),
     LOCKOUT_DURATION: duration('15m'),
+    LOGIN_SLOWDOWN_AFTER: rateLimit('100/15m'),
+    LOGIN_SLOWDOWN_DELAY: duration('2s'),
+    RATE_LIMIT_LOGIN_PER_IP: rateLimit('100/15m'),
+    RATE_LIMIT_REFRESH_PER_IP: rateLimit('100/15m'),
+    RATE_LIMIT_REFRESH_PER_TOKEN: rateLimit('10/15m'),
+    RATE_LIMIT_CHANGE_PASSWORD_PER_IP: rateLimit('30/15m'),
+    RATE_LIMIT_CHANGE_PASSWORD_PER_ACCOUNT: rateLimit('10/15m'),
+    RATE_LIMIT_RESET_REQUEST_PER_IP: rateLimit('30/1h'),
+    RATE_LIMIT_RESET_REQUEST_PER_EMAIL: rateLimit('3/1h'),
+    RATE_LIMIT_RESET_PASSWORD_PER_IP: rateLimit('30/15m'),
+    RATE_LIMIT_RESET_PASSWORD_PER_TOKEN: rateLimit('5/15m'),
+    RATE_LIMIT_INVITE_PER_IP: rateLimit('100/1h'),
+    RATE_LIMIT_INVITATION_MAIL_PER_EMAIL: rateLimit('5/1h'),
+    RATE_LIMIT_RESEND_INVITATION_PER_IP: rateLimit('100/1h'),
+    RATE_LIMIT_RESEND_INVITATION_PER_INVITATION: rateLimit('3/1h'),
+    RATE_LIMIT_INVITE_LINK_PER_IP: rateLimit('100/1h'),
+    RATE_LIMIT_INVITE_LINK_PER_ORG: rateLimit('50/1h'),
+    RATE_LIMIT_ACCEPT_INVITATION_PER_IP: rateLimit('30/15m'),
+    RATE_LIMIT_ACCEPT_INVITATION_PER_TOKEN: rateLimit('10/15m'),
     IMPORT_BCRYPT_COST: integer(8, 4, 15),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    TRUST_PROXY: z.stringbool().default(false),
+    TRUST_PROXY: proxyHops,
     MAX_QUERY_DEPTH: integer(12, 2, 100),
     MAX_QUERY_ALIASES: integer(30, 1, 1000),
     MAX_BODY_BYTES: integer(1_000_000, 1_000, 100_000_000),
@@ -68,6 +107,32 @@ const envSchema = z
     { when: () => true },
   );
 
+/**
+ * Every abuse limit, by what it counts (docs/security.md, "Abuse limits"). `loginPerAccountAndIp`
+ * also refuses for `blockSeconds` once spent; `loginSlowdownPerAccount` delays instead of refusing.
+ */
+export type RateLimits = {
+  loginPerIp: RateLimit;
+  loginPerAccountAndIp: RateLimit & { blockSeconds: number };
+  loginSlowdownPerAccount: RateLimit & { delaySeconds: number };
+  refreshPerIp: RateLimit;
+  refreshPerToken: RateLimit;
+  changePasswordPerIp: RateLimit;
+  changePasswordPerAccount: RateLimit;
+  resetRequestPerIp: RateLimit;
+  resetRequestPerEmail: RateLimit;
+  resetPasswordPerIp: RateLimit;
+  resetPasswordPerToken: RateLimit;
+  invitePerIp: RateLimit;
+  invitationMailPerEmail: RateLimit;
+  resendInvitationPerIp: RateLimit;
+  resendInvitationPerInvitation: RateLimit;
+  inviteLinkPerIp: RateLimit;
+  inviteLinkPerOrg: RateLimit;
+  acceptInvitationPerIp: RateLimit;
+  acceptInvitationPerToken: RateLimit;
+};
+
 export type Config = {
   env: 'development' | 'production' | 'test';
   host: string;
@@ -80,11 +145,12 @@ export type Config = {
   auth: { accessTokenTtl: number; refreshTokenTtl: number; audience: string; bcryptCost: number };
   bootstrap: { email?: string; password?: string; orgName?: string };
   mail: { smtpUrl?: string; from: string };
-  lockout: { threshold: number; windowSeconds: number; durationSeconds: number };
+  rateLimits: RateLimits;
   /** bcrypt cost for passwords set by CSV import; raised to BCRYPT_COST at the user's next sign-in. */
   importBcryptCost: number;
   logLevel: string;
-  trustProxy: boolean;
+  /** How many proxies in front of the gateway append to X-Forwarded-For (client-info.ts). */
+  trustProxy: number;
   limits: { maxDepth: number; maxAliases: number; maxBodyBytes: number };
 };
 
@@ -122,10 +188,30 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     bootstrap: { email: env.BOOTSTRAP_EMAIL, password: env.BOOTSTRAP_PASSWORD, orgName: env.BOOTSTRAP_ORG },
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
-    lockout: {
-      threshold: env.LOCKOUT_THRESHOLD,
-      windowSeconds: env.LOCKOUT_WINDOW,
-      durationSeconds: env.LOCKOUT_DURATION,
+    rateLimits: {
+      loginPerIp: env.RATE_LIMIT_LOGIN_PER_IP,
+      loginPerAccountAndIp: {
+        points: env.LOCKOUT_THRESHOLD,
+        durationSeconds: env.LOCKOUT_WINDOW,
+        blockSeconds: env.LOCKOUT_DURATION,
+      },
+      loginSlowdownPerAccount: { ...env.LOGIN_SLOWDOWN_AFTER, delaySeconds: env.LOGIN_SLOWDOWN_DELAY },
+      refreshPerIp: env.RATE_LIMIT_REFRESH_PER_IP,
+      refreshPerToken: env.RATE_LIMIT_REFRESH_PER_TOKEN,
+      changePasswordPerIp: env.RATE_LIMIT_CHANGE_PASSWORD_PER_IP,
+      changePasswordPerAccount: env.RATE_LIMIT_CHANGE_PASSWORD_PER_ACCOUNT,
+      resetRequestPerIp: env.RATE_LIMIT_RESET_REQUEST_PER_IP,
+      resetRequestPerEmail: env.RATE_LIMIT_RESET_REQUEST_PER_EMAIL,
+      resetPasswordPerIp: env.RATE_LIMIT_RESET_PASSWORD_PER_IP,
+      resetPasswordPerToken: env.RATE_LIMIT_RESET_PASSWORD_PER_TOKEN,
+      invitePerIp: env.RATE_LIMIT_INVITE_PER_IP,
+      invitationMailPerEmail: env.RATE_LIMIT_INVITATION_MAIL_PER_EMAIL,
+      resendInvitationPerIp: env.RATE_LIMIT_RESEND_INVITATION_PER_IP,
+      resendInvitationPerInvitation: env.RATE_LIMIT_RESEND_INVITATION_PER_INVITATION,
+      inviteLinkPerIp: env.RATE_LIMIT_INVITE_LINK_PER_IP,
+      inviteLinkPerOrg: env.RATE_LIMIT_INVITE_LINK_PER_ORG,
+      acceptInvitationPerIp: env.RATE_LIMIT_ACCEPT_INVITATION_PER_IP,
+      acceptInvitationPerToken: env.RATE_LIMIT_ACCEPT_INVITATION_PER_TOKEN,
     },
     importBcryptCost: Math.min(env.IMPORT_BCRYPT_COST, env.BCRYPT_COST),
     logLevel: env.LOG_LEVEL,

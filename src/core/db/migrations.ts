@@ -1,6 +1,12 @@
 import { InitialSchema1795420800000 } from '../../../migrations/1795420800000-initial-schema';
 import { AuditAppendOnly1795507200000 } from '../../../migrations/1795507200000-audit-append-only';
 import { AuditRetention1795593600000 } from '../../../migrations/1795593600000-audit-retention';
+import { RateLimits1795680000000 } from '../../../migrations/1795680000000-rate-limits';
 
 /** Listed as classes, not globs, so the same list serves ts-node, jest and the compiled build. */
-export const migrations = [InitialSchema1795420800000, AuditAppendOnly1795507200000, AuditRetention1795593600000];
+export const migrations = [
+  InitialSchema1795420800000,
+  AuditAppendOnly1795507200000,
+  AuditRetention1795593600000,
+  RateLimits1795680000000,
+];

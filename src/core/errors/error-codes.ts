@@ -121,6 +121,7 @@ export const errorCatalog = {
     message: 'The principal must be a member or a group of the org',
   },
   'audit.org_required': { code: 'BAD_USER_INPUT', message: 'orgId is required (only super users read across orgs)' },
+  'rate.limited': { code: 'RATE_LIMITED', message: 'Too many attempts; try again later' },
   'internal.unexpected': { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' },
 } as const satisfies Record<string, { code: PublicCode; message: string }>;
 

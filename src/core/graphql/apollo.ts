@@ -8,6 +8,7 @@ import type { Config } from '../config/config';
 import type { GraphQLContext } from '../context/context';
 import { createErrorFormatter } from '../errors/format-error';
 import type { Logger } from '../logger';
+import { retryAfterPlugin } from './retry-after';
 
 const MAX_DIRECTIVES = 50;
 
@@ -37,7 +38,7 @@ export function createApollo(schema: GraphQLSchema, config: Config, logger: Logg
       maxDirectivesRule({ n: MAX_DIRECTIVES, ...reportToContext }),
     ],
     // GraphiQL is served from local assets by the HTTP layer; Apollo's page would load a CDN.
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    plugins: [retryAfterPlugin(), ApolloServerPluginLandingPageDisabled()],
     logger: {
       debug: (message) => logger.debug(message),
       info: (message) => logger.info(message),

@@ -2,6 +2,7 @@ import { IdArgs } from '../../core/graphql/id-args';
 import { Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
+import type { Charge } from '../../core/rate-limit/rate-limiter';
 import { OrgType } from '../orgs/org.type';
 import { actAs } from './sign-in';
 import { AuthPayloadType, SessionType } from './auth.type';
@@ -16,7 +17,12 @@ export class AuthResolver {
 
   @Mutation(() => AuthPayloadType, { description: 'Spends a refresh token and returns new credentials.' })
   async refreshSession(@Args() { refreshToken }: RefreshTokenArgs, @Ctx() ctx: GraphQLContext) {
-    return actAs(ctx, await ctx.services.auth.refresh(refreshToken, auditActorOf(ctx)));
+    const perAddress: Charge = ['refreshPerIp', ctx.ipAddress];
+    await ctx.services.rateLimits.consume(perAddress, ['refreshPerToken', refreshToken]);
+    const signedIn = await ctx.services.auth.refresh(refreshToken, auditActorOf(ctx));
+    // Per address only failures count, so the many sessions behind one busy network refresh freely.
+    await ctx.services.rateLimits.refund(perAddress);
+    return actAs(ctx, signedIn);
   }
 
   @Mutation(() => Boolean, { description: 'Ends the session of a refresh token; false if it had ended.' })

@@ -6,10 +6,11 @@ import type { PasswordHasher } from '../../core/crypto/password-hasher';
 import { queryRows } from '../../core/db/sql';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
+import { normalisedEmail } from '../../core/rate-limit/email';
+import type { Charge, RateLimiter } from '../../core/rate-limit/rate-limiter';
 import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
 import { PrincipalKind, UserEntity, UserStatus } from '../users/user.entity';
 import type { AccessTokenService } from './access-tokens.service';
-import type { LoginLockout } from '../locking/login-lockout';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionEntity } from './session.entity';
 
@@ -23,13 +24,7 @@ export type SignedIn = {
 export type LoginInput = { email: string; password: string; orgId?: string | null };
 
 type LoginRefusal =
-  | 'unknown_email'
-  | 'wrong_password'
-  | 'no_password'
-  | 'locked_out'
-  | 'account_inactive'
-  | 'account_locked'
-  | 'not_a_member';
+  'unknown_email' | 'wrong_password' | 'no_password' | 'account_inactive' | 'account_locked' | 'not_a_member';
 
 type RefreshOutcome =
   { ok: true; session: SessionEntity; refreshToken: string; user: UserEntity } | { ok: false; reuseDetected: boolean };
@@ -41,15 +36,23 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly accessTokens: AccessTokenService,
     private readonly refreshTtlSeconds: number,
-    private readonly lockout: LoginLockout,
+    private readonly limits: RateLimiter,
   ) {}
 
   /**
    * Every refusal answers the same error after the same bcrypt work, whether the email is unknown,
-   * the password wrong, the account disabled or locked out; the audit log records the real reason.
+   * the password wrong or the account disabled; the audit log records the real reason.
+   *
+   * Before any of that work, failures are throttled per source address and per (email, address):
+   * a guesser is refused RATE_LIMITED from its own address while the owner still signs in from
+   * theirs. Many failures on one email from everywhere only slow each attempt down. Counting the
+   * normalised email, not the account, answers alike whether an account exists.
    */
   async login(input: LoginInput, actor: AuditActor): Promise<SignedIn> {
     const email = input.email.trim();
+    const failures = this.loginFailureCounters(email, actor.ipAddress);
+    await this.limits.consume(failures.perAddress, failures.perAccountAndAddress);
+    await this.limits.slowDown(...failures.perAccount);
     const user = await this.db
       .getRepository(UserEntity)
       .createQueryBuilder('user')
@@ -62,10 +65,6 @@ export class AuthService {
 
     if (refusal || !user || orgId === undefined) {
       await this.db.transaction(async (tx) => {
-        const counted =
-          user && refusal === 'wrong_password' ? await this.lockout.recordFailure(tx, user.id) : undefined;
-        // A failure that lost the race to a lockout was not counted: it met a locked account.
-        const reason = counted === null ? 'locked_out' : refusal;
         await recordAudit(
           tx,
           { ...actor, actorId: user?.id ?? null, actorKind: user?.kind ?? 'ANONYMOUS' },
@@ -73,16 +72,16 @@ export class AuthService {
             action: 'session.login_failed',
             targetType: 'User',
             targetId: user?.id ?? null,
-            changes: { email, reason, ...counted },
+            changes: { email, reason: refusal },
           },
         );
       });
+      // The attempt stays counted as a failure.
       throw new AppError('auth.invalid_credentials');
     }
 
     const { session, refreshToken } = await this.db.transaction(async (tx) => {
       const started = await this.startSession(tx, user.id, orgId, actor);
-      await this.lockout.recordSuccess(tx, user.id);
       await tx.update(
         UserEntity,
         { id: user.id },
@@ -100,7 +99,30 @@ export class AuthService {
       );
       return started;
     });
+    await this.limits.refund(failures.perAddress, failures.perAccount);
+    await this.limits.reset(...failures.perAccountAndAddress);
     return this.signedIn(user, session, refreshToken);
+  }
+
+  /** The counters one sign-in attempt is charged to, and given back on success. */
+  private loginFailureCounters(email: string, address: string | null) {
+    const account = normalisedEmail(email);
+    return {
+      perAddress: ['loginPerIp', address] as Charge,
+      perAccountAndAddress: ['loginPerAccountAndIp', account, address] as Charge,
+      perAccount: ['loginSlowdownPerAccount', account] as const,
+    };
+  }
+
+  /**
+   * Forgets an account's sign-in failures from every address, inside the caller's transaction:
+   * after a password reset or an administrator's unlock, the owner starts afresh everywhere.
+   */
+  async forgetLoginFailures(tx: EntityManager, email: string | null): Promise<void> {
+    if (!email) return;
+    const account = normalisedEmail(email);
+    await this.limits.resetAll(tx, 'loginPerAccountAndIp', account);
+    await this.limits.resetAll(tx, 'loginSlowdownPerAccount', account);
   }
 
   private refusalFor(
@@ -110,7 +132,6 @@ export class AuthService {
   ): LoginRefusal | null {
     if (!user) return 'unknown_email';
     if (!user.passwordHash) return 'no_password';
-    if (this.lockout.isLockedOut(user)) return 'locked_out';
     if (!passwordMatches) return 'wrong_password';
     if (user.status !== UserStatus.ACTIVE) return 'account_inactive';
     if (user.lockedAt) return 'account_locked';

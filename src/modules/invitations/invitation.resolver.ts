@@ -1,6 +1,7 @@
 import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
+import { normalisedEmail } from '../../core/rate-limit/email';
 import { AuthPayloadType } from '../auth/auth.type';
 import { actAs } from '../auth/sign-in';
 import { OrgType } from '../orgs/org.type';
@@ -15,6 +16,10 @@ import { effectiveStatus } from './invitations.service';
 export class InvitationResolver {
   @Mutation(() => InvitationType, { description: 'Invites a person by email; the message is sent at once.' })
   async invite(@Arg('input', () => InviteInput) input: InviteInput, @Ctx() ctx: GraphQLContext) {
+    await ctx.services.rateLimits.consume(
+      ['invitePerIp', ctx.ipAddress],
+      ['invitationMailPerEmail', normalisedEmail(input.email)],
+    );
     return ctx.db.transaction((tx) => ctx.services.invitations.invite(tx, auditActorOf(ctx), input));
   }
 
@@ -23,11 +28,19 @@ export class InvitationResolver {
     @Arg('input', () => CreateInviteLinkInput) input: CreateInviteLinkInput,
     @Ctx() ctx: GraphQLContext,
   ) {
+    await ctx.services.rateLimits.consume(['inviteLinkPerIp', ctx.ipAddress], ['inviteLinkPerOrg', input.orgId]);
     return ctx.db.transaction((tx) => ctx.services.invitations.createLink(tx, auditActorOf(ctx), input));
   }
 
   @Mutation(() => InvitationType, { description: 'Sends a pending email invitation again with a new token.' })
   async resendInvitation(@Args() { id }: IdArgs, @Ctx() ctx: GraphQLContext) {
+    // Resending mails the same address as inviting, so both draw on that address's allowance.
+    const recipient = (await ctx.loaders.invitationById.load(id))?.email;
+    await ctx.services.rateLimits.consume(
+      ['resendInvitationPerIp', ctx.ipAddress],
+      ['resendInvitationPerInvitation', id],
+      ...(recipient ? [['invitationMailPerEmail', normalisedEmail(recipient)] as const] : []),
+    );
     return ctx.db.transaction((tx) => ctx.services.invitations.resend(tx, auditActorOf(ctx), id));
   }
 
@@ -43,6 +56,10 @@ export class InvitationResolver {
     @Arg('input', () => AcceptInvitationInput) input: AcceptInvitationInput,
     @Ctx() ctx: GraphQLContext,
   ) {
+    await ctx.services.rateLimits.consume(
+      ['acceptInvitationPerIp', ctx.ipAddress],
+      ['acceptInvitationPerToken', input.token],
+    );
     return actAs(ctx, await ctx.services.invitations.accept(input, ctx.principal, auditActorOf(ctx)));
   }
 

@@ -48,6 +48,17 @@ export type AcceptRequest = {
   lastName?: string | null;
 };
 
+/**
+ * The mail server refused the invitation or could not be reached. A fault of the server, not of the
+ * request (so it stays masked for `invite`), marked so that an import can fail that one line.
+ */
+export class InvitationNotSentError extends Error {
+  constructor(cause: unknown) {
+    super('The invitation email could not be sent', { cause });
+    this.name = 'InvitationNotSentError';
+  }
+}
+
 /** What one pending invitation offers, checked again under lock when it is accepted. */
 function isUsable(invitation: InvitationEntity): boolean {
   return (
@@ -395,6 +406,10 @@ export class InvitationsService {
       url,
       expiresAt: invitation.expiresAt,
     });
-    await this.mailer.send({ to: invitation.email as string, ...content, link: url });
+    try {
+      await this.mailer.send({ to: invitation.email as string, ...content, link: url });
+    } catch (error) {
+      throw new InvitationNotSentError(error);
+    }
   }
 }

@@ -10,7 +10,7 @@ export class LockingResolver {
     return ctx.db.transaction((tx) => ctx.services.locking.lock(tx, auditActorOf(ctx), userId, reason ?? null));
   }
 
-  @Mutation(() => UserType, { description: 'Unlocks an account, including an automatic lockout.' })
+  @Mutation(() => UserType, { description: 'Unlocks an account and forgets its failed sign-ins from every address.' })
   async unlock(@Args() { userId }: UnlockArgs, @Ctx() ctx: GraphQLContext) {
     return ctx.db.transaction((tx) => ctx.services.locking.unlock(tx, auditActorOf(ctx), userId));
   }

@@ -27,18 +27,13 @@ export class LockingService {
     return user;
   }
 
-  /** Lifts an administrator's lock and any automatic lockout. */
+  /** Lifts an administrator's lock and forgets the account's sign-in failures on every address. */
   async unlock(tx: EntityManager, actor: AuditActor, userId: string): Promise<UserEntity> {
     const user = await findLockedOrFail(tx, UserEntity, userId, 'user.not_found');
-    const before = { locked: user.lockedAt !== null, lockReason: user.lockReason, lockedOutUntil: user.lockedUntil };
-    Object.assign(user, {
-      lockedAt: null,
-      lockReason: null,
-      lockedUntil: null,
-      failedLoginCount: 0,
-      failedLoginWindowStartedAt: null,
-    });
+    const before = { locked: user.lockedAt !== null, lockReason: user.lockReason };
+    Object.assign(user, { lockedAt: null, lockReason: null });
     await tx.save(user);
+    await this.auth.forgetLoginFailures(tx, user.email);
     await recordAudit(tx, actor, {
       action: 'user.unlocked',
       targetType: 'User',

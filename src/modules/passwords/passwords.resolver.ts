@@ -1,6 +1,7 @@
 import { Args, Ctx, Mutation, Resolver } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
+import { normalisedEmail } from '../../core/rate-limit/email';
 import { ChangePasswordArgs, RequestPasswordResetArgs, ResetPasswordArgs, SetPasswordArgs } from './passwords.inputs';
 
 @Resolver()
@@ -9,6 +10,10 @@ export class PasswordsResolver {
   async changePassword(@Args() args: ChangePasswordArgs, @Ctx() ctx: GraphQLContext) {
     const principal = ctx.principal;
     if (!principal) throw new AppError('auth.unauthenticated');
+    await ctx.services.rateLimits.consume(
+      ['changePasswordPerIp', ctx.ipAddress],
+      ['changePasswordPerAccount', principal.userId],
+    );
     return ctx.db.transaction((tx) => ctx.services.passwords.changePassword(tx, principal, args, auditActorOf(ctx)));
   }
 
@@ -16,6 +21,11 @@ export class PasswordsResolver {
     description: 'Emails a single-use reset link, valid one hour, if the address has an account. Always true.',
   })
   async requestPasswordReset(@Args() { email }: RequestPasswordResetArgs, @Ctx() ctx: GraphQLContext) {
+    // Counted whether or not the address has an account, so a refusal tells nothing.
+    await ctx.services.rateLimits.consume(
+      ['resetRequestPerIp', ctx.ipAddress],
+      ['resetRequestPerEmail', normalisedEmail(email)],
+    );
     const delivery = await ctx.db.transaction((tx) =>
       ctx.services.passwords.requestReset(tx, email, auditActorOf(ctx)),
     );
@@ -26,6 +36,7 @@ export class PasswordsResolver {
 
   @Mutation(() => Boolean, { description: "Sets a new password with a reset link's token and ends every session." })
   async resetPassword(@Args() args: ResetPasswordArgs, @Ctx() ctx: GraphQLContext) {
+    await ctx.services.rateLimits.consume(['resetPasswordPerIp', ctx.ipAddress], ['resetPasswordPerToken', args.token]);
     return ctx.db.transaction((tx) => ctx.services.passwords.resetPassword(tx, args, auditActorOf(ctx)));
   }
 

@@ -1,5 +1,4 @@
 import { IsNull, type EntityManager } from 'typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { recordAudit, type AuditActor } from '../../core/audit/audit';
 import type { Principal } from '../../core/context/context';
 import { generateOpaqueToken, hashToken } from '../../core/crypto/opaque-token';
@@ -15,13 +14,6 @@ import { PasswordResetTokenEntity } from './password-reset-token.entity';
 import { resetPasswordEmail } from './reset-email';
 
 const RESET_TOKEN_TTL_MINUTES = 60;
-
-/** What a successful reset clears: the automatic lockout, never an administrator's lock. */
-const AUTOMATIC_LOCKOUT_CLEARED: QueryDeepPartialEntity<UserEntity> = {
-  lockedUntil: null,
-  failedLoginCount: 0,
-  failedLoginWindowStartedAt: null,
-};
 
 /** A reset email to send once the transaction that issued its token has committed. */
 export type ResetDelivery = { userId: string; message: MailMessage };
@@ -106,7 +98,10 @@ export class PasswordsService {
     });
   }
 
-  /** Spends a reset token: new password, every session ended, automatic lockout cleared. */
+  /**
+   * Spends a reset token: new password, every session ended, and the account's sign-in failures
+   * forgotten on every address (an administrator's lock stays).
+   */
   async resetPassword(
     tx: EntityManager,
     input: { token: string; newPassword: string },
@@ -124,14 +119,15 @@ export class PasswordsService {
     );
     if (!spent) throw new AppError('password.invalid_reset_token', { field: 'token' });
     const user = await tx.findOneByOrFail(UserEntity, { id: spent.user_id });
-    await this.storePassword(tx, user.id, input.newPassword, 'newPassword', AUTOMATIC_LOCKOUT_CLEARED);
+    await this.storePassword(tx, user.id, input.newPassword, 'newPassword');
+    await this.auth.forgetLoginFailures(tx, user.email);
     const sessionsEnded = await this.auth.endAllSessions(tx, user.id, 'password_reset');
     // Holding the emailed token is what identifies an anonymous caller as the account's owner.
     await recordAudit(tx, actor.actorId ? actor : { ...actor, actorId: user.id, actorKind: user.kind }, {
       action: 'user.password_reset',
       targetType: 'User',
       targetId: user.id,
-      changes: { sessionsEnded, lockoutCleared: user.lockedUntil !== null },
+      changes: { sessionsEnded },
     });
     return true;
   }
@@ -154,16 +150,10 @@ export class PasswordsService {
   }
 
   /** Applies the policy, stores the new hash, and retires reset links issued for the old password. */
-  private async storePassword(
-    tx: EntityManager,
-    userId: string,
-    password: string,
-    field: string,
-    alsoSet: QueryDeepPartialEntity<UserEntity> = {},
-  ): Promise<void> {
+  private async storePassword(tx: EntityManager, userId: string, password: string, field: string): Promise<void> {
     assertAcceptablePassword(password, field);
     const passwordHash = await this.hasher.hash(password);
-    await tx.update(UserEntity, { id: userId }, { ...alsoSet, passwordHash, passwordChangedAt: () => 'now()' });
+    await tx.update(UserEntity, { id: userId }, { passwordHash, passwordChangedAt: () => 'now()' });
     await tx.update(PasswordResetTokenEntity, { userId, usedAt: IsNull() }, { usedAt: () => 'now()' });
   }
 }

@@ -20,6 +20,7 @@ export type ImportLine = {
   teams?: string[];
   /** Used only when the import creates the account. */
   password?: string;
+  /** Makes a new account a CUSTOMER; an existing member's must match; ignored for an invitation. */
   customerId?: string;
 };
 
@@ -54,9 +55,14 @@ export function readImportLine({ line, cells }: CsvRow): ImportLine {
   };
 }
 
+/** The email cell as written (trimmed), whether or not it is a valid address. */
+export function emailCellOf({ cells }: CsvRow): string | undefined {
+  return text(cells.email);
+}
+
 /** The email as lines are compared for duplicates: trimmed and lower-cased. */
-export function emailKeyOf({ cells }: CsvRow): string | undefined {
-  return text(cells.email)?.toLowerCase();
+export function emailKeyOf(row: CsvRow): string | undefined {
+  return emailCellOf(row)?.toLowerCase();
 }
 
 function text(cell: string | undefined): string | undefined {

@@ -9,27 +9,25 @@ import type { CatalogGroup, ExistingAccount, Named, OrgCatalog } from './import-
 /** What the caller may grant in the org, read once before the import. */
 export type Caller = { userId: string | null; permissions: ReadonlySet<string>; rank: number };
 
-/** The details of a member that an import sets. */
-/** A member's own role and the roles of their groups, as permissions.md's inheritance has it. */
-function effectivePermissionsOf(member: MemberState): string[] {
-  return [...member.role.permissions, ...member.groups.flatMap((group) => group.rolePermissions ?? [])];
-}
+/** What a line gives a person in the org. */
+export type Offer = { role: RoleEntity; groups: CatalogGroup[]; teams: Named[] };
 
-export type MemberState = {
-  firstName: string | null;
-  lastName: string | null;
-  role: RoleEntity;
-  groups: CatalogGroup[];
-  teams: Named[];
-};
+/** The details of a member that an import sets. */
+export type MemberState = Offer & { firstName: string | null; lastName: string | null };
 
 /**
- * What one line does: create the account (`account` null), make an existing account a member
- * (`before` null), or change a member. `current` holds the groups and teams the account is in now.
+ * What one line does. `create`: a new account, a member at once. `invite`: an account that exists
+ * but is not a member is sent an invitation with the offer, and joins only if its holder accepts
+ * (the line's names, password and customerId are not the importer's to set on someone else's
+ * account). `update`: a member of the org changes; `current` holds its groups and teams now.
  */
-export type LinePlan = {
-  account: ExistingAccount | null;
-  before: MemberState | null;
+export type LinePlan = CreatePlan | InvitePlan | UpdatePlan;
+export type CreatePlan = { action: 'create'; after: MemberState };
+export type InvitePlan = { action: 'invite'; account: ExistingAccount; offer: Offer };
+export type UpdatePlan = {
+  action: 'update';
+  account: ExistingAccount;
+  before: MemberState;
   after: MemberState;
   current: { groups: CatalogGroup[]; teams: Named[] };
 };
@@ -45,33 +43,53 @@ export function planLine(
   caller: Caller,
 ): LinePlan | null {
   const wanted = resolveNames(line, catalog);
+  if (!account?.membership) {
+    const offer: Offer = {
+      role: wanted.role ?? viewerOf(catalog),
+      groups: wanted.groups ?? [],
+      teams: wanted.teams ?? [],
+    };
+    assertGrantable(caller, offer.role, offer.groups);
+    if (account) return { action: 'invite', account, offer };
+    return {
+      action: 'create',
+      after: { firstName: line.firstName ?? null, lastName: line.lastName ?? null, ...offer },
+    };
+  }
+
   const current = {
-    groups: known(account?.groupIds, catalog.groupsById),
-    teams: known(account?.teamIds, catalog.teamsById),
+    groups: known(account.groupIds, catalog.groupsById),
+    teams: known(account.teamIds, catalog.teamsById),
   };
-  const membership = account?.membership;
-  const before: MemberState | null = membership
-    ? {
-        firstName: account.firstName,
-        lastName: account.lastName,
-        role: found(catalog.rolesById.get(membership.roleId), 'import.unknown_role', 'The member has an unknown role'),
-        ...current,
-      }
-    : null;
+  const before: MemberState = {
+    firstName: account.firstName,
+    lastName: account.lastName,
+    role: found(
+      catalog.rolesById.get(account.membership.roleId),
+      'import.unknown_role',
+      'The member has an unknown role',
+    ),
+    ...current,
+  };
   const after: MemberState = {
-    ...newNames(line, account, before),
-    role:
-      wanted.role ?? before?.role ?? found(catalog.role('viewer'), 'import.unknown_role', 'The org has no viewer role'),
+    firstName: line.firstName ?? before.firstName,
+    lastName: line.lastName ?? before.lastName,
+    role: wanted.role ?? before.role,
     groups: wanted.groups ?? current.groups,
     teams: wanted.teams ?? current.teams,
   };
-
-  if (before && line.customerId !== undefined && line.customerId !== account?.customerId) {
+  if (line.customerId !== undefined && line.customerId !== account.customerId) {
     throw new AppError('import.customer_id_fixed');
   }
-  if (before && sameState(before, after)) return null;
-  assertAllowed(caller, account?.id === caller.userId, before, after, current.groups);
-  return { account, before, after, current };
+  if (sameState(before, after)) return null;
+  assertMayChange(caller, account.id === caller.userId, before, after);
+  assertGrantable(caller, before.role.id === after.role.id ? null : after.role, added(current.groups, after.groups));
+  return { action: 'update', account, before, after, current };
+}
+
+/** Whether a member's names change: an act on their whole account, which may belong to other orgs. */
+export function renamesAccount(plan: UpdatePlan): boolean {
+  return plan.before.firstName !== plan.after.firstName || plan.before.lastName !== plan.after.lastName;
 }
 
 /** The role, groups and teams a line names; undefined where it names none. */
@@ -86,35 +104,37 @@ function resolveNames(line: ImportLine, catalog: OrgCatalog) {
   };
 }
 
+function viewerOf(catalog: OrgCatalog): RoleEntity {
+  return found(catalog.role('viewer'), 'import.unknown_role', 'The org has no viewer role');
+}
+
 /**
- * The rules of permissions.md, for one line: changing an existing member needs members:update;
- * nobody changes their own role; a change to another
- * member needs a higher rank (an owner: any); nothing granted, through the role or a group's role,
- * may hold a permission the caller lacks.
+ * Changing an existing member needs members:update (inviting alone adds people, as in
+ * updateUser); nobody changes their own role; a change to another member needs a higher rank
+ * (an owner: any).
  */
-function assertAllowed(
-  caller: Caller,
-  isSelf: boolean,
-  before: MemberState | null,
-  after: MemberState,
-  currentGroups: CatalogGroup[],
-) {
-  const roleChanges = before?.role.id !== after.role.id;
-  // Inviting adds people; changing an existing member is members:update's, as in updateUser.
-  if (before && !caller.permissions.has('members:update')) {
+function assertMayChange(caller: Caller, isSelf: boolean, before: MemberState, after: MemberState) {
+  if (!caller.permissions.has('members:update')) {
     throw new AppError('auth.forbidden', { message: 'Changing an existing member needs members:update' });
   }
-  if (before && isSelf) {
-    if (roleChanges) throw new AppError('member.self_change');
-  } else if (before && caller.rank < OWNER_RANK && rankOf(effectivePermissionsOf(before)) >= caller.rank) {
+  if (isSelf) {
+    if (before.role.id !== after.role.id) throw new AppError('member.self_change');
+  } else if (caller.rank < OWNER_RANK && rankOf(effectivePermissionsOf(before)) >= caller.rank) {
     throw new AppError('member.outranked');
   }
-  if (roleChanges && !holdsAll(caller, after.role.permissions)) {
+}
+
+/**
+ * Nothing granted, through the role (null: unchanged) or a joined group's role, may hold a
+ * permission the caller lacks (permissions.md, escalation).
+ */
+function assertGrantable(caller: Caller, role: RoleEntity | null, joinedGroups: CatalogGroup[]) {
+  if (role && !holdsAll(caller, role.permissions)) {
     throw new AppError('role.escalation', {
-      message: `You cannot assign the role "${after.role.key}": it holds permissions you do not have`,
+      message: `You cannot assign the role "${role.key}": it holds permissions you do not have`,
     });
   }
-  for (const group of added(currentGroups, after.groups)) {
+  for (const group of joinedGroups) {
     if (group.rolePermissions && !holdsAll(caller, group.rolePermissions)) {
       throw new AppError('role.escalation', {
         message: `You cannot add members to the group "${group.name}": its role holds permissions you do not have`,
@@ -123,16 +143,9 @@ function assertAllowed(
   }
 }
 
-/**
- * An account that joins keeps its own names: it may belong to other orgs, which this import does
- * not speak for. A member's names change only where the line gives one.
- */
-function newNames(line: ImportLine, account: ExistingAccount | null, before: MemberState | null) {
-  if (account && !before) return { firstName: account.firstName, lastName: account.lastName };
-  return {
-    firstName: line.firstName ?? before?.firstName ?? null,
-    lastName: line.lastName ?? before?.lastName ?? null,
-  };
+/** A member's own role and the roles of their groups, as permissions.md's inheritance has it. */
+function effectivePermissionsOf(member: MemberState): string[] {
+  return [...member.role.permissions, ...member.groups.flatMap((group) => group.rolePermissions ?? [])];
 }
 
 function found<T>(value: T | undefined, key: ErrorKey, message: string): T {
@@ -141,8 +154,8 @@ function found<T>(value: T | undefined, key: ErrorKey, message: string): T {
 }
 
 /** The catalog entries for `ids`; one created since the catalog was read is not the import's concern. */
-function known<T>(ids: string[] | undefined, byId: Map<string, T>): T[] {
-  return (ids ?? []).flatMap((id) => byId.get(id) ?? []);
+function known<T>(ids: string[], byId: Map<string, T>): T[] {
+  return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
 function holdsAll(caller: Caller, permissions: readonly string[]): boolean {

@@ -4,7 +4,7 @@ import { MembershipStatus } from '../members/membership.entity';
 import { isOwnerRole, otherActiveOwners } from '../roles/role-rank';
 import { PrincipalKind } from '../users/user.entity';
 import type { ImportLine } from './import-line';
-import { added, type LinePlan } from './import-plan';
+import { added, type CreatePlan, type MemberState, type UpdatePlan } from './import-plan';
 import type { Named } from './import-state';
 
 // The statements one line runs: as few as possible, since a call may hold ten thousand lines and
@@ -18,7 +18,7 @@ export async function insertMember(
   tx: EntityManager,
   orgId: string,
   line: ImportLine,
-  plan: LinePlan,
+  plan: CreatePlan,
   passwordHash: string | null,
   invitedById: string | null,
 ): Promise<string> {
@@ -56,51 +56,37 @@ export async function insertMember(
   return id;
 }
 
-/** An existing account joins the org, active at once; its groups and teams follow separately. */
-export async function insertMembership(
-  tx: EntityManager,
-  orgId: string,
-  userId: string,
-  plan: LinePlan,
-  invitedById: string | null,
-) {
-  await tx.query('INSERT INTO memberships (org_id, user_id, role_id, invited_by_id) VALUES ($1, $2, $3, $4)', [
-    orgId,
+/** A member's first and last names, which belong to their account rather than to this org. */
+export async function renameAccount(tx: EntityManager, userId: string, { firstName, lastName }: MemberState) {
+  await tx.query('UPDATE users SET first_name = $2, last_name = $3, updated_at = now() WHERE id = $1', [
     userId,
-    plan.after.role.id,
-    invitedById,
+    firstName,
+    lastName,
   ]);
 }
 
-/** A member's names and role; the org keeps an active owner (the caller holds the org lock). */
-export async function updateMember(tx: EntityManager, orgId: string, userId: string, plan: LinePlan) {
+/** A member's role; the org keeps an active owner (the caller holds the org lock). */
+export async function changeMemberRole(tx: EntityManager, orgId: string, plan: UpdatePlan) {
   const { before, after, account } = plan;
-  if (!before || !account?.membership) return;
-  if (before.firstName !== after.firstName || before.lastName !== after.lastName) {
-    await tx.query('UPDATE users SET first_name = $2, last_name = $3, updated_at = now() WHERE id = $1', [
-      userId,
-      after.firstName,
-      after.lastName,
-    ]);
-  }
   if (before.role.id === after.role.id) return;
   const demotesAnOwner = isOwnerRole(before.role.permissions) && !isOwnerRole(after.role.permissions);
   if (
     demotesAnOwner &&
-    account.membership.status === MembershipStatus.ACTIVE &&
-    (await otherActiveOwners(tx, orgId, { userId })) === 0
+    account.membership?.status === MembershipStatus.ACTIVE &&
+    (await otherActiveOwners(tx, orgId, { userId: account.id })) === 0
   ) {
     throw new AppError('member.last_owner');
   }
   await tx.query('UPDATE memberships SET role_id = $3, updated_at = now() WHERE org_id = $1 AND user_id = $2', [
     orgId,
-    userId,
+    account.id,
     after.role.id,
   ]);
 }
 
 /** Brings the member's groups and teams in the org to exactly those the plan lists. */
-export async function syncGroupsAndTeams(tx: EntityManager, userId: string, plan: LinePlan) {
+export async function syncGroupsAndTeams(tx: EntityManager, plan: UpdatePlan) {
+  const userId = plan.account.id;
   await syncLinks(tx, 'group_members', 'group_id', userId, plan.current.groups, plan.after.groups);
   await syncLinks(tx, 'team_members', 'team_id', userId, plan.current.teams, plan.after.teams);
 }

@@ -11,8 +11,8 @@ export class ImportUsersArgs {
   @Field({
     description:
       'CSV with a header line. Columns, in any order and any case: email (required), firstName, lastName, ' +
-      'role (key or name; default viewer), groups and teams (names separated by ";"), password, customerId ' +
-      '(makes a new account a CUSTOMER). The columns only exportUsers writes are ignored. At most 10,000 rows.',
+      'role (key or name; default viewer), groups and teams (names separated by ";"), password (new accounts only), ' +
+      'customerId (makes a new account a CUSTOMER). The columns only exportUsers writes are ignored. At most 10,000 rows.',
   })
   @IsString()
   csv!: string;

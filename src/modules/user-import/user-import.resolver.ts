@@ -7,8 +7,10 @@ import { ImportUsersResultType } from './user-import.type';
 export class UserImportResolver {
   @Mutation(() => ImportUsersResultType, {
     description:
-      'Creates or updates members from CSV, each line on its own; imported members have access at once and get no email. ' +
-      'Existing accounts keep their password.',
+      'Creates or updates members from CSV, each line on its own. A new account is a member at once and gets no email; ' +
+      'a member of the org is updated; an existing account that is not a member is never added: it is sent an email ' +
+      'invitation with the role, groups and teams of its line, and joins only if its holder accepts (its password and ' +
+      'customerId columns are ignored).',
   })
   async importUsers(@Args() { orgId, csv }: ImportUsersArgs, @Ctx() ctx: GraphQLContext) {
     const service = ctx.services.userImport;

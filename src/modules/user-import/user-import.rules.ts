@@ -11,4 +11,5 @@ export const userImportRules = {
   Mutation: { importUsers: hasPermission('members:invite', orgFromArg('orgId')) },
   ImportUsersResult: allow,
   ImportFailure: allow,
+  ImportLineResult: allow,
 };

@@ -3,30 +3,63 @@ import { recordAudit, type AuditActor } from '../../core/audit/audit';
 import type { PasswordHasher } from '../../core/crypto/password-hasher';
 import { isUniqueViolation } from '../../core/db/pg-errors';
 import { AppError } from '../../core/errors/app-error';
+import type { Logger } from '../../core/logger';
+import { InvitationNotSentError, type InvitationsService } from '../invitations/invitations.service';
 import { lockOrg } from '../roles/role-rank';
 import type { PrincipalKind } from '../users/user.entity';
 import { exportMembersCsv } from './csv-export';
-import { readImportCsv, type LineFailure } from './import-csv';
-import { emailKeyOf, readImportLine, type ImportLine } from './import-line';
-import { planLine, type Caller, type LinePlan, type MemberState } from './import-plan';
+import { readImportCsv } from './import-csv';
+import { emailCellOf, emailKeyOf, readImportLine, type ImportLine } from './import-line';
+import {
+  planLine,
+  renamesAccount,
+  type Caller,
+  type CreatePlan,
+  type InvitePlan,
+  type LinePlan,
+  type MemberState,
+  type UpdatePlan,
+} from './import-plan';
 import { loadAccounts, OrgCatalog, registeredEmails } from './import-state';
-import { insertMember, insertMembership, syncGroupsAndTeams, updateMember } from './import-writes';
+import { changeMemberRole, insertMember, renameAccount, syncGroupsAndTeams } from './import-writes';
 import { LineSavepoints } from './line-savepoint';
 import { hashAll } from './password-hashes';
+import { ImportLineStatus } from './user-import.type';
+
+export type LineOutcome = { line: number; email: string | null; status: ImportLineStatus; error: string | null };
 
 /** The lines that passed their own checks, those that did not, and the new accounts' password hashes by line. */
-export type PreparedImport = { lines: ImportLine[]; failures: LineFailure[]; passwordHashes: Map<number, string> };
-export type ImportResult = { created: number; updated: number; failed: LineFailure[] };
+export type PreparedImport = { lines: ImportLine[]; failures: LineOutcome[]; passwordHashes: Map<number, string> };
+
+export type ImportResult = {
+  created: number;
+  updated: number;
+  invited: number;
+  failed: Array<{ line: number; error: string }>;
+  lines: LineOutcome[];
+};
+
+const STATUS_OF_ACTION = {
+  create: ImportLineStatus.CREATED,
+  update: ImportLineStatus.UPDATED,
+  invite: ImportLineStatus.INVITED,
+} as const satisfies Record<LinePlan['action'], ImportLineStatus>;
 
 /**
  * CSV import and export of an org's members. Each line of an import succeeds or fails alone,
  * inside one transaction. The shield has checked that the caller may invite; the rules that
  * depend on a line (escalation, rank, own role, last owner) are checked here, line by line.
+ *
+ * Nobody becomes a member of an org without consent: a new account is created as a member, but
+ * an account that already exists and is not a member is only sent an invitation, which its
+ * holder may accept (docs/security.md, "Imports and consent").
  */
 export class UserImportService {
   constructor(
     private readonly hasher: PasswordHasher,
     private readonly importBcryptCost: number,
+    private readonly invitations: InvitationsService,
+    private readonly logger: Logger,
   ) {}
 
   /**
@@ -35,7 +68,8 @@ export class UserImportService {
    * thread pool, off the event loop). Existing accounts keep their password: theirs are not hashed.
    */
   async prepare(db: EntityManager, csv: string): Promise<PreparedImport> {
-    const { rows, failures } = readImportCsv(csv);
+    const { rows, failures: unreadable } = readImportCsv(csv);
+    const failures = unreadable.map(({ line, error }) => failedLine(line, null, error));
     const lines: ImportLine[] = [];
     const firstLineByEmail = new Map<string, number>();
     for (const row of rows) {
@@ -49,7 +83,7 @@ export class UserImportService {
         }
         lines.push(line);
       } catch (error) {
-        failures.push({ line: row.line, error: failureMessage(error) });
+        failures.push(failedLine(row.line, emailCellOf(row) ?? null, failureMessage(error)));
       }
     }
     const registered = await registeredEmails(
@@ -66,7 +100,13 @@ export class UserImportService {
 
   /**
    * Applies the prepared lines under the org lock (so owners cannot vanish between checks). Each
-   * line that changes something runs in its own savepoint and writes one audit record.
+   * line that changes something runs in its own savepoint and writes one audit record (an
+   * invitation's is `invitation.created`).
+   *
+   * Invitations are mailed inside the transaction, as `invite` does. When the mail server fails
+   * for one, that line fails alone (the accounts created and the invitations already mailed stand,
+   * so no emailed link points to a rolled-back invitation), and the later invitations of the file
+   * fail without being tried: a server that is down or hanging costs one timeout, not one per line.
    */
   async importUsers(
     tx: EntityManager,
@@ -82,21 +122,32 @@ export class UserImportService {
       orgId,
       prepared.lines.map((line) => line.email),
     );
-    const result: ImportResult = { created: 0, updated: 0, failed: [...prepared.failures] };
+    const outcomes = [...prepared.failures];
     const savepoints = new LineSavepoints(tx);
+    let mailFailedOnLine: number | null = null;
     for (const line of prepared.lines) {
       try {
         const plan = planLine(line, accounts.get(line.email.toLowerCase()) ?? null, catalog, caller);
-        if (!plan) continue;
+        if (!plan) {
+          outcomes.push({ line: line.line, email: line.email, status: ImportLineStatus.UNCHANGED, error: null });
+          continue;
+        }
+        if (plan.action === 'invite' && mailFailedOnLine !== null) {
+          throw new AppError('import.invitation_not_sent', {
+            message: `Not invited: the mail server failed on line ${mailFailedOnLine}; import this line again later`,
+          });
+        }
         await savepoints.run(() => this.applyLine(tx, actor, orgId, line, plan, prepared));
-        if (plan.before) result.updated++;
-        else result.created++;
+        outcomes.push({ line: line.line, email: line.email, status: STATUS_OF_ACTION[plan.action], error: null });
       } catch (error) {
-        result.failed.push({ line: line.line, error: failureMessage(error) });
+        if (error instanceof InvitationNotSentError) {
+          mailFailedOnLine ??= line.line;
+          this.logger.warn({ err: error, orgId, line: line.line }, 'import: an invitation email could not be sent');
+        }
+        outcomes.push(failedLine(line.line, line.email, failureMessage(error)));
       }
     }
-    result.failed.sort((a, b) => a.line - b.line);
-    return result;
+    return summarise(outcomes);
   }
 
   exportUsers(db: EntityManager, orgId: string, kind: PrincipalKind | null): Promise<string> {
@@ -111,35 +162,69 @@ export class UserImportService {
     plan: LinePlan,
     prepared: PreparedImport,
   ) {
-    const userId = plan.account
-      ? await this.changeMember(tx, actor, orgId, plan, plan.account.id)
-      : await insertMember(tx, orgId, line, plan, await this.passwordHash(line, prepared), actor.actorId);
+    switch (plan.action) {
+      case 'create':
+        return this.createMember(tx, actor, orgId, line, plan, prepared);
+      case 'invite':
+        return this.invite(tx, actor, orgId, line, plan);
+      case 'update':
+        return this.updateMember(tx, actor, orgId, plan);
+    }
+  }
+
+  private async createMember(
+    tx: EntityManager,
+    actor: AuditActor,
+    orgId: string,
+    line: ImportLine,
+    plan: CreatePlan,
+    prepared: PreparedImport,
+  ) {
+    const passwordHash = await this.passwordHash(line, prepared);
+    const userId = await insertMember(tx, orgId, line, plan, passwordHash, actor.actorId);
     await recordAudit(tx, actor, {
       action: 'user.imported',
       orgId,
       targetType: 'User',
       targetId: userId,
       changes: {
-        before: plan.before && describe(plan.before),
-        after: {
-          ...(plan.account ? {} : { email: line.email, customerId: line.customerId ?? null }),
-          ...describe(plan.after),
-        },
+        before: null,
+        after: { email: line.email, customerId: line.customerId ?? null, ...describe(plan.after) },
       },
     });
   }
 
-  private async changeMember(
-    tx: EntityManager,
-    actor: AuditActor,
-    orgId: string,
-    plan: LinePlan,
-    userId: string,
-  ): Promise<string> {
-    if (plan.before) await updateMember(tx, orgId, userId, plan);
-    else await insertMembership(tx, orgId, userId, plan, actor.actorId);
-    await syncGroupsAndTeams(tx, userId, plan);
-    return userId;
+  /** The invitation `invite` sends, which also writes the line's audit record (`invitation.created`). */
+  private async invite(tx: EntityManager, actor: AuditActor, orgId: string, line: ImportLine, plan: InvitePlan) {
+    await this.invitations.invite(tx, actor, {
+      orgId,
+      email: line.email,
+      roleId: plan.offer.role.id,
+      groupIds: plan.offer.groups.map((group) => group.id),
+      teamIds: plan.offer.teams.map((team) => team.id),
+    });
+  }
+
+  private async updateMember(tx: EntityManager, actor: AuditActor, orgId: string, plan: UpdatePlan) {
+    if (renamesAccount(plan)) await this.renameMember(tx, plan);
+    await changeMemberRole(tx, orgId, plan);
+    await syncGroupsAndTeams(tx, plan);
+    await recordAudit(tx, actor, {
+      action: 'user.imported',
+      orgId,
+      targetType: 'User',
+      targetId: plan.account.id,
+      changes: { before: describe(plan.before), after: describe(plan.after) },
+    });
+  }
+
+  /**
+   * Names belong to the account, which may be a member of other orgs too: renaming someone is an
+   * account-level act (docs/security.md, "Authority over accounts"), kept apart from the
+   * membership changes so that rule can govern it on its own.
+   */
+  private async renameMember(tx: EntityManager, plan: UpdatePlan) {
+    await renameAccount(tx, plan.account.id, plan.after);
   }
 
   /** Hashed in `prepare`; hashed now only if the account was deleted since. */
@@ -147,6 +232,23 @@ export class UserImportService {
     if (!line.password) return null;
     return prepared.passwordHashes.get(line.line) ?? this.hasher.hash(line.password, this.importBcryptCost);
   }
+}
+
+function failedLine(line: number, email: string | null, error: string): LineOutcome {
+  return { line, email, status: ImportLineStatus.FAILED, error };
+}
+
+/** The totals and the lines in file order; the totals are counted from the lines, so they always agree. */
+function summarise(outcomes: LineOutcome[]): ImportResult {
+  const lines = outcomes.sort((a, b) => a.line - b.line);
+  const count = (status: ImportLineStatus) => lines.filter((line) => line.status === status).length;
+  return {
+    created: count(ImportLineStatus.CREATED),
+    updated: count(ImportLineStatus.UPDATED),
+    invited: count(ImportLineStatus.INVITED),
+    failed: lines.flatMap(({ line, error }) => (error === null ? [] : [{ line, error }])),
+    lines,
+  };
 }
 
 function describe(state: MemberState) {
@@ -162,12 +264,12 @@ function describe(state: MemberState) {
 
 /**
  * The message reported for a failed line. Expected failures are AppErrors; a unique index can
- * still refuse a line when a concurrent request registered the same person first. Anything else
- * is a fault, and fails the whole import.
+ * still refuse a new account when a concurrent request registered the same person first; the mail
+ * server can fail an invitation. Anything else is a fault, and fails the whole import.
  */
 function failureMessage(error: unknown): string {
   if (error instanceof AppError) return error.message;
+  if (error instanceof InvitationNotSentError) return new AppError('import.invitation_not_sent').message;
   if (isUniqueViolation(error, 'users_email_lower_key')) return new AppError('user.email_in_use').message;
-  if (isUniqueViolation(error, 'memberships_org_user_key')) return new AppError('invitation.already_member').message;
   throw error;
 }

@@ -57,16 +57,6 @@ export class UserEntity {
   @Column({ name: 'lock_reason', type: 'text', nullable: true })
   lockReason!: string | null;
 
-  /** Set by automatic lockout after repeated failed sign-ins; sign-in is refused until then. */
-  @Column({ name: 'locked_until', type: 'timestamptz', nullable: true })
-  lockedUntil!: Date | null;
-
-  @Column({ name: 'failed_login_count', type: 'integer', default: 0 })
-  failedLoginCount!: number;
-
-  @Column({ name: 'failed_login_window_started_at', type: 'timestamptz', nullable: true })
-  failedLoginWindowStartedAt!: Date | null;
-
   @Column({ name: 'default_org_id', type: 'uuid', nullable: true })
   defaultOrgId!: string | null;
 
