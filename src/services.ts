@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Config } from './core/config/config';
 import type { Logger } from './core/logger';
 import { createMailer } from './core/mail/mailer';
+import { RateLimiter } from './core/rate-limit/rate-limiter';
 import { PasswordHasher } from './core/crypto/password-hasher';
 import { ApiKeyTokens } from './modules/api-keys/api-key-tokens';
 import { ApiKeysService } from './modules/api-keys/api-keys.service';
@@ -10,7 +11,6 @@ import { AuthService } from './modules/auth/auth.service';
 import { GroupsService } from './modules/groups/groups.service';
 import { InvitationsService } from './modules/invitations/invitations.service';
 import { LockingService } from './modules/locking/locking.service';
-import { LoginLockout } from './modules/locking/login-lockout';
 import { SigningKeyStore } from './modules/auth/signing-keys.service';
 import { BootstrapService } from './modules/bootstrap/bootstrap.service';
 import { MembersService } from './modules/members/members.service';
@@ -34,7 +34,8 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
   });
   const orgs = new OrgsService();
   const mailer = createMailer(config, logger);
-  const auth = new AuthService(db, hasher, accessTokens, config.auth.refreshTokenTtl, new LoginLockout(config.lockout));
+  const rateLimits = new RateLimiter(db, config.rateLimits);
+  const auth = new AuthService(db, hasher, accessTokens, config.auth.refreshTokenTtl, rateLimits);
   const invitations = new InvitationsService(db, auth, hasher, mailer, config.publicUrl);
   return {
     config,
@@ -43,6 +44,7 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
     signingKeys,
     hasher,
     accessTokens,
+    rateLimits,
     auth,
     locking: new LockingService(auth),
     apiKeys: new ApiKeysService(
