@@ -3,6 +3,8 @@ import { allow } from 'graphql-shield';
 import { applyMiddleware } from 'graphql-middleware';
 import { buildSchema } from 'type-graphql';
 import { freshLoadersAfterMutation } from './core/graphql/fresh-loaders';
+import { credentialGate } from './core/permissions/credential-gate';
+import { CREDENTIAL_POLICY } from './core/permissions/credential-policy';
 import { withMutationDenialAudit } from './core/permissions/mutation-denial-audit';
 import { createShield, mergeRuleMaps } from './core/permissions/shield';
 import { ApiKeyResolver, OrgApiKeysResolver, UserApiKeysResolver } from './modules/api-keys/api-key.resolver';
@@ -115,9 +117,15 @@ export function buildDeclaredSchema(): Promise<GraphQLSchema> {
   });
 }
 
-/** The served schema: the declared one behind the single graphql-shield permission tree, whose refusals of mutations are audited. */
+/**
+ * The served schema: the declared one behind the credential gate (which credentials reach each root
+ * field) and the single graphql-shield permission tree; refusals of mutations by either are audited.
+ */
 export async function buildGatewaySchema(): Promise<GraphQLSchema> {
-  return applyMiddleware(await buildDeclaredSchema(), ...withMutationDenialAudit(createShield(permissionRules())));
+  return applyMiddleware(
+    await buildDeclaredSchema(),
+    ...withMutationDenialAudit(credentialGate(CREDENTIAL_POLICY), createShield(permissionRules())),
+  );
 }
 
 /** Every module's rules merged into the one shield map. */

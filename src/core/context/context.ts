@@ -7,6 +7,13 @@ import type { Loaders } from '../../loaders';
 import type { Services } from '../../services';
 import type { RequestScope } from './request-scope';
 
+/**
+ * How the caller proved who they are: a first-party session from `login` (or refresh or an accepted
+ * invitation), or a credential delegated to a program — today an API key, later any token issued to
+ * a registered client. Delegated credentials never upgrade themselves (docs/security.md).
+ */
+export type Credential = 'session' | 'api_key';
+
 /** The authenticated caller, re-checked against the database on every request. */
 export type Principal = {
   userId: string;
@@ -16,9 +23,15 @@ export type Principal = {
   orgId: string | null;
   sessionId: string | null;
   apiKeyId: string | null;
+  credential: Credential;
   /** With an API key: what the key may do at most, within its owner's current role in `orgId`. */
   scopes?: readonly string[];
 };
+
+/** Whether the caller uses a delegated credential rather than a first-party session. */
+export function isDelegated(principal: Principal): boolean {
+  return principal.credential !== 'session';
+}
 
 /** Built fresh for every operation: loaders and shield's cache never outlive one request. */
 export type GraphQLContext = RequestScope & {

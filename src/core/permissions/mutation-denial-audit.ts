@@ -18,17 +18,18 @@ const DENIAL_CODES: ReadonlySet<PublicCode> = new Set(['UNAUTHENTICATED', 'FORBI
 const resolverEntered = new WeakSet<GraphQLResolveInfo['path']>();
 
 /**
- * Wraps the permission shield so that a refused root mutation leaves an `authz.denied` audit record.
- * graphql-shield answers a refusal as an error value (fallbackError for `false`, or the rule's own
- * error) and calls the same fallbackError for errors the resolver throws, so neither its result nor
- * its callback can tell the two apart: a marker inside the shield notes the resolver being reached.
+ * Wraps the permission layers (the credential gate, then the shield) so that a root mutation refused
+ * by any of them leaves an `authz.denied` audit record. Each answers a refusal as an error value
+ * (graphql-shield: fallbackError for `false`, or the rule's own error), and the shield calls the
+ * same fallbackError for errors the resolver throws, so neither its result nor its callback can
+ * tell the two apart: a marker inside the innermost layer notes the resolver being reached.
  */
 export function withMutationDenialAudit<TSource, TArgs>(
-  shield: IMiddlewareGenerator<TSource, GraphQLContext, TArgs>,
+  ...guards: Array<IMiddleware | IMiddlewareGenerator<TSource, GraphQLContext, TArgs>>
 ): Array<IMiddleware | IMiddlewareGenerator<TSource, GraphQLContext, TArgs>> {
   const recordDenials: IMiddleware = {
     Mutation: async (resolve, parent, args: Record<string, unknown>, ctx: GraphQLContext, info) => {
-      // The shield never throws (debug is off): rule refusals and resolver errors both come back as values.
+      // The guards never throw (the shield's debug is off): refusals and resolver errors both come back as values.
       const outcome: unknown = await resolve(parent, args, ctx, info);
       if (isDenial(outcome) && !resolverEntered.has(info.path)) await recordDenial(ctx, info.fieldName, args, outcome);
       return outcome;
@@ -40,7 +41,7 @@ export function withMutationDenialAudit<TSource, TArgs>(
       return resolve(parent, args, ctx, info);
     },
   };
-  return [recordDenials, shield, markResolverEntered];
+  return [recordDenials, ...guards, markResolverEntered];
 }
 
 function isDenial(outcome: unknown): outcome is AppError {

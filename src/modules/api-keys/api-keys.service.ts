@@ -244,6 +244,7 @@ export class ApiKeysService {
       orgId: row.org_id,
       sessionId: null,
       apiKeyId: row.id,
+      credential: 'api_key',
       scopes: row.scopes,
     };
   }

@@ -162,8 +162,14 @@ export class AuthService {
     return preferred?.orgId ?? null;
   }
 
-  /** Opens a session (and its first refresh token) inside the caller's transaction. */
+  /**
+   * Opens a session (and its first refresh token) inside the caller's transaction. Service accounts
+   * never hold one, whichever path asks (a trigger on `sessions` says the same in the database).
+   */
   async startSession(tx: EntityManager, userId: string, orgId: string | null, actor: AuditActor) {
+    if (await tx.existsBy(UserEntity, { id: userId, kind: PrincipalKind.SERVICE_ACCOUNT })) {
+      throw new AppError('session.service_account');
+    }
     const session = await tx.save(
       tx.create(SessionEntity, {
         userId,
@@ -368,6 +374,7 @@ export class AuthService {
       orgId: claims.orgId,
       sessionId: claims.sessionId,
       apiKeyId: null,
+      credential: 'session',
     };
   }
 }

@@ -13,6 +13,7 @@ export function actAs(ctx: GraphQLContext, signedIn: SignedIn): SignedIn {
     orgId: null,
     sessionId: null,
     apiKeyId: null,
+    credential: 'session',
   };
   return signedIn;
 }
