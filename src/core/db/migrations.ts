@@ -2,6 +2,7 @@ import { InitialSchema1795420800000 } from '../../../migrations/1795420800000-in
 import { AuditAppendOnly1795507200000 } from '../../../migrations/1795507200000-audit-append-only';
 import { AuditRetention1795593600000 } from '../../../migrations/1795593600000-audit-retention';
 import { RateLimits1795680000000 } from '../../../migrations/1795680000000-rate-limits';
+import { NoServiceAccountSessions1795766400000 } from '../../../migrations/1795766400000-no-service-account-sessions';
 
 /** Listed as classes, not globs, so the same list serves ts-node, jest and the compiled build. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   AuditAppendOnly1795507200000,
   AuditRetention1795593600000,
   RateLimits1795680000000,
+  NoServiceAccountSessions1795766400000,
 ];

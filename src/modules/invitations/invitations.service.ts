@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { recordAudit, type AuditActor } from '../../core/audit/audit';
-import type { Principal } from '../../core/context/context';
+import { isDelegated, type Principal } from '../../core/context/context';
 import { generateOpaqueToken, hashToken } from '../../core/crypto/opaque-token';
 import type { PasswordHasher } from '../../core/crypto/password-hasher';
 import { assertAcceptablePassword } from '../../core/crypto/password-policy';
@@ -224,9 +224,11 @@ export class InvitationsService {
   /**
    * Joins the invitation's org with its role, groups and teams, in one transaction. A signed-in
    * caller just joins (an email invitation must be addressed to them); anyone else creates an
-   * account with the invitation's (or, for a link, their own) email, a password and names.
+   * account with the invitation's (or, for a link, their own) email, a password and names. Accepting
+   * starts a session, so a delegated credential (an API key) may not: it would become one.
    */
   async accept(request: AcceptRequest, principal: Principal | null, actor: AuditActor): Promise<SignedIn> {
+    if (principal && isDelegated(principal)) throw new AppError('auth.delegated_not_allowed');
     const tokenHash = hashToken(request.token);
     const preview = await this.findByToken(this.db.manager, tokenHash, false);
     if (!preview || !isUsable(preview)) throw new AppError('invitation.invalid_token');
@@ -273,6 +275,7 @@ export class InvitationsService {
     principal: Principal,
   ): Promise<UserEntity> {
     const user = await tx.findOneByOrFail(UserEntity, { id: principal.userId });
+    if (user.kind === PrincipalKind.SERVICE_ACCOUNT) throw new AppError('session.service_account');
     if (invitation.kind === InvitationKind.EMAIL && invitation.email?.toLowerCase() !== user.email?.toLowerCase()) {
       throw new AppError('invitation.email_mismatch');
     }
