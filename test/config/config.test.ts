@@ -87,6 +87,20 @@ describe('loadConfig', () => {
       ['a SECRET_KEY shorter than 32 characters', { SECRET_KEY: 'too-short' }, 'SECRET_KEY', /at least 32 characters/],
       ['an ACCESS_TOKEN_TTL that is not a duration', { ACCESS_TOKEN_TTL: 'soon' }, 'ACCESS_TOKEN_TTL', /duration/],
       ['a BOOTSTRAP_EMAIL that is not an email', { BOOTSTRAP_EMAIL: 'not-an-email' }, 'BOOTSTRAP_EMAIL', /email/i],
+      ['a TRUST_PROXY that is not a hop count', { TRUST_PROXY: 'yes' }, 'TRUST_PROXY', /number/],
+      ['a negative TRUST_PROXY', { TRUST_PROXY: '-1' }, 'TRUST_PROXY', />=0/],
+      [
+        'a rate limit without a window',
+        { RATE_LIMIT_RESET_REQUEST_PER_EMAIL: '3' },
+        'RATE_LIMIT_RESET_REQUEST_PER_EMAIL',
+        /attempts per duration/,
+      ],
+      [
+        'a rate limit of zero attempts',
+        { RATE_LIMIT_LOGIN_PER_IP: '0/15m' },
+        'RATE_LIMIT_LOGIN_PER_IP',
+        /attempts per duration/,
+      ],
     ])('%s', (_case, env, variable, explanation) => {
       const error = configErrorFor(env);
       expect(error.message.startsWith('Invalid configuration:\n')).toBe(true);
@@ -95,6 +109,21 @@ describe('loadConfig', () => {
       expect(lines[0]).toMatch(explanation);
       expect(error.problems).toHaveLength(1);
     });
+  });
+
+  it('reads TRUST_PROXY as a number of hops, and the former true/false as 1/0', () => {
+    expect(loadConfig({}).trustProxy).toBe(0);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: 'FALSE' }).trustProxy).toBe(0);
+  });
+
+  it('reads abuse limits as attempts per duration, with the documented defaults', () => {
+    const { rateLimits } = loadConfig({ RATE_LIMIT_INVITATION_MAIL_PER_EMAIL: '7 / 2h' });
+    expect(rateLimits.invitationMailPerEmail).toEqual({ points: 7, durationSeconds: 7200 });
+    expect(rateLimits.resetRequestPerEmail).toEqual({ points: 3, durationSeconds: 3600 });
+    expect(rateLimits.loginPerAccountAndIp).toEqual({ points: 10, durationSeconds: 900, blockSeconds: 900 });
+    expect(rateLimits.loginSlowdownPerAccount).toEqual({ points: 100, durationSeconds: 900, delaySeconds: 2 });
   });
 
   it('lists every problem at once', () => {

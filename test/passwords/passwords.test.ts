@@ -32,7 +32,12 @@ const secretsSent = new Set<string>([MEMBER_PASSWORD]);
 
 beforeAll(async () => {
   sink = await startSmtpSink();
-  server = await startTestGateway({ SMTP_URL: sink.url, LOCKOUT_THRESHOLD: String(LOCKOUT_THRESHOLD) });
+  server = await startTestGateway({
+    SMTP_URL: sink.url,
+    LOCKOUT_THRESHOLD: String(LOCKOUT_THRESHOLD),
+    // The race below sends one token eight times at once; test/rate-limits covers this limit.
+    RATE_LIMIT_RESET_PASSWORD_PER_TOKEN: '10/15m',
+  });
 });
 
 afterAll(async () => {
@@ -244,12 +249,14 @@ describe('requestPasswordReset and resetPassword', () => {
     expect(tokensAfter).toBe(tokensBefore + 1);
   });
 
-  it('clears an automatic lockout but keeps an administrator lock', async () => {
+  it("forgets the account's sign-in failures but keeps an administrator lock", async () => {
     const lockedOut = await person(server, 'lockedout');
     const alsoLocked = await person(server, 'adminlocked');
     for (const account of [lockedOut, alsoLocked]) {
       for (let attempt = 0; attempt < LOCKOUT_THRESHOLD; attempt++) await signsIn(account.email, 'a wrong password!');
-      expect(await signsIn(account.email, MEMBER_PASSWORD)).toBe(false);
+      expect(errorCode(await server.graphql(LOGIN, { email: account.email, password: MEMBER_PASSWORD }))).toBe(
+        'RATE_LIMITED',
+      );
     }
     await server.sql(`UPDATE users SET locked_at = now(), lock_reason = 'under review' WHERE id = $1`, [alsoLocked.id]);
 
@@ -260,16 +267,13 @@ describe('requestPasswordReset and resetPassword', () => {
 
     expect(await signsIn(lockedOut.email, NEW_PASSWORD)).toBe(true);
     expect(await signsIn(alsoLocked.email, NEW_PASSWORD)).toBe(false);
-    const [row] = await server.sql(
-      `SELECT locked_until, failed_login_count, failed_login_window_started_at, locked_at, lock_reason
-         FROM users WHERE id = $1`,
-      [alsoLocked.id],
-    );
-    expect(row).toMatchObject({ locked_until: null, failed_login_count: 0, failed_login_window_started_at: null });
+    const [row] = await server.sql(`SELECT locked_at, lock_reason FROM users WHERE id = $1`, [alsoLocked.id]);
     expect(row.locked_at).not.toBeNull();
     expect(row.lock_reason).toBe('under review');
-    const [audit] = await auditOf(lockedOut.id, 'user.password_reset');
-    expect(audit.changes).toMatchObject({ lockoutCleared: true });
+    // The administrator's lock, not a throttle, is what still refuses it.
+    expect(errorCode(await server.graphql(LOGIN, { email: alsoLocked.email, password: NEW_PASSWORD }))).toBe(
+      'UNAUTHENTICATED',
+    );
   });
 
   it('retires the other outstanding links of the account', async () => {
