@@ -60,7 +60,7 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
     members: new MembersService(),
     groups: new GroupsService(),
     users: new UsersService(),
-    userImport: new UserImportService(hasher, config.importBcryptCost, invitations, logger),
+    userImport: new UserImportService(hasher, config.importBcryptCost, invitations, rateLimits, logger),
     passwords: new PasswordsService(hasher, auth, mailer, logger, config.publicUrl),
     bootstrap: new BootstrapService(db, hasher, orgs),
   };

@@ -28,6 +28,7 @@ const EXPORT = 'query ($orgId: ID!, $kind: PrincipalKind) { exportUsers(orgId: $
 const ACCEPT = `mutation ($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { user { id } } }`;
 const EXPORT_HEADER = 'email,firstName,lastName,role,groups,teams,status,kind,customerId,createdAt,lastLoginAt';
 const STRONG_PASSWORD = 'imported passphrase 42';
+const INVITATIONS_PER_EMAIL = 5;
 
 type LineResult = { line: number; email: string | null; status: string; error: string | null };
 type ImportResult = {
@@ -88,6 +89,15 @@ async function importAudits(org = orgId): Promise<Array<{ target_id: string; cha
   );
 }
 
+/** The messages the SMTP sink received for `email` since message number `since`. */
+function mailsTo(email: string, since = 0) {
+  return sink.messages
+    .slice(since)
+    .filter((mail) =>
+      [mail.to].flat().some((to) => to?.value.some((entry) => entry.address?.toLowerCase() === email.toLowerCase())),
+    );
+}
+
 /** What an import must never change on someone else's account. */
 async function accountRow(email: string) {
   const [row] = await server.sql(
@@ -121,7 +131,10 @@ async function addTeam(org: string, name: string) {
 
 beforeAll(async () => {
   sink = await startSmtpSink();
-  server = await startTestGateway({ SMTP_URL: sink.url });
+  server = await startTestGateway({
+    SMTP_URL: sink.url,
+    RATE_LIMIT_INVITATION_MAIL_PER_EMAIL: `${INVITATIONS_PER_EMAIL}/1h`,
+  });
   owner = await person(server, 'olivia');
   orgId = await createOrgAs(server, owner.token, 'Import Inc');
   admin = await person(server, 'adrian', { orgId, role: 'admin' });
@@ -420,7 +433,7 @@ describe('importUsers', () => {
       },
     ]);
     expect(await server.sql('SELECT 1 FROM invitations WHERE lower(email) = $1', [email])).toHaveLength(0);
-    expect(sink.messages.slice(since).some((mail) => mail.text?.includes(email))).toBe(false);
+    expect(mailsTo(email, since)).toHaveLength(0);
     expect(await memberOf(email)).toMatchObject({ membership_status: null });
   });
 
@@ -795,6 +808,36 @@ describe('no membership without consent', () => {
     });
     expect(await memberOf(victim.email, elsewhere)).toMatchObject({ role: 'owner' });
     await expect(server.login(victim.email, MEMBER_PASSWORD)).resolves.toBeTruthy();
+  });
+
+  it("counts every invitation against the address's limit, which invite shares (no mail bombing)", async () => {
+    const bomber = await person(server, 'bomber');
+    const trap = await createOrgAs(server, bomber.token, `Bombs ${uniqueEmail('org')}`);
+    const target = uniqueEmail('target');
+    await createUser(server, target);
+    const since = sink.messages.length;
+    for (let attempt = 0; attempt < INVITATIONS_PER_EMAIL; attempt++) {
+      expect(await importOk(bomber.token, `email\n${target}`, trap)).toMatchObject({ invited: 1 });
+    }
+
+    const fresh = uniqueEmail('fresh');
+    const refused = await importFull(bomber.token, `email\n${target}\n${fresh}`, trap);
+    expect(refused.lines).toEqual([
+      {
+        line: 2,
+        email: target,
+        status: 'FAILED',
+        error: expect.stringMatching(/^Not invited: this address has had too many invitations; try again in \d+ s$/),
+      },
+      { line: 3, email: fresh, status: 'CREATED', error: null },
+    ]);
+    const invite = await server.graphql(
+      'mutation ($input: InviteInput!) { invite(input: $input) { id } }',
+      { input: { orgId: trap, email: target, roleId: await roleId(server, trap, 'viewer') } },
+      { token: bomber.token },
+    );
+    expect(errorCode(invite)).toBe('RATE_LIMITED');
+    expect(mailsTo(target, since)).toHaveLength(INVITATIONS_PER_EMAIL);
   });
 
   it('reports every line of a mixed file with its status, and totals that agree', async () => {

@@ -103,6 +103,10 @@ export const errorCatalog = {
     code: 'INTERNAL_SERVER_ERROR',
     message: 'The invitation email could not be sent; import this line again later',
   },
+  'import.account_changed': {
+    code: 'CONFLICT',
+    message: 'The account joined, left or was registered while the file was imported; import this line again',
+  },
   'apikey.not_found': { code: 'NOT_FOUND', message: 'API key not found' },
   'apikey.not_active': {
     code: 'CONFLICT',

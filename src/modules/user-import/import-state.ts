@@ -101,11 +101,20 @@ export async function loadAccounts(
   );
 }
 
-/** Which of `emails` already have an account (read before the transaction, to skip needless hashing). */
-export async function registeredEmails(db: EntityManager, emails: string[]): Promise<Set<string>> {
-  const rows: Array<{ email: string }> = await db.query(
-    'SELECT lower(email) AS email FROM users WHERE lower(email) = ANY($1::text[])',
-    [emails.map((email) => email.toLowerCase())],
+/**
+ * Which of `emails` already have an account, and whether it is a member of the org (read before the
+ * transaction, to skip needless hashing and to count the invitations against their limit).
+ */
+export async function registeredEmails(
+  db: EntityManager,
+  orgId: string,
+  emails: string[],
+): Promise<Map<string, { member: boolean }>> {
+  const rows: Array<{ email: string; member: boolean }> = await db.query(
+    `SELECT lower(u.email) AS email,
+            EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.org_id = $1) AS member
+       FROM users u WHERE lower(u.email) = ANY($2::text[])`,
+    [orgId, emails.map((email) => email.toLowerCase())],
   );
-  return new Set(rows.map((row) => row.email));
+  return new Map(rows.map(({ email, member }) => [email, { member }]));
 }

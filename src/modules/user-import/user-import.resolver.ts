@@ -14,7 +14,7 @@ export class UserImportResolver {
   })
   async importUsers(@Args() { orgId, csv }: ImportUsersArgs, @Ctx() ctx: GraphQLContext) {
     const service = ctx.services.userImport;
-    const prepared = await service.prepare(ctx.db.manager, csv);
+    const prepared = await service.prepare(ctx.db.manager, orgId, csv);
     const caller = {
       userId: ctx.principal!.userId,
       permissions: await ctx.access.permissions(orgId),

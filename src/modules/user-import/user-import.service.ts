@@ -4,6 +4,9 @@ import type { PasswordHasher } from '../../core/crypto/password-hasher';
 import { isUniqueViolation } from '../../core/db/pg-errors';
 import { AppError } from '../../core/errors/app-error';
 import type { Logger } from '../../core/logger';
+import { normalisedEmail } from '../../core/rate-limit/email';
+import { RateLimitedError } from '../../core/rate-limit/rate-limited-error';
+import type { RateLimiter } from '../../core/rate-limit/rate-limiter';
 import { InvitationNotSentError, type InvitationsService } from '../invitations/invitations.service';
 import { lockOrg } from '../roles/role-rank';
 import type { PrincipalKind } from '../users/user.entity';
@@ -28,8 +31,16 @@ import { ImportLineStatus } from './user-import.type';
 
 export type LineOutcome = { line: number; email: string | null; status: ImportLineStatus; error: string | null };
 
-/** The lines that passed their own checks, those that did not, and the new accounts' password hashes by line. */
-export type PreparedImport = { lines: ImportLine[]; failures: LineOutcome[]; passwordHashes: Map<number, string> };
+/**
+ * The lines that passed their own checks, those that did not, the new accounts' password hashes by
+ * line, and the lines whose invitation was counted against the recipient's limit.
+ */
+export type PreparedImport = {
+  lines: ImportLine[];
+  failures: LineOutcome[];
+  passwordHashes: Map<number, string>;
+  invitable: Set<number>;
+};
 
 export type ImportResult = {
   created: number;
@@ -59,18 +70,21 @@ export class UserImportService {
     private readonly hasher: PasswordHasher,
     private readonly importBcryptCost: number,
     private readonly invitations: InvitationsService,
+    private readonly rateLimits: RateLimiter,
     private readonly logger: Logger,
   ) {}
 
   /**
    * The work that needs no lock, done before the transaction: reading and checking each line,
-   * and hashing the passwords of the accounts to be created (bcrypt's async API runs on libuv's
-   * thread pool, off the event loop). Existing accounts keep their password: theirs are not hashed.
+   * hashing the passwords of the accounts to be created (bcrypt's async API runs on libuv's thread
+   * pool, off the event loop), and counting each invitation to come against its recipient's limit,
+   * which `invite` shares (a line over it fails). Existing accounts keep their password: theirs
+   * are not hashed.
    */
-  async prepare(db: EntityManager, csv: string): Promise<PreparedImport> {
+  async prepare(db: EntityManager, orgId: string, csv: string): Promise<PreparedImport> {
     const { rows, failures: unreadable } = readImportCsv(csv);
     const failures = unreadable.map(({ line, error }) => failedLine(line, null, error));
-    const lines: ImportLine[] = [];
+    const checked: ImportLine[] = [];
     const firstLineByEmail = new Map<string, number>();
     for (const row of rows) {
       const emailKey = emailKeyOf(row);
@@ -81,21 +95,37 @@ export class UserImportService {
         if (firstLine !== undefined) {
           throw new AppError('import.duplicate_email', { message: `Duplicate email: already on line ${firstLine}` });
         }
-        lines.push(line);
+        checked.push(line);
       } catch (error) {
         failures.push(failedLine(row.line, emailCellOf(row) ?? null, failureMessage(error)));
       }
     }
     const registered = await registeredEmails(
       db,
-      lines.map((line) => line.email),
+      orgId,
+      checked.map((line) => line.email),
     );
+    const lines: ImportLine[] = [];
+    const invitable = new Set<number>();
+    for (const line of checked) {
+      const account = registered.get(line.email.toLowerCase());
+      if (account && !account.member) {
+        const refusal = await this.countInvitation(line.email);
+        if (refusal) {
+          failures.push(failedLine(line.line, line.email, refusal));
+          continue;
+        }
+        invitable.add(line.line);
+      }
+      lines.push(line);
+    }
     const toHash = lines.filter((line) => line.password && !registered.has(line.email.toLowerCase()));
     const hashes = await hashAll(
       toHash.map((line) => line.password!),
       (password) => this.hasher.hash(password, this.importBcryptCost),
     );
-    return { lines, failures, passwordHashes: new Map(toHash.map((line, index) => [line.line, hashes[index]])) };
+    const passwordHashes = new Map(toHash.map((line, index) => [line.line, hashes[index]]));
+    return { lines, failures, passwordHashes, invitable };
   }
 
   /**
@@ -132,6 +162,10 @@ export class UserImportService {
           outcomes.push({ line: line.line, email: line.email, status: ImportLineStatus.UNCHANGED, error: null });
           continue;
         }
+        // Every invitation mailed was counted first; one that appeared since (an account registered, or a
+        // member removed, meanwhile) was not.
+        if (plan.action === 'invite' && !prepared.invitable.has(line.line))
+          throw new AppError('import.account_changed');
         if (plan.action === 'invite' && mailFailedOnLine !== null) {
           throw new AppError('import.invitation_not_sent', {
             message: `Not invited: the mail server failed on line ${mailFailedOnLine}; import this line again later`,
@@ -225,6 +259,17 @@ export class UserImportService {
    */
   private async renameMember(tx: EntityManager, plan: UpdatePlan) {
     await renameAccount(tx, plan.account.id, plan.after);
+  }
+
+  /** Null when the recipient may get one more invitation; otherwise why not. */
+  private async countInvitation(email: string): Promise<string | null> {
+    try {
+      await this.rateLimits.consume(['invitationMailPerEmail', normalisedEmail(email)]);
+      return null;
+    } catch (error) {
+      if (!(error instanceof RateLimitedError)) throw error;
+      return `Not invited: this address has had too many invitations; try again in ${error.retryAfterSeconds} s`;
+    }
   }
 
   /** Hashed in `prepare`; hashed now only if the account was deleted since. */
