@@ -105,7 +105,7 @@ export const errorCatalog = {
   },
   'import.account_changed': {
     code: 'CONFLICT',
-    message: 'The account joined, left or was registered while the file was imported; import this line again',
+    message: 'The account was registered, or left the org, while the file was imported; import this line again',
   },
   'apikey.not_found': { code: 'NOT_FOUND', message: 'API key not found' },
   'apikey.not_active': {

@@ -162,15 +162,7 @@ export class UserImportService {
           outcomes.push({ line: line.line, email: line.email, status: ImportLineStatus.UNCHANGED, error: null });
           continue;
         }
-        // Every invitation mailed was counted first; one that appeared since (an account registered, or a
-        // member removed, meanwhile) was not.
-        if (plan.action === 'invite' && !prepared.invitable.has(line.line))
-          throw new AppError('import.account_changed');
-        if (plan.action === 'invite' && mailFailedOnLine !== null) {
-          throw new AppError('import.invitation_not_sent', {
-            message: `Not invited: the mail server failed on line ${mailFailedOnLine}; import this line again later`,
-          });
-        }
+        if (plan.action === 'invite') assertMayInvite(line.line, prepared, mailFailedOnLine);
         await savepoints.run(() => this.applyLine(tx, actor, orgId, line, plan, prepared));
         outcomes.push({ line: line.line, email: line.email, status: STATUS_OF_ACTION[plan.action], error: null });
       } catch (error) {
@@ -276,6 +268,20 @@ export class UserImportService {
   private async passwordHash(line: ImportLine, prepared: PreparedImport): Promise<string | null> {
     if (!line.password) return null;
     return prepared.passwordHashes.get(line.line) ?? this.hasher.hash(line.password, this.importBcryptCost);
+  }
+}
+
+/**
+ * Every invitation mailed was counted against its recipient's limit in `prepare`; one that
+ * appeared since (an account registered, or a member removed, meanwhile) was not. After a mail
+ * failure, the file's later invitations are not tried.
+ */
+function assertMayInvite(line: number, prepared: PreparedImport, mailFailedOnLine: number | null) {
+  if (!prepared.invitable.has(line)) throw new AppError('import.account_changed');
+  if (mailFailedOnLine !== null) {
+    throw new AppError('import.invitation_not_sent', {
+      message: `Not invited: the mail server failed on line ${mailFailedOnLine}; import this line again later`,
+    });
   }
 }
 
