@@ -18,7 +18,7 @@ const LOCK = 'mutation ($userId: ID!) { lock(userId: $userId, reason: "test") { 
 const UNLOCK = 'mutation ($userId: ID!) { unlock(userId: $userId) { id locked } }';
 const UPDATE_USER =
   'mutation ($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id firstName } }';
-const IMPORT = `mutation ($orgId: ID!, $csv: String!) { importUsers(orgId: $orgId, csv: $csv) { created updated failed { line error } } }`;
+const IMPORT = `mutation ($orgId: ID!, $csv: String!) { importUsers(orgId: $orgId, csv: $csv) { created updated failed { line error } lines { line status error } } }`;
 const LOGIN =
   'mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken } }';
 const CREATE_KEY = 'mutation ($input: CreateKeyInput!) { createKey(input: $input) { token } }';
@@ -208,5 +208,20 @@ describe('authority in every org of the target', () => {
     // members:lock is not among the key's scopes.
     const lock = await server.graphql(LOCK, { userId: onlyInA.id }, { token: key });
     expect(lock.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('renaming through importUsers is an account-level act', () => {
+  it('renames a member of this org only, and fails the line for a member of other orgs', async () => {
+    const onlyInA = await person(server, 'rename-a', { orgId: orgA, role: 'viewer' });
+    const csv = `email,firstName\n${onlyInA.email},Renamed\n${ownerB.email},Renamed\n`;
+    const before = await accountOf(ownerB.id);
+    const response = await server.graphql(IMPORT, { orgId: orgA, csv }, { token: adminA.token });
+    expect(response.data?.importUsers.lines).toEqual([
+      { line: 2, status: 'UPDATED', error: null },
+      { line: 3, status: 'FAILED', error: expect.stringContaining('every org') },
+    ]);
+    expect((await accountOf(onlyInA.id)).first_name).toBe('Renamed');
+    expect(await accountOf(ownerB.id)).toEqual(before);
   });
 });

@@ -7,7 +7,13 @@ import type { ImportLine } from './import-line';
 import type { CatalogGroup, ExistingAccount, Named, OrgCatalog } from './import-state';
 
 /** What the caller may grant in the org, read once before the import. */
-export type Caller = { userId: string | null; permissions: ReadonlySet<string>; rank: number };
+export type Caller = {
+  userId: string | null;
+  permissions: ReadonlySet<string>;
+  rank: number;
+  /** Authority over another whole account (docs/security.md), which renaming a member needs. */
+  authorityOverAccount(userId: string): Promise<true | AppError>;
+};
 
 /** What a line gives a person in the org. */
 export type Offer = { role: RoleEntity; groups: CatalogGroup[]; teams: Named[] };

@@ -2,6 +2,7 @@ import { Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { ExportUsersArgs, ImportUsersArgs } from './user-import.inputs';
 import { ImportUsersResultType } from './user-import.type';
+import { authorityOverAccount } from '../users/account-authority';
 
 @Resolver()
 export class UserImportResolver {
@@ -19,6 +20,7 @@ export class UserImportResolver {
       userId: ctx.principal!.userId,
       permissions: await ctx.access.permissions(orgId),
       rank: await ctx.access.rank(orgId),
+      authorityOverAccount: (userId: string) => authorityOverAccount(ctx, userId, 'members:update'),
     };
     return ctx.db.transaction((tx) => service.importUsers(tx, auditActorOf(ctx), caller, orgId, prepared));
   }

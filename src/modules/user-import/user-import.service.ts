@@ -163,6 +163,7 @@ export class UserImportService {
           continue;
         }
         if (plan.action === 'invite') assertMayInvite(line.line, prepared, mailFailedOnLine);
+        if (plan.action === 'update' && renamesAccount(plan)) await assertMayRename(caller, plan);
         await savepoints.run(() => this.applyLine(tx, actor, orgId, line, plan, prepared));
         outcomes.push({ line: line.line, email: line.email, status: STATUS_OF_ACTION[plan.action], error: null });
       } catch (error) {
@@ -323,4 +324,11 @@ function failureMessage(error: unknown): string {
   if (error instanceof InvitationNotSentError) return new AppError('import.invitation_not_sent').message;
   if (isUniqueViolation(error, 'users_email_lower_key')) return new AppError('user.email_in_use').message;
   throw error;
+}
+
+/** Renaming someone else is an act on their whole account, which may belong to other orgs too. */
+async function assertMayRename(caller: Caller, plan: UpdatePlan): Promise<void> {
+  if (plan.account.id === caller.userId) return;
+  const allowed = await caller.authorityOverAccount(plan.account.id);
+  if (allowed !== true) throw allowed;
 }
