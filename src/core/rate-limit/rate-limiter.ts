@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { escapeLiteral, type Pool } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { RateLimits } from '../config/config';
 import { RateLimitedError } from './rate-limited-error';
 
@@ -20,6 +22,27 @@ type SlowdownName = {
  * an id). A null part is an unknown address; the unknown share one counter.
  */
 export type Charge = readonly [LimitName, ...(string | null)[]];
+
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  return escapeLiteral(String(value));
+}
+
+/**
+ * The store as rate-limiter-flexible sees it: TypeORM's pg pool, sending each statement as one
+ * simple-protocol message with its values as literals (numbers, and keys this file built from
+ * hex digests). The embedded PGlite serves every connection from one backend and interleaves
+ * their protocol messages one by one, so the library's prepared statements (Parse, Bind and
+ * Execute) from concurrent connections would collide there; a single message cannot.
+ */
+function singleMessageStatements(db: DataSource) {
+  const pool = (db.driver as PostgresDriver).master as Pool;
+  return {
+    query: ({ text, values = [] }: { text: string; values?: unknown[] }) =>
+      pool.query(text.replace(/\$(\d+)/g, (_placeholder, index: string) => literal(values[Number(index) - 1]))),
+  };
+}
 
 /** Parts are stored only as hashes, so the table holds neither addresses, emails nor tokens. */
 function keyOf(parts: readonly (string | null)[]): string {
@@ -47,11 +70,12 @@ export class RateLimiter {
     db: DataSource,
     private readonly limits: RateLimits,
   ) {
+    const storeClient = singleMessageStatements(db);
     const entries = Object.entries(limits).map(([name, limit]) => [
       name,
       new RateLimiterPostgres({
-        storeClient: db,
-        storeType: 'typeorm',
+        storeClient,
+        storeType: 'client',
         tableName: RATE_LIMIT_TABLE,
         tableCreated: true,
         clearExpiredByTimeout: false,
