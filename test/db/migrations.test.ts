@@ -46,6 +46,7 @@ it('applies every migration, reverts each with down(), and applies them again', 
     'sessions',
     'refresh_tokens',
     'signing_keys',
+    'rate_limits',
   ]) {
     expect(created).toContain(table);
   }
