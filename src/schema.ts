@@ -3,6 +3,7 @@ import { allow } from 'graphql-shield';
 import { applyMiddleware } from 'graphql-middleware';
 import { buildSchema } from 'type-graphql';
 import { freshLoadersAfterMutation } from './core/graphql/fresh-loaders';
+import { validateArgument } from './core/graphql/validate-argument';
 import { credentialGate } from './core/permissions/credential-gate';
 import { CREDENTIAL_POLICY } from './core/permissions/credential-policy';
 import { withMutationDenialAudit } from './core/permissions/mutation-denial-audit';
@@ -111,7 +112,7 @@ const ruleMaps = [
 export function buildDeclaredSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,
-    validate: { forbidUnknownValues: true },
+    validateFn: validateArgument,
     globalMiddlewares: [freshLoadersAfterMutation],
     emitSchemaFile: false,
   });

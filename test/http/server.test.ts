@@ -39,11 +39,15 @@ async function expectStillAnswering(gateway: TestGateway): Promise<void> {
   expect(response.data).toEqual({ __typename: 'Query' });
 }
 
-/** `{ me { memberships { user { memberships ... { id } } } } }` whose deepest field sits at `depth`. */
+/**
+ * `{ me { memberships { org { members(first: 1) { edges { node { org ... { __typename } } } } } } } }`
+ * whose deepest field sits at `depth`: pages of one keep it far below the cost limit at any depth.
+ */
 function nestedQuery(depth: number): string {
-  const levels = ['me'];
-  for (let level = 2; level < depth; level += 1) levels.push(level % 2 === 0 ? 'memberships' : 'user');
-  return `{ ${levels.join(' { ')} { id }${' }'.repeat(levels.length)}`;
+  const cycle = ['org', 'members(first: 1)', 'edges', 'node'];
+  const levels = ['me', 'memberships'];
+  while (levels.length < depth - 1) levels.push(cycle[(levels.length - 2) % cycle.length]);
+  return `{ ${levels.join(' { ')} { __typename }${' }'.repeat(levels.length)}`;
 }
 
 function aliasedQuery(aliases: number): string {

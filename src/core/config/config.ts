@@ -88,6 +88,7 @@ const envSchema = z
     TRUST_PROXY: proxyHops,
     MAX_QUERY_DEPTH: integer(12, 2, 100),
     MAX_QUERY_ALIASES: integer(30, 1, 1000),
+    MAX_QUERY_COST: integer(10_000, 1, 100_000_000),
     MAX_BODY_BYTES: integer(1_000_000, 1_000, 100_000_000),
   })
   .superRefine(
@@ -151,7 +152,7 @@ export type Config = {
   logLevel: string;
   /** How many proxies in front of the gateway append to X-Forwarded-For (client-info.ts). */
   trustProxy: number;
-  limits: { maxDepth: number; maxAliases: number; maxBodyBytes: number };
+  limits: { maxDepth: number; maxAliases: number; maxCost: number; maxBodyBytes: number };
 };
 
 export class ConfigError extends Error {
@@ -219,6 +220,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     limits: {
       maxDepth: env.MAX_QUERY_DEPTH,
       maxAliases: env.MAX_QUERY_ALIASES,
+      maxCost: env.MAX_QUERY_COST,
       maxBodyBytes: env.MAX_BODY_BYTES,
     },
   };

@@ -1,10 +1,15 @@
 import DataLoader from 'dataloader';
 import { In, type DataSource, type EntityTarget, type ObjectLiteral } from 'typeorm';
+import { isId } from '../ids';
 
-/** A per-request loader of rows by primary key: one SELECT … WHERE id IN (…) per tick. */
+/**
+ * A per-request loader of rows by primary key: one SELECT … WHERE id IN (…) per tick. An id that is
+ * not a uuid (a client's input) names nothing: null, like an unknown id, without asking the database.
+ */
 export function loaderById<T extends ObjectLiteral & { id: string }>(db: DataSource, entity: EntityTarget<T>) {
   return new DataLoader<string, T | null>(async (ids) => {
-    const rows = await db.getRepository(entity).findBy({ id: In([...ids]) } as never);
+    const wellFormed = ids.filter(isId);
+    const rows = wellFormed.length ? await db.getRepository(entity).findBy({ id: In(wellFormed) } as never) : [];
     const byId = new Map(rows.map((row) => [row.id, row]));
     return ids.map((id) => byId.get(id) ?? null);
   });

@@ -27,6 +27,7 @@ export const errorCatalog = {
   'request.too_large': { code: 'BAD_USER_INPUT', message: 'Request body is too large' },
   'request.too_complex': { code: 'BAD_USER_INPUT', message: 'Query is too complex' },
   'request.invalid_cursor': { code: 'BAD_USER_INPUT', message: 'Invalid cursor' },
+  'request.invalid_value': { code: 'BAD_USER_INPUT', message: 'Invalid input: a value is malformed or out of range' },
   'request.unsafe_text': {
     code: 'BAD_USER_INPUT',
     message: 'Invalid input: text must not contain NUL characters or unpaired surrogates',

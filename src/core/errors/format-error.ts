@@ -1,6 +1,7 @@
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ArgumentValidationError } from 'type-graphql';
+import { QueryFailedError } from 'typeorm';
 import type { ValidationError } from 'class-validator';
 import { currentRequest } from '../context/request-scope';
 import type { Logger } from '../logger';
@@ -30,6 +31,26 @@ function firstInvalidField(errors: ValidationError[], prefix = ''): { field: str
 }
 
 /**
+ * PostgreSQL refused a value: a data exception (SQLSTATE class 22: malformed, out of range) or a
+ * CHECK constraint. Only input gets that far unchecked, so it is the client's fault, not a 500.
+ */
+function isRefusedValue(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const code = (error.driverError as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code === '23514');
+}
+
+/**
+ * The catalogued error behind a reported one: itself, or the one Apollo wrapped when it passed a
+ * validation failure through with its own code (GRAPHQL_VALIDATION_FAILED).
+ */
+function catalogued(error: unknown): AppError | null {
+  if (error instanceof AppError) return error;
+  if (error instanceof GraphQLError && error.originalError instanceof AppError) return error.originalError;
+  return null;
+}
+
+/**
  * The one place that decides what a client sees of an error: catalogued errors keep their code,
  * client mistakes become BAD_USER_INPUT, and everything else is masked and logged with a requestId.
  */
@@ -38,8 +59,11 @@ export function createErrorFormatter(logger: Logger) {
     const original = unwrapResolverError(error);
     const base = { locations: formatted.locations, path: formatted.path };
 
-    if (original instanceof AppError) {
-      return { ...base, message: original.message, extensions: { ...original.extensions } };
+    const appError = catalogued(original);
+    if (appError) {
+      // `http` sets the response's status and headers for Apollo; it is not for the client.
+      const { http: _http, ...extensions } = appError.extensions;
+      return { ...base, message: appError.message, extensions };
     }
     if (original instanceof ArgumentValidationError) {
       const invalid = firstInvalidField(original.extensions.validationErrors as ValidationError[]);
@@ -52,6 +76,12 @@ export function createErrorFormatter(logger: Logger) {
           ...(invalid ? { field: invalid.field } : {}),
         },
       };
+    }
+    if (isRefusedValue(original)) {
+      // Still logged: an argument's validation let this value through, and should be tightened.
+      logger.warn({ err: original, path: formatted.path }, 'the database refused a value from a request');
+      const entry = errorCatalog['request.invalid_value'];
+      return { ...base, message: entry.message, extensions: { code: entry.code, reason: 'request.invalid_value' } };
     }
     const apolloCode = formatted.extensions?.code;
     if (typeof apolloCode === 'string' && CLIENT_ERROR_CODES.has(apolloCode)) {

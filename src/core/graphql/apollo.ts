@@ -1,26 +1,14 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
-import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import type { GraphQLError, GraphQLSchema, ValidationContext } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config/config';
 import type { GraphQLContext } from '../context/context';
 import { createErrorFormatter } from '../errors/format-error';
 import type { Logger } from '../logger';
+import { queryCostPlugin } from './query-cost';
+import { queryShapeRules } from './query-shape-rules';
+import { safeArgumentsPlugin } from './safe-arguments';
 import { retryAfterPlugin } from './retry-after';
-
-const MAX_DIRECTIVES = 50;
-
-/**
- * graphql-armor throws by default, which Apollo treats as an unexpected error (a 500); reported to
- * the validation context instead, a rejection is an ordinary 400 validation failure.
- */
-const reportToContext = {
-  exposeLimits: true,
-  propagateOnRejection: false,
-  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
-};
 
 export function createApollo(schema: GraphQLSchema, config: Config, logger: Logger): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
@@ -32,13 +20,16 @@ export function createApollo(schema: GraphQLSchema, config: Config, logger: Logg
     hideSchemaDetailsFromClientErrors: true,
     includeStacktraceInErrorResponses: false,
     formatError: createErrorFormatter(logger),
-    validationRules: [
-      maxDepthRule({ n: config.limits.maxDepth, ignoreIntrospection: true, ...reportToContext }),
-      maxAliasesRule({ n: config.limits.maxAliases, ...reportToContext }),
-      maxDirectivesRule({ n: MAX_DIRECTIVES, ...reportToContext }),
+    validationRules: queryShapeRules(config.limits),
+    // The input and cost checks come first, and throw synchronously: Apollo then calls no later
+    // plugin's hook, so a refused request does no other work. GraphiQL is served from local assets
+    // by the HTTP layer; Apollo's page would load a CDN.
+    plugins: [
+      safeArgumentsPlugin(),
+      queryCostPlugin(config.limits.maxCost),
+      retryAfterPlugin(),
+      ApolloServerPluginLandingPageDisabled(),
     ],
-    // GraphiQL is served from local assets by the HTTP layer; Apollo's page would load a CDN.
-    plugins: [retryAfterPlugin(), ApolloServerPluginLandingPageDisabled()],
     logger: {
       debug: (message) => logger.debug(message),
       info: (message) => logger.info(message),

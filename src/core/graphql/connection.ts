@@ -1,5 +1,7 @@
 import { Max, Min } from 'class-validator';
 import { ArgsType, Field, Int, ObjectType } from 'type-graphql';
+import { isId } from '../ids';
+import { isSafeText } from './safe-text';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -31,12 +33,16 @@ export function encodeCursor(position: KeysetPosition): string {
   return Buffer.from(JSON.stringify([position.value, position.id])).toString('base64url');
 }
 
+/**
+ * The position a cursor names, or null for anything this gateway did not issue: the id is a uuid and
+ * the value text that can be sent to the database. Each listing checks the value against its sort.
+ */
 export function decodeCursor(cursor: string): KeysetPosition | null {
   try {
     const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (!Array.isArray(decoded) || decoded.length !== 2) return null;
     const [value, id] = decoded;
-    if ((value !== null && typeof value !== 'string') || typeof id !== 'string') return null;
+    if ((value !== null && (typeof value !== 'string' || !isSafeText(value))) || !isId(id)) return null;
     return { value, id };
   } catch {
     return null;

@@ -11,6 +11,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
+import { NotBlank } from '../../core/graphql/text-rules';
 import { ArgsType, Field, ID, InputType, Int } from 'type-graphql';
 import { PERMISSIONS } from '../../core/permissions/permissions';
 
@@ -23,6 +24,7 @@ export class CreateServiceAccountInput {
   @Field()
   @IsString()
   @Length(1, 200)
+  @NotBlank()
   name!: string;
 
   @Field(() => ID)

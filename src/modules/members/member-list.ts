@@ -1,18 +1,29 @@
 import type { DataSource } from 'typeorm';
 import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor } from '../../core/graphql/connection';
+import { isTimestampText } from '../../core/graphql/cursor-values';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
 import { MembershipEntity } from './membership.entity';
 import { OrderDirection, UserOrderField, type MembersArgs } from './members.inputs';
 
-/** Each order's SQL expression and the type its cursor value is cast back to. */
-const SORT: Record<UserOrderField, { expression: string; type: string }> = {
-  [UserOrderField.EMAIL]: { expression: `lower(coalesce(u.email, ''))`, type: 'text' },
-  [UserOrderField.NAME]: { expression: `lower(concat_ws(' ', u.first_name, u.last_name))`, type: 'text' },
-  [UserOrderField.CREATED_AT]: { expression: 'm.created_at', type: 'timestamptz' },
+const anyText = () => true;
+
+/**
+ * Each order's SQL expression, the type its cursor value is cast back to, and which values that
+ * cast accepts (none of the expressions is ever null).
+ */
+const SORT: Record<UserOrderField, { expression: string; type: string; accepts: (value: string) => boolean }> = {
+  [UserOrderField.EMAIL]: { expression: `lower(coalesce(u.email, ''))`, type: 'text', accepts: anyText },
+  [UserOrderField.NAME]: {
+    expression: `lower(concat_ws(' ', u.first_name, u.last_name))`,
+    type: 'text',
+    accepts: anyText,
+  },
+  [UserOrderField.CREATED_AT]: { expression: 'm.created_at', type: 'timestamptz', accepts: isTimestampText },
   [UserOrderField.LAST_LOGIN_AT]: {
     expression: `coalesce(u.last_login_at, '-infinity'::timestamptz)`,
     type: 'timestamptz',
+    accepts: isTimestampText,
   },
 };
 
@@ -46,7 +57,12 @@ export async function listMembers(db: DataSource, orgId: string, args: MembersAr
       .where('m.org_id = :orgId', { orgId });
     if (filter.role) {
       query.innerJoin('roles', 'r', 'r.id = m.role_id');
-      query.andWhere(isId(filter.role) ? '(r.id = :role OR r.key = :role)' : 'r.key = :role', { role: filter.role });
+      // Two parameters: PostgreSQL types one parameter once, and r.id is a uuid while r.key is text.
+      if (isId(filter.role)) {
+        query.andWhere('(r.id = :roleId OR r.key = :role)', { roleId: filter.role, role: filter.role });
+      } else {
+        query.andWhere('r.key = :role', { role: filter.role });
+      }
     }
     if (filter.status) query.andWhere('m.status = :status', { status: filter.status });
     if (filter.kind) query.andWhere('u.kind = :kind', { kind: filter.kind });
@@ -72,7 +88,9 @@ export async function listMembers(db: DataSource, orgId: string, args: MembersAr
   const page = filtered().addSelect(`(${sort.expression})::text`, 'sort_value');
   if (args.after) {
     const position = decodeCursor(args.after);
-    if (!position || !isId(position.id)) throw new AppError('request.invalid_cursor', { field: 'after' });
+    if (position?.value == null || !sort.accepts(position.value)) {
+      throw new AppError('request.invalid_cursor', { field: 'after' });
+    }
     const comparison = order.direction === OrderDirection.ASC ? '>' : '<';
     page.andWhere(
       `(${sort.expression}, m.id) ${comparison} (CAST(:cursorValue AS ${sort.type}), CAST(:cursorId AS uuid))`,

@@ -1,4 +1,5 @@
 import { IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { NotBlank } from '../../core/graphql/text-rules';
 import { ArgsType, Field, ID, InputType } from 'type-graphql';
 
 const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -9,6 +10,7 @@ export class CreateOrgInput {
   @Field()
   @IsString()
   @Length(1, 200)
+  @NotBlank()
   name!: string;
 
   @Field(() => String, { nullable: true, description: 'Derived from the name when omitted.' })
@@ -23,6 +25,7 @@ export class UpdateOrgInput {
   @IsOptional()
   @IsString()
   @Length(1, 200)
+  @NotBlank()
   name?: string | null;
 
   @Field(() => String, { nullable: true })

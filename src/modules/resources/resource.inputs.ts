@@ -1,5 +1,6 @@
 import { IdArgs } from '../../core/graphql/id-args';
 import { ArrayMaxSize, IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import { NotBlank } from '../../core/graphql/text-rules';
 import { ArgsType, Field, ID, InputType } from 'type-graphql';
 import { AccessLevel } from './access-grant.entity';
 
@@ -12,6 +13,7 @@ export class CreateResourceInput {
   @Field({ description: 'Unique within the org; checkAccess and /auth/check accept it in place of the id.' })
   @IsString()
   @Length(1, 200)
+  @NotBlank()
   name!: string;
 
   @Field(() => String, { nullable: true })
@@ -40,6 +42,7 @@ export class UpdateResourceInput {
   @IsOptional()
   @IsString()
   @Length(1, 200)
+  @NotBlank()
   name?: string | null;
 
   @Field(() => String, { nullable: true })

@@ -1,5 +1,6 @@
 import { IdArgs } from '../../core/graphql/id-args';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import { NotBlank } from '../../core/graphql/text-rules';
 import { ArgsType, Field, ID, InputType } from 'type-graphql';
 import { PERMISSIONS } from '../../core/permissions/permissions';
 
@@ -14,6 +15,7 @@ export class CreateRoleInput {
   @Field()
   @IsString()
   @Length(1, 100)
+  @NotBlank()
   name!: string;
 
   @Field(() => [String])
@@ -29,6 +31,7 @@ export class UpdateRoleInput {
   @IsOptional()
   @IsString()
   @Length(1, 100)
+  @NotBlank()
   name?: string | null;
 
   @Field(() => [String], { nullable: true })

@@ -1,0 +1,108 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import {
+  getNamedType,
+  getNullableType,
+  getVariableValues,
+  isListType,
+  isObjectType,
+  type DocumentNode,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
+import type { GraphQLContext } from '../context/context';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './connection';
+import { RequestRefusal } from './request-refusal';
+
+/**
+ * A plain list (an org's roles, teams or groups, a user's memberships) has no page size of its own
+ * and returns every item; it counts as one default page. As a full page (100), two plain lists
+ * nested — an org's teams and their members — would already cost more than the default limit.
+ */
+export const PLAIN_LIST_SIZE = DEFAULT_PAGE_SIZE;
+
+/**
+ * Selections visited with fragments expanded; beyond this the query is refused without a cost.
+ * Fragments re-used at many places multiply, and the count keeps that walk itself bounded.
+ */
+const MAX_SELECTIONS_VISITED = 10_000;
+
+function isConnection(type: GraphQLNamedType): boolean {
+  if (!isObjectType(type)) return false;
+  const fields = type.getFields();
+  return 'edges' in fields && 'pageInfo' in fields;
+}
+
+/** How many times a field's selection runs: its page size, a plain list's bound, or once. */
+function multiplier(parent: GraphQLNamedType, field: GraphQLField<unknown, unknown>, args: Record<string, unknown>) {
+  if (isConnection(getNamedType(field.type)) && field.args.some((arg) => arg.name === 'first')) {
+    // Out-of-range pages are refused by the argument's own validation, naming `first`.
+    const first = typeof args.first === 'number' ? args.first : DEFAULT_PAGE_SIZE;
+    return Math.min(Math.max(first, 1), MAX_PAGE_SIZE);
+  }
+  // A connection's edges are already counted by its page size.
+  if (isConnection(parent) && field.name === 'edges') return 1;
+  return isListType(getNullableType(field.type)) ? PLAIN_LIST_SIZE : 1;
+}
+
+/**
+ * Every selected field costs 1 times the product of the lists around it. Introspection (`__schema`,
+ * `__type`, `__typename`) costs nothing: it reads the schema, not the database.
+ */
+const estimateField: ComplexityEstimator = ({ type, field, args, childComplexity }) =>
+  field.name.startsWith('__') ? 0 : 1 + multiplier(type, field, args) * childComplexity;
+
+/**
+ * The cost of the operation about to run, or null when its variables are invalid (execution then
+ * refuses it without running anything). Throws when the fragment walk grows beyond its bound.
+ */
+export function operationCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): number | null {
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
+  if (coerced.errors) return null;
+  return getComplexity({
+    schema,
+    query: document,
+    variables,
+    operationName: operation.name?.value,
+    estimators: [estimateField],
+    maxQueryNodes: MAX_SELECTIONS_VISITED,
+  });
+}
+
+/** Refuses, before execution, an operation that costs more than `maxCost` (docs/security.md). */
+export function queryCostPlugin(maxCost: number): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        // Not async: thrown synchronously, the refusal keeps later plugins from doing any work.
+        didResolveOperation({ schema, document, operation, request }) {
+          if (!operation) return Promise.resolve();
+          let cost: number | null;
+          try {
+            cost = operationCost(schema, document, operation, request.variables ?? {});
+          } catch (error) {
+            // Fail closed: a query the estimator cannot finish is not a cheap one.
+            throw new RequestRefusal('query.too_costly', {
+              message: `${(error as Error).message} (maximum cost ${maxCost})`,
+              details: { maxCost },
+            });
+          }
+          if (cost !== null && cost > maxCost) {
+            throw new RequestRefusal('query.too_costly', {
+              message: `The query would cost ${cost}, more than the maximum of ${maxCost}`,
+              details: { cost, maxCost },
+            });
+          }
+          return Promise.resolve();
+        },
+      };
+    },
+  };
+}
