@@ -1,0 +1,252 @@
+import { addMember, createOrgAs, createUser, person, type Person } from '../support/fixtures';
+import { errorCode } from '../support/graphql-client';
+import { startTestGateway, type TestGateway } from '../support/test-gateway';
+
+let server: TestGateway;
+let owner: Person;
+let orgId: string;
+
+const forged = (value: unknown, id: unknown = '00000000-0000-4000-8000-000000000000') =>
+  Buffer.from(JSON.stringify([value, id])).toString('base64url');
+
+beforeAll(async () => {
+  server = await startTestGateway();
+  owner = await person(server, 'hardening-owner');
+  orgId = await createOrgAs(server, owner.token, 'Hardening Org');
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+describe('text that cannot be stored', () => {
+  const UNSAFE = ['nul \u0000 byte', 'lone \ud800 surrogate', 'stray \udc00 low surrogate'];
+
+  it.each(UNSAFE)('is refused wherever it appears, naming the argument: %j', async (text) => {
+    const calls: Array<[string, Record<string, unknown>, string, string | undefined]> = [
+      ['mutation ($e: String!) { login(email: $e, password: "x") { accessToken } }', { e: text }, 'email', undefined],
+      ['mutation ($e: String!) { requestPasswordReset(email: $e) }', { e: `a${text}@example.com` }, 'email', undefined],
+      [
+        'mutation ($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { accessToken } }',
+        { i: { token: text } },
+        'input.token',
+        undefined,
+      ],
+      [
+        'mutation ($i: CreateTeamInput!) { createTeam(input: $i) { id } }',
+        { i: { orgId, name: text } },
+        'input.name',
+        owner.token,
+      ],
+      [
+        'query ($o: ID!, $s: String) { users(orgId: $o, filter: { search: $s }) { totalCount } }',
+        { o: orgId, s: text },
+        'filter.search',
+        owner.token,
+      ],
+      [
+        'mutation ($ids: [ID!]!) { addTeamMembers(teamId: "x", userIds: $ids) { id } }',
+        { ids: [owner.id, text] },
+        'userIds',
+        owner.token,
+      ],
+      ['query ($o: ID!) { me { groups(orgId: $o) { id } } }', { o: text }, 'orgId', owner.token],
+    ];
+    for (const [query, variables, field, token] of calls) {
+      const response = await server.graphql(query, variables, { token });
+      expect(response.status).toBe(400);
+      expect(response.errors?.[0].extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'request.unsafe_text', field });
+    }
+  });
+
+  it('is refused as a literal and as a variable default too', async () => {
+    const literal = await server.graphql(
+      `query ($o: ID!) { users(orgId: $o, filter: { search: "a\\u0000b" }) { totalCount } }`,
+      { o: orgId },
+      { token: owner.token },
+    );
+    expect(literal.errors?.[0].extensions).toMatchObject({ reason: 'request.unsafe_text', field: 'filter.search' });
+    const fallback = await server.graphql('mutation ($e: String = "x\\u0000") { requestPasswordReset(email: $e) }');
+    expect(fallback.errors?.[0].extensions).toMatchObject({ reason: 'request.unsafe_text', field: 'email' });
+  });
+
+  it('is refused before any SQL statement runs', async () => {
+    const statements = server.gateway.database.statements;
+    const before = statements.total;
+    const response = await server.graphql('mutation ($e: String!) { requestPasswordReset(email: $e) }', {
+      e: 'victim\u0000@example.com',
+    });
+    expect(errorCode(response)).toBe('BAD_USER_INPUT');
+    expect(statements.total).toBe(before);
+  });
+
+  it('lets every other character through, astral and combining ones included', async () => {
+    const name = 'Ünïcødé 𝔘 👩‍👩‍👧 team';
+    const response = await server.graphql(
+      'mutation ($i: CreateTeamInput!) { createTeam(input: $i) { name } }',
+      { i: { orgId, name } },
+      { token: owner.token },
+    );
+    expect(response.errors).toBeUndefined();
+    expect(response.data.createTeam.name).toBe(name);
+  });
+});
+
+describe('forged cursors and out-of-range numbers', () => {
+  const USERS = `query ($o: ID!, $after: String, $first: Int, $order: UserOrder) {
+    users(orgId: $o, after: $after, first: $first, orderBy: $order) { totalCount }
+  }`;
+  const MEMBERS = `query ($o: ID!, $after: String, $order: UserOrder) {
+    org(id: $o) { members(after: $after, orderBy: $order) { totalCount } }
+  }`;
+  const AUDIT = 'query ($o: ID, $after: String) { auditLogs(orgId: $o, after: $after) { totalCount } }';
+
+  it.each(['CREATED_AT', 'LAST_LOGIN_AT'])('refuse a %s cursor whose sort value is not a date', async (field) => {
+    for (const value of ['not a date', '2024-02-30 10:00:00+00', '12', null, 'a\u0000b']) {
+      for (const query of [USERS, MEMBERS]) {
+        const response = await server.graphql(
+          query,
+          { o: orgId, after: forged(value), order: { field, direction: 'DESC' } },
+          { token: owner.token },
+        );
+        expect(response.errors?.[0].extensions).toMatchObject({
+          code: 'BAD_USER_INPUT',
+          reason: 'request.invalid_cursor',
+          field: 'after',
+        });
+      }
+    }
+  });
+
+  it('accept a date cursor written as PostgreSQL writes it, and any text for text orders', async () => {
+    for (const [field, value] of [
+      ['CREATED_AT', '2026-01-02 03:04:05.123456+00'],
+      ['LAST_LOGIN_AT', '-infinity'],
+      ['EMAIL', "' OR 1=1 --"],
+    ]) {
+      const response = await server.graphql(
+        USERS,
+        { o: orgId, after: forged(value), order: { field, direction: 'ASC' } },
+        { token: owner.token },
+      );
+      expect(response.errors).toBeUndefined();
+    }
+  });
+
+  it('refuse an audit cursor whose sequence is beyond a bigint', async () => {
+    for (const value of ['9223372036854775808', '99999999999999999999', '-1', '1e3']) {
+      const response = await server.graphql(AUDIT, { o: orgId, after: forged(value) }, { token: owner.token });
+      expect(response.errors?.[0].extensions).toMatchObject({ reason: 'request.invalid_cursor', field: 'after' });
+    }
+    const largest = await server.graphql(
+      AUDIT,
+      { o: orgId, after: forged('9223372036854775807') },
+      { token: owner.token },
+    );
+    expect(largest.errors).toBeUndefined();
+  });
+
+  it('refuse page sizes out of range, naming `first`', async () => {
+    for (const first of [0, -1, 101, 2_147_483_647]) {
+      const response = await server.graphql(USERS, { o: orgId, first }, { token: owner.token });
+      expect(response.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
+    }
+    const huge = await server.graphql(USERS, { o: orgId, first: 2 ** 31 }, { token: owner.token });
+    expect(huge.status).toBe(400);
+    expect(errorCode(huge)).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('nested inputs', () => {
+  it('are validated like top-level ones, naming the nested field', async () => {
+    const role = await server.graphql(
+      'mutation ($i: CreateRoleInput!) { createRole(input: $i) { id } }',
+      { i: { orgId, name: 'Custom', permissions: ['members:read'] } },
+      { token: owner.token },
+    );
+    const roleId = role.data.createRole.id;
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      [
+        'mutation ($id: ID!, $i: UpdateRoleInput!) { updateRole(id: $id, input: $i) { id } }',
+        { id: roleId, i: { name: 'x'.repeat(101) } },
+        'input.name',
+      ],
+      [
+        'mutation ($id: ID!, $i: UpdateRoleInput!) { updateRole(id: $id, input: $i) { id } }',
+        { id: roleId, i: { permissions: ['everything:forever'] } },
+        'input.permissions',
+      ],
+      [
+        'mutation ($id: ID!, $i: UpdateOrgInput!) { updateOrg(id: $id, input: $i) { id } }',
+        { id: orgId, i: { name: '   ' } },
+        'input.name',
+      ],
+      [
+        'query ($o: ID!, $f: UserFilter) { users(orgId: $o, filter: $f) { totalCount } }',
+        { o: orgId, f: { search: 's'.repeat(201) } },
+        'filter.search',
+      ],
+    ];
+    for (const [query, variables, field] of cases) {
+      const response = await server.graphql(query, variables, { token: owner.token });
+      expect(response.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+    }
+  });
+});
+
+describe('ids of the wrong shape', () => {
+  /** What a caller sees for an id: the data, and each error's path and reason. */
+  async function answer(query: string, id: string) {
+    const response = await server.graphql(query, { id }, { token: owner.token });
+    return {
+      data: response.data,
+      errors: response.errors?.map((error) => [error.path?.join('.'), error.extensions?.reason]),
+    };
+  }
+
+  it('are answered exactly like unknown ids and ids of another org', async () => {
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    const [{ id: otherOrgTeam }] = await server.sql<{ id: string }>(
+      `INSERT INTO teams (org_id, name, slug) SELECT id, 'Elsewhere', 'elsewhere' FROM orgs WHERE name = 'Acme' RETURNING id`,
+    );
+    const queries = [
+      'query ($id: ID!) { user(id: $id) { id } }',
+      'query ($id: ID!) { node(id: $id) { id } }',
+      'query ($id: ID!) { org(id: $id) { id } }',
+      'query ($id: ID!) { checkAccess(resource: $id, level: READ, principalId: $id) { allowed } }',
+      'mutation ($id: ID!) { updateTeam(id: $id, input: { name: "X" }) { id } }',
+      'mutation ($id: ID!) { addTeamMembers(teamId: $id, userIds: [$id]) { id } }',
+      'mutation ($id: ID!) { revokeKey(id: $id) { id } }',
+    ];
+    for (const query of queries) {
+      const expected = await answer(query, unknown);
+      expect(expected.errors?.flat()).not.toContain('internal.unexpected');
+      expect(await answer(query, otherOrgTeam)).toEqual(expected);
+      for (const malformed of ['nope', '', "' OR 1=1 --", '00000000-0000-0000-0000-00000000000g']) {
+        expect(await answer(query, malformed)).toEqual(expected);
+      }
+    }
+  });
+});
+
+describe('the users role filter', () => {
+  it('takes a role key or a role id', async () => {
+    const editor = await createUser(server, 'filtered.editor@example.com');
+    await addMember(server, orgId, editor, 'editor');
+    const [{ id: editorRole }] = await server.sql(`SELECT id FROM roles WHERE org_id = $1 AND key = 'editor'`, [orgId]);
+    const FILTERED = `query ($o: ID!, $role: String) {
+      users(orgId: $o, filter: { role: $role }) { edges { node { email } } }
+    }`;
+    for (const role of ['editor', editorRole]) {
+      const response = await server.graphql(FILTERED, { o: orgId, role }, { token: owner.token });
+      expect(response.errors).toBeUndefined();
+      expect(response.data.users.edges).toEqual([{ node: { email: 'filtered.editor@example.com' } }]);
+    }
+    const unknown = await server.graphql(
+      FILTERED,
+      { o: orgId, role: '00000000-0000-4000-8000-000000000000' },
+      { token: owner.token },
+    );
+    expect(unknown.data.users.edges).toEqual([]);
+  });
+});
