@@ -5,9 +5,9 @@ import type { Config } from '../config/config';
 import type { GraphQLContext } from '../context/context';
 import { createErrorFormatter } from '../errors/format-error';
 import type { Logger } from '../logger';
+import { argumentChecksPlugin } from './argument-checks';
 import { queryCostPlugin } from './query-cost';
 import { queryShapeRules } from './query-shape-rules';
-import { safeArgumentsPlugin } from './safe-arguments';
 import { retryAfterPlugin } from './retry-after';
 
 export function createApollo(schema: GraphQLSchema, config: Config, logger: Logger): ApolloServer<GraphQLContext> {
@@ -25,7 +25,7 @@ export function createApollo(schema: GraphQLSchema, config: Config, logger: Logg
     // plugin's hook, so a refused request does no other work. GraphiQL is served from local assets
     // by the HTTP layer; Apollo's page would load a CDN.
     plugins: [
-      safeArgumentsPlugin(),
+      argumentChecksPlugin(),
       queryCostPlugin(config.limits.maxCost),
       retryAfterPlugin(),
       ApolloServerPluginLandingPageDisabled(),
