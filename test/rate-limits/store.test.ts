@@ -41,6 +41,14 @@ it('counts exactly under concurrency on PostgreSQL, shared by separate connectio
     await expect(limiter.consume(['resetRequestPerEmail', 'someone@example.com'])).rejects.toBeInstanceOf(
       RateLimitedError,
     );
+
+    // Only ended windows are swept away.
+    await first.dataSource.query(`INSERT INTO rate_limits (key, points, expire) VALUES ('ended', 1, $1)`, [
+      Date.now() - 1,
+    ]);
+    await limiter.removeExpired();
+    const keys = await first.dataSource.query(`SELECT key FROM rate_limits`);
+    expect(keys).toEqual([{ key: expect.stringMatching(/^resetRequestPerEmail:/) }]);
     limiter.stop();
   } finally {
     await first.close();

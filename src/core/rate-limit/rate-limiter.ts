@@ -64,13 +64,14 @@ function keyOf(parts: readonly (string | null)[]): string {
  */
 export class RateLimiter {
   private readonly counters: Record<LimitName, RateLimiterPostgres>;
+  private readonly store: ReturnType<typeof singleMessageStatements>;
   private readonly sweep: NodeJS.Timeout;
 
   constructor(
     db: DataSource,
     private readonly limits: RateLimits,
   ) {
-    const storeClient = singleMessageStatements(db);
+    const storeClient = (this.store = singleMessageStatements(db));
     const entries = Object.entries(limits).map(([name, limit]) => [
       name,
       new RateLimiterPostgres({
@@ -86,7 +87,8 @@ export class RateLimiter {
       }),
     ]);
     this.counters = Object.fromEntries(entries) as Record<LimitName, RateLimiterPostgres>;
-    this.sweep = setInterval(() => void this.removeExpired(db), EXPIRED_SWEEP_INTERVAL_MS).unref();
+    this.sweep = setInterval(() => void this.removeExpired().catch(() => undefined), EXPIRED_SWEEP_INTERVAL_MS);
+    this.sweep.unref();
   }
 
   /**
@@ -126,6 +128,11 @@ export class RateLimiter {
     await manager.query(`DELETE FROM ${RATE_LIMIT_TABLE} WHERE key = $1 OR key LIKE $2`, [key, `${key}:%`]);
   }
 
+  /** Windows that ended stay in the table until their key is used again; this keeps it small. */
+  async removeExpired(): Promise<void> {
+    await this.store.query({ text: `DELETE FROM ${RATE_LIMIT_TABLE} WHERE expire < $1`, values: [Date.now()] });
+  }
+
   stop(): void {
     clearInterval(this.sweep);
   }
@@ -138,10 +145,5 @@ export class RateLimiter {
       if (outcome instanceof RateLimiterRes) return outcome;
       throw outcome;
     }
-  }
-
-  /** Windows that ended are kept by the library until overwritten; this keeps the table small. */
-  private async removeExpired(db: DataSource): Promise<void> {
-    await db.query(`DELETE FROM ${RATE_LIMIT_TABLE} WHERE expire < $1`, [Date.now()]).catch(() => undefined);
   }
 }
