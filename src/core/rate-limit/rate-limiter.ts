@@ -71,11 +71,11 @@ export class RateLimiter {
     db: DataSource,
     private readonly limits: RateLimits,
   ) {
-    const storeClient = (this.store = singleMessageStatements(db));
+    this.store = singleMessageStatements(db);
     const entries = Object.entries(limits).map(([name, limit]) => [
       name,
       new RateLimiterPostgres({
-        storeClient,
+        storeClient: this.store,
         storeType: 'client',
         tableName: RATE_LIMIT_TABLE,
         tableCreated: true,
