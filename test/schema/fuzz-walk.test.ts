@@ -40,6 +40,7 @@ let owner: Person;
 let viewer: Person;
 let pools: IdPools;
 let resourceName: string;
+let ownOrgId: string;
 const knownEmails: string[] = [];
 const COPIES = 3;
 
@@ -119,6 +120,7 @@ beforeAll(async () => {
   server = await startTestGateway({ DATA_DIR: dataDir });
   owner = await person(server, 'fuzz-owner');
   const orgId = await createOrgAs(server, owner.token, 'Fuzz Org');
+  ownOrgId = orgId;
   viewer = await person(server, 'fuzz-viewer', { orgId, role: 'viewer' });
   const superUser = await server.login();
   const [other] = await server.sql<{ id: string }>(`SELECT id FROM orgs WHERE name = 'Acme'`);
@@ -153,13 +155,11 @@ function selection(type: GraphQLOutputType): string {
   return `{ __typename ${leaves.join(' ')} }`;
 }
 
+/** A field the walk calls: a root field, or a field with arguments reached through `entry`. */
+type Target = { operation: 'query' | 'mutation'; field: GraphQLField<unknown, unknown>; entry?: string };
+
 /** Arguments inline as literals where they can be printed, otherwise as variables. */
-function document(
-  operation: string,
-  field: GraphQLField<unknown, unknown>,
-  args: Record<string, unknown>,
-  literal: boolean,
-) {
+function document({ operation, field, entry }: Target, args: Record<string, unknown>, literal: boolean) {
   const inline: string[] = [];
   const definitions: string[] = [];
   const variables: Record<string, unknown> = {};
@@ -183,7 +183,8 @@ function document(
   }
   const head = definitions.length ? `${operation} Fuzz(${definitions.join(', ')})` : `${operation} Fuzz`;
   const call = inline.length ? `${field.name}(${inline.join(', ')})` : field.name;
-  return { query: `${head} { ${call} ${selection(field.type)} }`, variables };
+  const selected = `${call} ${selection(field.type)}`;
+  return { query: `${head} { ${entry ? `entry: ${entry} { ${selected} }` : selected} }`, variables };
 }
 
 async function send(query: string, variables: Record<string, unknown>, token?: string) {
@@ -221,6 +222,24 @@ function rootFields(type: GraphQLObjectType | null | undefined) {
   );
 }
 
+/** Every field with arguments below the root, reached from an object of the callers' org. */
+function nestedTargets(): Target[] {
+  const entries: Record<string, string> = { User: 'me', Org: `org(id: "${ownOrgId}")` };
+  const roots = [schema.getQueryType(), schema.getMutationType()];
+  return Object.values(schema.getTypeMap())
+    .filter((type): type is GraphQLObjectType => isObjectType(type) && !type.name.startsWith('__'))
+    .filter((type) => !roots.includes(type))
+    .flatMap((type) =>
+      Object.values(type.getFields())
+        .filter((field) => field.args.length > 0)
+        .map((field) => {
+          // A new type with arguments on its fields needs a way in, or the walk would skip it.
+          if (!entries[type.name]) throw new Error(`no entry to walk ${type.name}.${field.name}`);
+          return { operation: 'query' as const, field, entry: entries[type.name] };
+        }),
+    );
+}
+
 describe('every Query and Mutation field, with generated arguments', () => {
   it('answers every caller with data or a catalogued error, never an internal error', async () => {
     const random = seededRandom(SEED);
@@ -232,26 +251,30 @@ describe('every Query and Mutation field, with generated arguments', () => {
     ];
     const failures: Failure[] = [];
     const answered = new Set<string>();
-    const roots = [
-      ...rootFields(schema.getQueryType()).map((field) => ({ operation: 'query', field })),
-      ...rootFields(schema.getMutationType()).map((field) => ({ operation: 'mutation', field })),
+    const targets: Target[] = [
+      ...rootFields(schema.getQueryType()).map((field) => ({ operation: 'query' as const, field })),
+      ...nestedTargets(),
+      ...rootFields(schema.getMutationType()).map((field) => ({ operation: 'mutation' as const, field })),
     ];
 
-    for (const { operation, field } of roots) {
+    for (const target of targets) {
+      const { field } = target;
+      const name = `${target.entry ? `${target.entry.replace(/\(.*/, '')}.` : `${target.operation}.`}${field.name}`;
       const calls = [
         ...MODES.map((mode) => ({ mode, args: generator.args(field, mode) })),
         ...generator.forgedCursorCalls(field).map((args) => ({ mode: 'forged-cursor', args })),
       ];
       for (const [index, { mode, args }] of calls.entries()) {
         const literal = index % 2 === 1;
-        const { query, variables } = document(operation, field, args, literal);
+        const { query, variables } = document(target, args, literal);
         for (const caller of callers) {
           let { status, body } = await send(query, variables, caller.token);
           if (caller.token && TOKEN_ENDED.has(body.errors?.[0]?.extensions?.reason)) {
             await renew(caller);
             ({ status, body } = await send(query, variables, caller.token));
           }
-          if (body.data?.[field.name] != null) answered.add(`${operation}.${field.name}`);
+          const data = target.entry ? (body.data?.entry as Record<string, unknown> | undefined) : body.data;
+          if (data?.[field.name] != null) answered.add(name);
           // A value the database refused is answered as bad input, but means validation has a gap.
           const internal = body.errors?.find(
             (error) =>
@@ -261,7 +284,7 @@ describe('every Query and Mutation field, with generated arguments', () => {
           const uncatalogued = body.errors?.some((error) => !error.extensions?.code);
           if (status >= 500 || internal || uncatalogued) {
             failures.push({
-              field: `${operation}.${field.name}`,
+              field: name,
               as: caller.name,
               mode,
               query: query.slice(0, 300),
@@ -275,6 +298,6 @@ describe('every Query and Mutation field, with generated arguments', () => {
 
     expect(failures).toEqual([]);
     // The walk reaches the resolvers: most fields answer data for at least one caller and input.
-    expect(answered.size).toBeGreaterThan(roots.length / 2);
+    expect(answered.size).toBeGreaterThan(targets.length / 2);
   });
 });
