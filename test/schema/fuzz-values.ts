@@ -82,7 +82,7 @@ const idKindsById: Array<[RegExp, IdKind]> = [
 ];
 
 /** Which kind of object an ID argument names: by its own name, or for `id` by the operation's. */
-export function idKind(fieldName: string, argName: string): IdKind {
+function idKind(fieldName: string, argName: string): IdKind {
   const name = argName.replace(/Ids?$/, '');
   const direct: Record<string, IdKind> = {
     org: 'org',
