@@ -84,7 +84,9 @@ async function serviceAccount(name: string, roleKey = 'viewer'): Promise<string>
 }
 
 beforeAll(async () => {
-  server = await startTestGateway();
+  // Reading an org's teams or groups with their members nests two plain lists, each counted as a
+  // full page (100 × 100): over the default cost limit, which test/http/query-limits.test.ts covers.
+  server = await startTestGateway({ MAX_QUERY_COST: '50000' });
   [owner, otherOwner] = await Promise.all([person(server, 'gowner'), person(server, 'gother')]);
   [orgId, otherOrgId] = await Promise.all([
     createOrgAs(server, owner.token, 'Groups Inc'),

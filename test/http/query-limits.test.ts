@@ -54,11 +54,11 @@ describe('the cost model', () => {
   it('counts every field once per item of each list around it', () => {
     // org 1 + members 1 + 100 × (edges, node, user, email, role, key)
     expect(costOf(MEMBERS_PAGE, { orgId })).toBe(602);
-    // me, id, email, superUser, memberships 1 + 20 × (org, slug, role, key): a plain list counts as 20
-    expect(costOf(README_ME)).toBe(85);
-    expect(costOf('{ me { memberships { id } } }')).toBe(22);
-    // An org's teams and their members: 1 + 1 + 20 × (name, members 1 + 20 × email)
-    expect(costOf('{ org { teams { name members { email } } } }')).toBe(2 + 20 * 22);
+    // me, id, email, superUser, memberships 1 + 100 × (org, slug, role, key): a plain list counts as a full page
+    expect(costOf(README_ME)).toBe(405);
+    expect(costOf('{ me { memberships { id } } }')).toBe(102);
+    // An org's teams and their members: 1 + 1 + 100 × (name, members 1 + 100 × email), just over the limit
+    expect(costOf('{ org { teams { name members { email } } } }')).toBe(2 + 100 * 102);
   });
 
   it("takes a connection's page size from `first`, from variables, or its default of 20", () => {
@@ -77,8 +77,8 @@ describe('the cost model', () => {
   });
 
   it('puts the attack query of finding 7 far beyond the limit', () => {
-    // Per alias: org 1 + members 1 + 100 × (edges, node, user, memberships 1 + 20 × (org, members 1 + 100 × 4))
-    expect(costOf(COSTLY, { orgId })).toBe(30 * (2 + 100 * (4 + 20 * (2 + 100 * 4))));
+    // Per alias: org 1 + members 1 + 100 × (edges, node, user, memberships 1 + 100 × (org, members 1 + 100 × 4))
+    expect(costOf(COSTLY, { orgId })).toBe(30 * (2 + 100 * (4 + 100 * (2 + 100 * 4))));
   });
 });
 

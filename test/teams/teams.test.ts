@@ -64,7 +64,9 @@ async function memberIdsInDb(teamId: string): Promise<string[]> {
 const sorted = (ids: string[]) => [...ids].sort();
 
 beforeAll(async () => {
-  server = await startTestGateway();
+  // Reading an org's teams or groups with their members nests two plain lists, each counted as a
+  // full page (100 × 100): over the default cost limit, which test/http/query-limits.test.ts covers.
+  server = await startTestGateway({ MAX_QUERY_COST: '50000' });
   owner = await person(server, 'olivia');
   orgId = await createOrgAs(server, owner.token, 'Teams Inc');
   editor = await person(server, 'edith', { orgId, role: 'editor' });

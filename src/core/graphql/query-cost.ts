@@ -18,10 +18,10 @@ import { RequestRefusal } from './request-refusal';
 
 /**
  * A plain list (an org's roles, teams or groups, a user's memberships) has no page size of its own
- * and returns every item; it counts as one default page. As a full page (100), two plain lists
- * nested — an org's teams and their members — would already cost more than the default limit.
+ * and returns every item, so it counts as the largest page (issue 10's cost model). Nested plain
+ * lists therefore add up fast: a client asks for them one level at a time, or through connections.
  */
-export const PLAIN_LIST_SIZE = DEFAULT_PAGE_SIZE;
+export const PLAIN_LIST_SIZE = MAX_PAGE_SIZE;
 
 /**
  * Selections visited with fragments expanded; beyond this the query is refused without a cost.
