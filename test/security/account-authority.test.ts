@@ -205,6 +205,14 @@ describe('authority in every org of the target', () => {
     expect(refused.errors?.[0].extensions?.reason).toBe('account.outside_authority');
     const allowed = await server.graphql(SET_PASSWORD, { userId: onlyInA.id, password: TAKEN_OVER }, { token: key });
     expect(allowed.data?.setPassword).toBe(true);
+    // Renaming its own owner through an import is self-service, out of a key's reach.
+    const rename = await server.graphql(
+      IMPORT,
+      { orgId: orgA, csv: `email,firstName\n${adminA.email},Renamed by key\n` },
+      { token: key },
+    );
+    expect(rename.data?.importUsers.lines).toEqual([{ line: 2, status: 'FAILED', error: expect.any(String) }]);
+    expect((await accountOf(adminA.id)).first_name).not.toBe('Renamed by key');
     // members:lock is not among the key's scopes.
     const lock = await server.graphql(LOCK, { userId: onlyInA.id }, { token: key });
     expect(lock.errors?.[0].extensions?.code).toBe('FORBIDDEN');

@@ -11,7 +11,7 @@ export type Caller = {
   userId: string | null;
   permissions: ReadonlySet<string>;
   rank: number;
-  /** Authority over another whole account (docs/security.md), which renaming a member needs. */
+  /** Authority over a whole account (docs/security.md), which renaming a member needs; oneself: self-service. */
   authorityOverAccount(userId: string): Promise<true | AppError>;
 };
 

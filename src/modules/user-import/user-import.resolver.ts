@@ -1,5 +1,6 @@
 import { Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import { auditActorOf, type GraphQLContext } from '../../core/context/context';
+import { auditActorOf, isDelegated, type GraphQLContext } from '../../core/context/context';
+import { AppError } from '../../core/errors/app-error';
 import { ExportUsersArgs, ImportUsersArgs } from './user-import.inputs';
 import { ImportUsersResultType } from './user-import.type';
 import { authorityOverAccount } from '../users/account-authority';
@@ -16,11 +17,16 @@ export class UserImportResolver {
   async importUsers(@Args() { orgId, csv }: ImportUsersArgs, @Ctx() ctx: GraphQLContext) {
     const service = ctx.services.userImport;
     const prepared = await service.prepare(ctx.db.manager, orgId, csv);
+    const principal = ctx.principal!;
     const caller = {
-      userId: ctx.principal!.userId,
+      userId: principal.userId,
       permissions: await ctx.access.permissions(orgId),
       rank: await ctx.access.rank(orgId),
-      authorityOverAccount: (userId: string) => authorityOverAccount(ctx, userId, 'members:update'),
+      // Renaming oneself is self-service, which a delegated credential never reaches.
+      authorityOverAccount: async (userId: string) => {
+        if (userId !== principal.userId) return authorityOverAccount(ctx, userId, 'members:update');
+        return !isDelegated(principal) || new AppError('auth.delegated_not_allowed');
+      },
     };
     return ctx.db.transaction((tx) => service.importUsers(tx, auditActorOf(ctx), caller, orgId, prepared));
   }

@@ -326,9 +326,8 @@ function failureMessage(error: unknown): string {
   throw error;
 }
 
-/** Renaming someone else is an act on their whole account, which may belong to other orgs too. */
+/** Renaming a member is an act on their whole account, which may belong to other orgs too. */
 async function assertMayRename(caller: Caller, plan: UpdatePlan): Promise<void> {
-  if (plan.account.id === caller.userId) return;
   const allowed = await caller.authorityOverAccount(plan.account.id);
   if (allowed !== true) throw allowed;
 }
