@@ -51,7 +51,7 @@ describe('npm run bootstrap', () => {
     expect(users).toHaveLength(1);
     const [user] = users;
     expect(user.super_user).toBe(true);
-    expect(await new PasswordHasher(4).verify(passwords[0], user.password_hash)).toBe(true);
+    expect((await new PasswordHasher(4).verify(passwords[0], user.password_hash)).matches).toBe(true);
 
     const orgs = await rows('SELECT id, name FROM orgs WHERE slug = $1', ['ops-team']);
     expect(orgs).toEqual([{ id: user.default_org_id, name: 'Ops Team' }]);
