@@ -118,6 +118,7 @@ export const errorCatalog = {
     code: 'FORBIDDEN',
     message: 'Keys can be created for service accounts, or by a person for themselves',
   },
+  'apikey.owner_only': { code: 'FORBIDDEN', message: "Only its owner can rotate a person's key" },
   'resource.not_found': { code: 'NOT_FOUND', message: 'Resource not found' },
   'resource.name_in_use': { code: 'CONFLICT', message: 'A resource with that name already exists in this org' },
   'grant.not_found': { code: 'NOT_FOUND', message: 'Grant not found' },

@@ -2,7 +2,7 @@ import type { Principal } from '../context/context';
 import type { Loaders } from '../../loaders';
 import { PrincipalKind } from '../../modules/users/user.entity';
 import { MembershipStatus, type MembershipEntity } from '../../modules/members/membership.entity';
-import { PERMISSIONS, rankOf } from './permissions';
+import { PERMISSIONS, rankOf, targetRankOf } from './permissions';
 
 /** A super user outranks every role, owners included. */
 export const SUPER_USER_RANK = Number.MAX_SAFE_INTEGER;
@@ -122,7 +122,7 @@ export async function effectivePermissions(
   return new Set(roles.flatMap((role) => (role && !(role instanceof Error) ? role.permissions : [])));
 }
 
-/** A member's rank for rank rules, from `effectivePermissions`. */
+/** The rank a member is protected by in rank rules (`targetRankOf` of `effectivePermissions`). */
 export async function effectiveRank(loaders: Loaders, userId: string, orgId: string): Promise<number> {
-  return rankOf([...(await effectivePermissions(loaders, userId, orgId))]);
+  return targetRankOf([...(await effectivePermissions(loaders, userId, orgId))]);
 }

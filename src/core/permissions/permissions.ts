@@ -63,8 +63,9 @@ export const BUILT_IN_ROLES: ReadonlyArray<{
 ];
 
 /**
- * A role's rank is that of the highest built-in role whose permissions it does not exceed
- * (permissions.md); a role holding none of viewer's still ranks below viewer, at 0.
+ * The rank a caller acts with: that of the highest built-in role all of whose permissions it holds
+ * (a role holding none of viewer's ranks 0). A lower bound: a custom role is never trusted with
+ * more than the built-in role it fully covers.
  */
 export function rankOf(permissions: readonly string[]): number {
   const held = new Set(permissions);
@@ -73,4 +74,19 @@ export function rankOf(permissions: readonly string[]): number {
     if (role.permissions.every((permission) => held.has(permission))) rank = role.rank;
   }
   return rank;
+}
+
+/**
+ * The rank a target is protected by: that of the lowest built-in role holding all of its
+ * permissions. An upper bound: a custom role that lacks one viewer permission but holds
+ * org:delete is protected like an owner, not left at rank 0 for any admin to act on. Rank rules
+ * compare a caller's `rankOf` with a target's `targetRankOf`.
+ */
+export function targetRankOf(permissions: readonly string[]): number {
+  const held = new Set(permissions);
+  if (held.size === 0) return 0;
+  const covering = BUILT_IN_ROLES.find((role) =>
+    [...held].every((permission) => role.permissions.includes(permission as Permission)),
+  );
+  return covering?.rank ?? BUILT_IN_ROLES[BUILT_IN_ROLES.length - 1].rank;
 }

@@ -1,6 +1,6 @@
 import { AppError } from '../../core/errors/app-error';
 import type { ErrorKey } from '../../core/errors/error-codes';
-import { rankOf } from '../../core/permissions/permissions';
+import { targetRankOf } from '../../core/permissions/permissions';
 import { OWNER_RANK } from '../roles/role-rank';
 import type { RoleEntity } from '../roles/role.entity';
 import type { ImportLine } from './import-line';
@@ -125,7 +125,7 @@ function assertMayChange(caller: Caller, isSelf: boolean, before: MemberState, a
   }
   if (isSelf) {
     if (before.role.id !== after.role.id) throw new AppError('member.self_change');
-  } else if (caller.rank < OWNER_RANK && rankOf(effectivePermissionsOf(before)) >= caller.rank) {
+  } else if (caller.rank < OWNER_RANK && targetRankOf(effectivePermissionsOf(before)) >= caller.rank) {
     throw new AppError('member.outranked');
   }
 }
