@@ -60,7 +60,10 @@ export class AuthService {
       .where('lower(user.email) = lower(:email)', { email })
       .getOne();
     const { matches: passwordMatches, upgradedHash } = await this.hasher.verify(input.password, user?.passwordHash);
-    const orgId = user && passwordMatches ? await this.loginOrg(user, input.orgId) : undefined;
+    // Only an account about to be let in reads its org, so a refused one does no extra work that
+    // would time apart a right password from a wrong one.
+    const admissible = user && passwordMatches && user.status === UserStatus.ACTIVE && !user.lockedAt;
+    const orgId = admissible ? await this.loginOrg(user, input.orgId) : undefined;
     const refusal = this.refusalFor(user, passwordMatches, orgId);
 
     if (refusal || !user || orgId === undefined) {
