@@ -946,3 +946,58 @@ describe('when the mail server refuses an invitation', () => {
     expect(members.map((row) => row.email).sort()).toEqual([importer.email, newOne, newTwo].sort());
   });
 });
+
+describe('invitations from one client address', () => {
+  const INVITATIONS_PER_ADDRESS = 3;
+  let limited: TestGateway;
+
+  beforeAll(async () => {
+    limited = await startTestGateway({
+      SMTP_URL: sink.url,
+      TRUST_PROXY: '1',
+      RATE_LIMIT_INVITE_PER_IP: `${INVITATIONS_PER_ADDRESS}/1h`,
+    });
+  });
+
+  afterAll(async () => {
+    await limited.close();
+  });
+
+  it("counts each invitation of an import against the caller's address, which invite shares", async () => {
+    const importer = await person(limited, 'importer');
+    const org = await createOrgAs(limited, importer.token, 'Many invitations');
+    const existing = Array.from({ length: INVITATIONS_PER_ADDRESS + 2 }, () => uniqueEmail('existing'));
+    for (const email of existing) await createUser(limited, email);
+    const fresh = uniqueEmail('fresh');
+    const since = sink.messages.length;
+    // Through one trusted proxy, which appended the client's address.
+    const fromAddress = (address: string) => ({ token: importer.token, headers: { 'x-forwarded-for': address } });
+    const importFrom = (address: string, emails: string[]) =>
+      limited.graphql(IMPORT, { orgId: org, csv: ['email', ...emails].join('\n') }, fromAddress(address));
+
+    const first = await importFrom('203.0.113.1', [...existing, fresh]);
+    expect(first.errors).toBeUndefined();
+    const overLimit = /^Not invited: too many invitations have been sent from your address; try again in \d+ s$/;
+    expect(first.data.importUsers.lines).toEqual([
+      ...existing.map((email, index) => ({
+        line: index + 2,
+        email,
+        status: index < INVITATIONS_PER_ADDRESS ? 'INVITED' : 'FAILED',
+        error: index < INVITATIONS_PER_ADDRESS ? null : expect.stringMatching(overLimit),
+      })),
+      { line: existing.length + 2, email: fresh, status: 'CREATED', error: null },
+    ]);
+    const invite = await limited.graphql(
+      'mutation ($input: InviteInput!) { invite(input: $input) { id } }',
+      { input: { orgId: org, email: uniqueEmail('invitee'), roleId: await roleId(limited, org, 'viewer') } },
+      fromAddress('203.0.113.1'),
+    );
+    expect(errorCode(invite)).toBe('RATE_LIMITED');
+
+    // Another address has its own allowance.
+    const second = await importFrom('203.0.113.2', existing.slice(INVITATIONS_PER_ADDRESS));
+    expect(second.data.importUsers).toMatchObject({ invited: 2, failed: [] });
+    await sink.waitFor(existing[existing.length - 1], since);
+    for (const email of existing) expect(mailsTo(email, since)).toHaveLength(1);
+  });
+});

@@ -6,7 +6,7 @@ import type { PasswordHasher } from '../../core/crypto/password-hasher';
 import { queryRows } from '../../core/db/sql';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
-import { normalisedEmail } from '../../core/rate-limit/email';
+import { emailLimitKey } from '../../core/rate-limit/email';
 import type { Charge, RateLimiter } from '../../core/rate-limit/rate-limiter';
 import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
 import { PrincipalKind, UserEntity, UserStatus } from '../users/user.entity';
@@ -50,7 +50,7 @@ export class AuthService {
    */
   async login(input: LoginInput, actor: AuditActor): Promise<SignedIn> {
     const email = input.email.trim();
-    const failures = this.loginFailureCounters(email, actor.ipAddress);
+    const failures = await this.loginFailureCounters(email, actor.ipAddress);
     await this.limits.consume(failures.perAddress, failures.perAccountAndAddress);
     await this.limits.slowDown(...failures.perAccount);
     const user = await this.db
@@ -108,8 +108,8 @@ export class AuthService {
   }
 
   /** The counters one sign-in attempt is charged to, and given back on success. */
-  private loginFailureCounters(email: string, address: string | null) {
-    const account = normalisedEmail(email);
+  private async loginFailureCounters(email: string, address: string | null) {
+    const account = await emailLimitKey(this.db, email);
     return {
       perAddress: ['loginPerIp', address] as Charge,
       perAccountAndAddress: ['loginPerAccountAndIp', account, address] as Charge,
@@ -123,7 +123,7 @@ export class AuthService {
    */
   async forgetLoginFailures(tx: EntityManager, email: string | null): Promise<void> {
     if (!email) return;
-    const account = normalisedEmail(email);
+    const account = await emailLimitKey(tx, email);
     await this.limits.resetAll(tx, 'loginPerAccountAndIp', account);
     await this.limits.resetAll(tx, 'loginSlowdownPerAccount', account);
   }

@@ -1,7 +1,7 @@
 import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
-import { normalisedEmail } from '../../core/rate-limit/email';
+import { emailLimitKey } from '../../core/rate-limit/email';
 import { AuthPayloadType } from '../auth/auth.type';
 import { actAs } from '../auth/sign-in';
 import { OrgType } from '../orgs/org.type';
@@ -18,7 +18,7 @@ export class InvitationResolver {
   async invite(@Arg('input', () => InviteInput) input: InviteInput, @Ctx() ctx: GraphQLContext) {
     await ctx.services.rateLimits.consume(
       ['invitePerIp', ctx.ipAddress],
-      ['invitationMailPerEmail', normalisedEmail(input.email)],
+      ['invitationMailPerEmail', await emailLimitKey(ctx.db, input.email)],
     );
     return ctx.db.transaction((tx) => ctx.services.invitations.invite(tx, auditActorOf(ctx), input));
   }
@@ -39,7 +39,7 @@ export class InvitationResolver {
     await ctx.services.rateLimits.consume(
       ['resendInvitationPerIp', ctx.ipAddress],
       ['resendInvitationPerInvitation', id],
-      ...(recipient ? [['invitationMailPerEmail', normalisedEmail(recipient)] as const] : []),
+      ...(recipient ? [['invitationMailPerEmail', await emailLimitKey(ctx.db, recipient)] as const] : []),
     );
     return ctx.db.transaction((tx) => ctx.services.invitations.resend(tx, auditActorOf(ctx), id));
   }

@@ -1,7 +1,7 @@
 import { Args, Ctx, Mutation, Resolver } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
-import { normalisedEmail } from '../../core/rate-limit/email';
+import { emailLimitKey } from '../../core/rate-limit/email';
 import { ChangePasswordArgs, RequestPasswordResetArgs, ResetPasswordArgs, SetPasswordArgs } from './passwords.inputs';
 
 @Resolver()
@@ -24,7 +24,7 @@ export class PasswordsResolver {
     // Counted whether or not the address has an account, so a refusal tells nothing.
     await ctx.services.rateLimits.consume(
       ['resetRequestPerIp', ctx.ipAddress],
-      ['resetRequestPerEmail', normalisedEmail(email)],
+      ['resetRequestPerEmail', await emailLimitKey(ctx.db, email)],
     );
     const delivery = await ctx.db.transaction((tx) =>
       ctx.services.passwords.requestReset(tx, email, auditActorOf(ctx)),

@@ -16,7 +16,7 @@ export class UserImportResolver {
   })
   async importUsers(@Args() { orgId, csv }: ImportUsersArgs, @Ctx() ctx: GraphQLContext) {
     const service = ctx.services.userImport;
-    const prepared = await service.prepare(ctx.db.manager, orgId, csv);
+    const prepared = await service.prepare(ctx.db.manager, orgId, csv, ctx.ipAddress);
     const principal = ctx.principal!;
     const caller = {
       userId: principal.userId,

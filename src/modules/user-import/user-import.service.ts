@@ -4,7 +4,7 @@ import type { PasswordHasher } from '../../core/crypto/password-hasher';
 import { isUniqueViolation } from '../../core/db/pg-errors';
 import { AppError } from '../../core/errors/app-error';
 import type { Logger } from '../../core/logger';
-import { normalisedEmail } from '../../core/rate-limit/email';
+import { emailLimitKeys } from '../../core/rate-limit/email';
 import { RateLimitedError } from '../../core/rate-limit/rate-limited-error';
 import type { RateLimiter } from '../../core/rate-limit/rate-limiter';
 import { InvitationNotSentError, type InvitationsService } from '../invitations/invitations.service';
@@ -33,7 +33,7 @@ export type LineOutcome = { line: number; email: string | null; status: ImportLi
 
 /**
  * The lines that passed their own checks, those that did not, the new accounts' password hashes by
- * line, and the lines whose invitation was counted against the recipient's limit.
+ * line, and the lines whose invitation was counted against the limits on invitations.
  */
 export type PreparedImport = {
   lines: ImportLine[];
@@ -77,11 +77,12 @@ export class UserImportService {
   /**
    * The work that needs no lock, done before the transaction: reading and checking each line,
    * hashing the passwords of the accounts to be created (bcrypt's async API runs on libuv's thread
-   * pool, off the event loop), and counting each invitation to come against its recipient's limit,
-   * which `invite` shares (a line over it fails). Existing accounts keep their password: theirs
+   * pool, off the event loop), and counting each invitation to come against the limits `invite`
+   * counts — per caller address and per recipient — so an import mails no more than as many
+   * `invite` calls could (a line over either fails). Existing accounts keep their password: theirs
    * are not hashed.
    */
-  async prepare(db: EntityManager, orgId: string, csv: string): Promise<PreparedImport> {
+  async prepare(db: EntityManager, orgId: string, csv: string, ipAddress: string | null): Promise<PreparedImport> {
     const { rows, failures: unreadable } = readImportCsv(csv);
     const failures = unreadable.map(({ line, error }) => failedLine(line, null, error));
     const checked: ImportLine[] = [];
@@ -105,12 +106,18 @@ export class UserImportService {
       orgId,
       checked.map((line) => line.email),
     );
+    const invitees = checked.filter((line) => registered.get(line.email.toLowerCase())?.member === false);
+    const inviteeKeys = await emailLimitKeys(
+      db,
+      invitees.map((line) => line.email),
+    );
+    const recipientKeyOf = new Map(invitees.map((line, index) => [line, inviteeKeys[index]]));
     const lines: ImportLine[] = [];
     const invitable = new Set<number>();
     for (const line of checked) {
-      const account = registered.get(line.email.toLowerCase());
-      if (account && !account.member) {
-        const refusal = await this.countInvitation(line.email);
+      const recipientKey = recipientKeyOf.get(line);
+      if (recipientKey !== undefined) {
+        const refusal = await this.countInvitation(ipAddress, recipientKey);
         if (refusal) {
           failures.push(failedLine(line.line, line.email, refusal));
           continue;
@@ -254,15 +261,24 @@ export class UserImportService {
     await renameAccount(tx, plan.account.id, plan.after);
   }
 
-  /** Null when the recipient may get one more invitation; otherwise why not. */
-  private async countInvitation(email: string): Promise<string | null> {
-    try {
-      await this.rateLimits.consume(['invitationMailPerEmail', normalisedEmail(email)]);
-      return null;
-    } catch (error) {
-      if (!(error instanceof RateLimitedError)) throw error;
-      return `Not invited: this address has had too many invitations; try again in ${error.retryAfterSeconds} s`;
+  /**
+   * Null when one more invitation may be mailed from the caller's address to this recipient;
+   * otherwise why not. Counted in the order `invite` counts them.
+   */
+  private async countInvitation(ipAddress: string | null, recipientKey: string): Promise<string | null> {
+    const limits = [
+      { charge: ['invitePerIp', ipAddress], reason: 'too many invitations have been sent from your address' },
+      { charge: ['invitationMailPerEmail', recipientKey], reason: 'this address has had too many invitations' },
+    ] as const;
+    for (const { charge, reason } of limits) {
+      try {
+        await this.rateLimits.consume(charge);
+      } catch (error) {
+        if (!(error instanceof RateLimitedError)) throw error;
+        return `Not invited: ${reason}; try again in ${error.retryAfterSeconds} s`;
+      }
     }
+    return null;
   }
 
   /** Hashed in `prepare`; hashed now only if the account was deleted since. */
