@@ -3,6 +3,7 @@ import { allow } from 'graphql-shield';
 import { applyMiddleware } from 'graphql-middleware';
 import { buildSchema } from 'type-graphql';
 import { freshLoadersAfterMutation } from './core/graphql/fresh-loaders';
+import { enforceListBudget } from './core/graphql/list-budget';
 import { validateArgument } from './core/graphql/validate-argument';
 import { credentialGate } from './core/permissions/credential-gate';
 import { CREDENTIAL_POLICY } from './core/permissions/credential-policy';
@@ -113,7 +114,7 @@ export function buildDeclaredSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,
     validateFn: validateArgument,
-    globalMiddlewares: [freshLoadersAfterMutation],
+    globalMiddlewares: [enforceListBudget, freshLoadersAfterMutation],
     emitSchemaFile: false,
   });
 }

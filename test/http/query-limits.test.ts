@@ -1,5 +1,5 @@
-import { getIntrospectionQuery, parse, type OperationDefinitionNode } from 'graphql';
-import { operationCost } from '../../src/core/graphql/query-cost';
+import { getIntrospectionQuery, isObjectType, parse, type OperationDefinitionNode } from 'graphql';
+import { operationCost, WHOLE_ORG_FIELDS } from '../../src/core/graphql/query-cost';
 import { buildDeclaredSchema } from '../../src/schema';
 import { createOrgAs, person, type Person } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
@@ -25,6 +25,11 @@ const MEMBERS_PAGE = `query ($orgId: ID!) {
 /** The query of the README's quick start. */
 const README_ME = '{ me { id email superUser memberships { org { slug } role { key } } } }';
 
+/** `count` aliases of the org's CSV export. */
+function exportsTimes(count: number): string {
+  return `query ($orgId: ID!) { ${Array.from({ length: count }, (_, index) => `e${index}: exportUsers(orgId: $orgId)`).join(' ')} }`;
+}
+
 /** `a { b { leaf } }` for levels a, b. */
 function nest(levels: string[], leaf: string): string {
   return `${levels.join(' { ')} { ${leaf}${' }'.repeat(levels.length)}`;
@@ -42,7 +47,7 @@ beforeAll(async () => {
   const schema = await buildDeclaredSchema();
   costOf = (query, variables = {}) => {
     const document = parse(query);
-    return operationCost(schema, document, document.definitions[0] as OperationDefinitionNode, variables);
+    return operationCost(schema, document, document.definitions[0] as OperationDefinitionNode, variables, MAX_COST);
   };
 });
 
@@ -74,6 +79,26 @@ describe('the cost model', () => {
       fragment Edge on MembershipEdge { node { user { email } role { key } } }`;
     expect(costOf(withFragments, { orgId })).toBe(costOf(MEMBERS_PAGE, { orgId }));
     expect(costOf(getIntrospectionQuery())).toBe(0);
+  });
+
+  it('costs a whole-org field a quarter of the limit, however little it selects', () => {
+    expect(costOf('query ($orgId: ID!) { exportUsers(orgId: $orgId) }', { orgId })).toBe(MAX_COST / 4);
+    // verifyAuditChain 2,500 + its own fields 2
+    expect(costOf('query ($orgId: ID!) { verifyAuditChain(orgId: $orgId) { valid checked } }', { orgId })).toBe(
+      MAX_COST / 4 + 2,
+    );
+    expect(costOf(exportsTimes(4), { orgId })).toBe(MAX_COST);
+    expect(costOf(exportsTimes(5), { orgId })).toBeGreaterThan(MAX_COST);
+  });
+
+  it('names only fields the schema has as whole-org fields', async () => {
+    const schema = await buildDeclaredSchema();
+    const unknown = [...WHOLE_ORG_FIELDS].filter((coordinate) => {
+      const [typeName, fieldName] = coordinate.split('.');
+      const type = schema.getType(typeName);
+      return !isObjectType(type) || !(fieldName in type.getFields());
+    });
+    expect(unknown).toEqual([]);
   });
 
   it('puts the attack query of finding 7 far beyond the limit', () => {
@@ -127,6 +152,26 @@ describe('the cost limit', () => {
     const costly = await server.graphql(nested, { orgId, first: 100 }, { token: owner.token });
     expect(costly.status).toBe(400);
     expect(costly.errors?.[0].extensions).toMatchObject({ reason: 'query.too_costly', maxCost: MAX_COST });
+  });
+
+  it('holds at most four whole-org fields, refusing five before anything runs', async () => {
+    const four = await server.graphql(exportsTimes(4), { orgId }, { token: owner.token });
+    expect(four.errors).toBeUndefined();
+    expect(four.data.e3).toMatch(/^email,/);
+
+    const statements = server.gateway.database.statements;
+    const before = statements.total;
+    // Anonymous, so that not even the token is looked up.
+    const five = await server.graphql(exportsTimes(5), { orgId });
+    expect(five.status).toBe(400);
+    expect(five.data).toBeUndefined();
+    expect(five.errors?.[0].extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      reason: 'query.too_costly',
+      cost: 12_500,
+      maxCost: MAX_COST,
+    });
+    expect(statements.total).toBe(before);
   });
 
   it('follows MAX_QUERY_COST', async () => {

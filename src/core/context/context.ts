@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { AuditActor } from '../audit/audit';
 import type { AppError } from '../errors/app-error';
+import type { ListBudget } from '../graphql/list-budget';
 import type { CallerAccess } from '../permissions/caller-access';
 import type { PrincipalKind } from '../../modules/users/user.entity';
 import type { Loaders } from '../../loaders';
@@ -43,6 +44,8 @@ export type GraphQLContext = RequestScope & {
   loaders: Loaders;
   /** The caller's permissions per org, read through `loaders`. */
   access: CallerAccess;
+  /** Items the operation's lists returned so far; set by Apollo's listBudgetPlugin for each request. */
+  listBudget?: ListBudget;
 };
 
 export function auditActorOf({ principal, ...scope }: RequestScope & { principal: Principal | null }): AuditActor {

@@ -1,11 +1,15 @@
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config/config';
 import type { GraphQLContext } from '../context/context';
 import { createErrorFormatter } from '../errors/format-error';
 import type { Logger } from '../logger';
 import { argumentChecksPlugin } from './argument-checks';
+import { listBudgetPlugin } from './list-budget';
 import { queryCostPlugin } from './query-cost';
 import { queryShapeRules } from './query-shape-rules';
 import { retryAfterPlugin } from './retry-after';
@@ -27,8 +31,13 @@ export function createApollo(schema: GraphQLSchema, config: Config, logger: Logg
     plugins: [
       argumentChecksPlugin(),
       queryCostPlugin(config.limits.maxCost),
+      // The estimate bounds the shape before execution; this budget bounds the items read during it.
+      listBudgetPlugin(config.limits.maxCost),
       retryAfterPlugin(),
       ApolloServerPluginLandingPageDisabled(),
+      // No field sets a cache hint, and answers are per caller: Apollo's default cache-control plugin
+      // would only add a hook to every field resolved (a measurable share of a long list's time).
+      ApolloServerPluginCacheControlDisabled(),
     ],
     logger: {
       debug: (message) => logger.debug(message),

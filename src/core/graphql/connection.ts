@@ -1,10 +1,18 @@
 import { Max, Min } from 'class-validator';
+import { isObjectType, type GraphQLNamedType } from 'graphql';
 import { ArgsType, Field, Int, ObjectType } from 'type-graphql';
 import { isId } from '../ids';
 import { isSafeText } from './safe-text';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
+
+/** Whether a schema type is a connection: a page of edges and its page info. */
+export function isConnection(type: GraphQLNamedType): boolean {
+  if (!isObjectType(type)) return false;
+  const fields = type.getFields();
+  return 'edges' in fields && 'pageInfo' in fields;
+}
 
 @ArgsType()
 export class PageArgs {

@@ -4,7 +4,6 @@ import {
   getNullableType,
   getVariableValues,
   isListType,
-  isObjectType,
   type DocumentNode,
   type GraphQLField,
   type GraphQLNamedType,
@@ -13,7 +12,7 @@ import {
 } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { GraphQLContext } from '../context/context';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './connection';
+import { DEFAULT_PAGE_SIZE, isConnection, MAX_PAGE_SIZE } from './connection';
 import { RequestRefusal } from './request-refusal';
 
 /**
@@ -29,11 +28,20 @@ export const PLAIN_LIST_SIZE = MAX_PAGE_SIZE;
  */
 const MAX_SELECTIONS_VISITED = 10_000;
 
-function isConnection(type: GraphQLNamedType): boolean {
-  if (!isObjectType(type)) return false;
-  const fields = type.getFields();
-  return 'edges' in fields && 'pageInfo' in fields;
-}
+/**
+ * Fields whose work grows with the org rather than with the selection: they read or rewrite a whole
+ * table's worth of an org (every member, the whole audit chain, every grant of a resource, up to
+ * MAX_IMPORT_ROWS lines, where one CSV variable can feed every alias). The estimate cannot see that
+ * size, so each costs a fixed share of the limit and an operation holds at most this many of them.
+ */
+export const WHOLE_ORG_FIELDS_PER_OPERATION = 4;
+export const WHOLE_ORG_FIELDS: ReadonlySet<string> = new Set([
+  'Query.exportUsers',
+  'Query.verifyAuditChain',
+  'Mutation.importUsers',
+  'Mutation.pruneAuditLogs',
+  'Mutation.revokeAllAccess',
+]);
 
 /** How many times a field's selection runs: its page size, a plain list's bound, or once. */
 function multiplier(parent: GraphQLNamedType, field: GraphQLField<unknown, unknown>, args: Record<string, unknown>) {
@@ -48,11 +56,18 @@ function multiplier(parent: GraphQLNamedType, field: GraphQLField<unknown, unkno
 }
 
 /**
- * Every selected field costs 1 times the product of the lists around it. Introspection (`__schema`,
- * `__type`, `__typename`) costs nothing: it reads the schema, not the database.
+ * Every selected field costs 1 times the product of the lists around it; a whole-org field costs
+ * its share of `maxCost` instead of 1 (rounded up, so one more never fits). Introspection
+ * (`__schema`, `__type`, `__typename`) costs nothing: it reads the schema, not the database.
  */
-const estimateField: ComplexityEstimator = ({ type, field, args, childComplexity }) =>
-  field.name.startsWith('__') ? 0 : 1 + multiplier(type, field, args) * childComplexity;
+function fieldEstimator(maxCost: number): ComplexityEstimator {
+  const wholeOrgCost = Math.ceil(maxCost / WHOLE_ORG_FIELDS_PER_OPERATION);
+  return ({ type, field, args, childComplexity }) => {
+    if (field.name.startsWith('__')) return 0;
+    const own = WHOLE_ORG_FIELDS.has(`${type.name}.${field.name}`) ? wholeOrgCost : 1;
+    return own + multiplier(type, field, args) * childComplexity;
+  };
+}
 
 /**
  * The cost of the operation about to run, or null when its variables are invalid (execution then
@@ -63,6 +78,7 @@ export function operationCost(
   document: DocumentNode,
   operation: OperationDefinitionNode,
   variables: Record<string, unknown>,
+  maxCost: number,
 ): number | null {
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
   if (coerced.errors) return null;
@@ -71,7 +87,7 @@ export function operationCost(
     query: document,
     variables,
     operationName: operation.name?.value,
-    estimators: [estimateField],
+    estimators: [fieldEstimator(maxCost)],
     maxQueryNodes: MAX_SELECTIONS_VISITED,
   });
 }
@@ -86,7 +102,7 @@ export function queryCostPlugin(maxCost: number): ApolloServerPlugin<GraphQLCont
           if (!operation) return Promise.resolve();
           let cost: number | null;
           try {
-            cost = operationCost(schema, document, operation, request.variables ?? {});
+            cost = operationCost(schema, document, operation, request.variables ?? {}, maxCost);
           } catch (error) {
             // Fail closed: a query the estimator cannot finish is not a cheap one.
             throw new RequestRefusal('query.too_costly', {
