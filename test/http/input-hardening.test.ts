@@ -261,3 +261,93 @@ describe('the users role filter', () => {
     expect(unknown.data.users.edges).toEqual([]);
   });
 });
+
+describe('malformed requests', () => {
+  const persisted = (value: unknown) => ({ query: '{ __typename }', extensions: { persistedQuery: value } });
+  // Written out: JSON.stringify itself cannot go that deep.
+  const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  const EMAIL_QUERY = 'query ($e: String!) { userByEmail(email: $e) { id } }';
+
+  /** [what is sent, the body (a string is sent as it is), the HTTP status, the reason] */
+  const cases: Array<[string, unknown, number, string]> = [
+    // Persisted queries are not offered; Apollo answers these 200, as the protocol's clients expect.
+    ['a persisted query hash', persisted({ version: 1, sha256Hash: 'abc' }), 200, 'PERSISTED_QUERY_NOT_SUPPORTED'],
+    [
+      'a persisted query of another version',
+      persisted({ version: 2, sha256Hash: 'abc' }),
+      200,
+      'PERSISTED_QUERY_NOT_SUPPORTED',
+    ],
+    ['a persisted query that is not an object', persisted('x'), 200, 'PERSISTED_QUERY_NOT_SUPPORTED'],
+    [
+      'a persisted query without a query',
+      { extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } },
+      200,
+      'PERSISTED_QUERY_NOT_SUPPORTED',
+    ],
+    ['a subscription', { query: 'subscription { x }' }, 400, 'GRAPHQL_VALIDATION_FAILED'],
+    [
+      'a subscription beside a query',
+      { query: 'query Q { __typename } subscription S { __typename }', operationName: 'Q' },
+      400,
+      'GRAPHQL_VALIDATION_FAILED',
+    ],
+    [
+      'an unknown operation name',
+      { query: 'query A { __typename }', operationName: 'B' },
+      400,
+      'OPERATION_RESOLUTION_FAILURE',
+    ],
+    [
+      'two operations and no name',
+      { query: 'query A { __typename } query B { __typename }' },
+      400,
+      'OPERATION_RESOLUTION_FAILURE',
+    ],
+    ['two anonymous operations', { query: '{ __typename } { __typename }' }, 400, 'GRAPHQL_VALIDATION_FAILED'],
+    ['variables as a string', { query: '{ __typename }', variables: 'x' }, 400, 'BAD_REQUEST'],
+    ['variables as a list', { query: '{ __typename }', variables: [1] }, 400, 'BAD_REQUEST'],
+    ['a query that is a number', { query: 5 }, 400, 'BAD_REQUEST'],
+    ['an empty query', { query: '' }, 400, 'BAD_REQUEST'],
+    ['extensions as a string', { query: '{ __typename }', extensions: 'x' }, 400, 'BAD_REQUEST'],
+    ['an operation name that is a number', { query: '{ __typename }', operationName: 5 }, 400, 'BAD_REQUEST'],
+    ['a batch', [{ query: '{ __typename }' }], 400, 'BAD_REQUEST'],
+    ['a body that is not an object', '"x"', 400, 'BAD_REQUEST'],
+    ['a type definition', { query: 'type A { a: Int }' }, 400, 'GRAPHQL_VALIDATION_FAILED'],
+    [
+      'a variable nested deeper than the call stack',
+      `{"query":${JSON.stringify(EMAIL_QUERY)},"variables":{"e":${nested(100_000)}}}`,
+      400,
+      'request.invalid_input',
+    ],
+    [
+      'a selection nested deeper than the call stack',
+      { query: `${'{ a: __typename '.repeat(20_000)}${'}'.repeat(20_000)}` },
+      400,
+      'GRAPHQL_PARSE_FAILED',
+    ],
+  ];
+
+  it.each(cases)('answers %s as BAD_USER_INPUT', async (_name, body, status, reason) => {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const { errors } = (await response.json()) as { errors: Array<{ extensions: Record<string, unknown> }> };
+    expect(response.status).toBe(status);
+    expect(errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason });
+    expect(errors.every((error) => error.extensions.code === 'BAD_USER_INPUT')).toBe(true);
+  });
+
+  it('answers a persisted query or a subscription sent with GET as BAD_USER_INPUT', async () => {
+    const extensions = encodeURIComponent(JSON.stringify({ persistedQuery: { version: 1, sha256Hash: 'abc' } }));
+    for (const search of [`query=%7B__typename%7D&extensions=${extensions}`, 'query=subscription%7Bx%7D']) {
+      const response = await fetch(`${server.url}/graphql?${search}`, {
+        headers: { 'apollo-require-preflight': 'true' },
+      });
+      const { errors } = (await response.json()) as { errors: Array<{ extensions: Record<string, unknown> }> };
+      expect(errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    }
+  });
+});

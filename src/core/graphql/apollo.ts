@@ -10,6 +10,7 @@ import { createErrorFormatter } from '../errors/format-error';
 import type { Logger } from '../logger';
 import { argumentChecksPlugin } from './argument-checks';
 import { listBudgetPlugin } from './list-budget';
+import { knownOperationTypeRule } from './operation-type-rule';
 import { queryCostPlugin } from './query-cost';
 import { queryShapeRules } from './query-shape-rules';
 import { retryAfterPlugin } from './retry-after';
@@ -24,7 +25,9 @@ export function createApollo(schema: GraphQLSchema, config: Config, logger: Logg
     hideSchemaDetailsFromClientErrors: true,
     includeStacktraceInErrorResponses: false,
     formatError: createErrorFormatter(logger),
-    validationRules: queryShapeRules(config.limits),
+    validationRules: [knownOperationTypeRule, ...queryShapeRules(config.limits)],
+    // Not offered: a request naming a persisted query is answered PERSISTED_QUERY_NOT_SUPPORTED.
+    persistedQueries: false,
     // The input and cost checks come first, and throw synchronously: Apollo then calls no later
     // plugin's hook, so a refused request does no other work. GraphiQL is served from local assets
     // by the HTTP layer; Apollo's page would load a CDN.

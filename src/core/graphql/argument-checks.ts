@@ -57,13 +57,21 @@ function findArgument(document: DocumentNode, operation: OperationDefinitionNode
   return null;
 }
 
-/** The path of the first unsafe string in a variable's JSON value (lists add no index). */
+/**
+ * The path of the first unsafe string in a variable's JSON value (lists add no index). A loop, not
+ * recursion: a client can nest a variable's JSON far deeper than the call stack goes.
+ */
 function unsafeInJson(value: unknown, path: string): string | null {
-  if (typeof value === 'string') return isSafeText(value) ? null : path;
-  if (value === null || typeof value !== 'object') return null;
-  for (const [key, item] of Object.entries(value)) {
-    const found = unsafeInJson(item, Array.isArray(value) ? path : `${path}.${key}`);
-    if (found) return found;
+  const pending: Array<[unknown, string]> = [[value, path]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, itemPath] = next;
+    if (typeof item === 'string') {
+      if (!isSafeText(item)) return itemPath;
+    } else if (item !== null && typeof item === 'object') {
+      // Reversed onto the stack, so the first unsafe string in document order is the one reported.
+      const entries = Object.entries(item).reverse();
+      for (const [key, child] of entries) pending.push([child, Array.isArray(item) ? itemPath : `${itemPath}.${key}`]);
+    }
   }
   return null;
 }
