@@ -49,6 +49,7 @@ import { OrgTeamsResolver, TeamResolver, UserTeamsResolver } from './modules/tea
 import { teamRules } from './modules/teams/teams.rules';
 import { UserImportResolver } from './modules/user-import/user-import.resolver';
 import { userImportRules } from './modules/user-import/user-import.rules';
+import { IMPORT_RESULT_LISTS } from './modules/user-import/user-import.type';
 import { UserResolver } from './modules/users/user.resolver';
 import { userRules } from './modules/users/users.rules';
 
@@ -87,6 +88,9 @@ const resolvers = [
   UserTeamsResolver,
 ] as const;
 
+/** Lists that only report on the request's own input (see enforceListBudget). */
+const INPUT_BOUNDED_LISTS: ReadonlySet<string> = new Set([...IMPORT_RESULT_LISTS]);
+
 /** Shared GraphQL plumbing: page info carries no data of its own. */
 const coreRules = { PageInfo: allow };
 
@@ -114,7 +118,7 @@ export function buildDeclaredSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,
     validateFn: validateArgument,
-    globalMiddlewares: [enforceListBudget, freshLoadersAfterMutation],
+    globalMiddlewares: [enforceListBudget(INPUT_BOUNDED_LISTS), freshLoadersAfterMutation],
     emitSchemaFile: false,
   });
 }

@@ -169,4 +169,22 @@ describe('a smaller MAX_QUERY_COST', () => {
     expect(response.data).toBeNull();
     expect(await server.sql(`SELECT 1 FROM teams WHERE name = 'After the budget'`)).toHaveLength(0);
   });
+
+  it("answers an import's results in full, though they list more items than the budget", async () => {
+    const { server, owner, orgId } = small;
+    // 700 lines, each failing (an unknown role): 700 results and 700 failures, 1,400 items.
+    const csv = ['email,role', ...Array.from({ length: 700 }, (_, n) => `line${n}@example.com,no such role`)].join(
+      '\n',
+    );
+    const response = await server.graphql(
+      `mutation ($orgId: ID!, $csv: String!) {
+        importUsers(orgId: $orgId, csv: $csv) { failed { line } lines { status } }
+      }`,
+      { orgId, csv },
+      { token: owner.token },
+    );
+    expect(response.errors).toBeUndefined();
+    expect(response.data.importUsers.lines).toHaveLength(700);
+    expect(response.data.importUsers.failed).toHaveLength(700);
+  });
 });

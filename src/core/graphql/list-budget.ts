@@ -49,17 +49,23 @@ export function listBudgetPlugin(maxItems: number): ApolloServerPlugin<GraphQLCo
  * list that takes the operation past its budget is refused, and so is every later list, connection
  * or mutation of it, before it runs: no item past the budget is resolved, so a few aliases of a
  * large team's members cannot make the gateway serialise megabytes.
+ *
+ * `inputBounded` names lists (`Type.field`) that only report on the request's own input, such as
+ * an import's per-line results: the body size bounds them, the cost estimate charges the operation
+ * that produces them, and refusing them would hide the outcome of a write that has committed.
  */
-export const enforceListBudget: MiddlewareFn<GraphQLContext> = async ({ context, info }, next) => {
-  const budget = context.listBudget;
-  // Fail closed: a context built without the plugin would otherwise read without a limit.
-  if (!budget) throw new Error('the operation has no list budget: listBudgetPlugin is not installed');
-  if (budget.items > budget.maxItems && startsMoreWork(info)) throw refusal(budget.maxItems);
-  const result: unknown = await next();
-  // A scalar's value may be an array too (JSON); only a list's items are resolved one by one.
-  if (Array.isArray(result) && returnsList(info)) {
-    budget.items += result.length;
-    if (budget.items > budget.maxItems) throw refusal(budget.maxItems);
-  }
-  return result;
-};
+export function enforceListBudget(inputBounded: ReadonlySet<string>): MiddlewareFn<GraphQLContext> {
+  return async ({ context, info }, next) => {
+    const budget = context.listBudget;
+    // Fail closed: a context built without the plugin would otherwise read without a limit.
+    if (!budget) throw new Error('the operation has no list budget: listBudgetPlugin is not installed');
+    if (budget.items > budget.maxItems && startsMoreWork(info)) throw refusal(budget.maxItems);
+    const result: unknown = await next();
+    // A scalar's value may be an array too (JSON); only a list's items are resolved one by one.
+    if (Array.isArray(result) && returnsList(info) && !inputBounded.has(`${info.parentType.name}.${info.fieldName}`)) {
+      budget.items += result.length;
+      if (budget.items > budget.maxItems) throw refusal(budget.maxItems);
+    }
+    return result;
+  };
+}

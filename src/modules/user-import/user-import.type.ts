@@ -69,3 +69,6 @@ export class ImportUsersResultType {
   @Field(() => [ImportLineResultType], { description: 'Every line of the file after the header, in line order.' })
   lines!: ImportLineResultType[];
 }
+
+/** One entry per line of the submitted CSV: bounded by the request body, not by the org's size. */
+export const IMPORT_RESULT_LISTS = ['ImportUsersResult.lines', 'ImportUsersResult.failed'] as const;
