@@ -6,7 +6,20 @@ export type UserRelation = 'self' | 'super_user' | 'permitted' | 'shares_org' | 
  * How the caller relates to another user, for one permission: a user is visible only through an
  * org both belong to (the target with any membership status, the caller as an active member).
  */
-export async function relationTo(ctx: GraphQLContext, targetUserId: string, permission: string): Promise<UserRelation> {
+export function relationTo(ctx: GraphQLContext, targetUserId: string, permission: string): Promise<UserRelation> {
+  // Asked once per field of every user listed: the answer is kept for the rest of the request,
+  // alongside its loaders (renewed after each mutation), never beyond it.
+  let answers = relationsByLoaders.get(ctx.loaders);
+  if (!answers) relationsByLoaders.set(ctx.loaders, (answers = new Map()));
+  const key = `${ctx.principal?.userId}:${permission}:${targetUserId}`;
+  let answer = answers.get(key);
+  if (!answer) answers.set(key, (answer = findRelation(ctx, targetUserId, permission)));
+  return answer;
+}
+
+const relationsByLoaders = new WeakMap<object, Map<string, Promise<UserRelation>>>();
+
+async function findRelation(ctx: GraphQLContext, targetUserId: string, permission: string): Promise<UserRelation> {
   if (!ctx.principal) return 'stranger';
   if (ctx.principal.userId === targetUserId) return 'self';
   if (ctx.principal.superUser) return 'super_user';
