@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- graphql-shield hands rules untyped parents and arguments; each locator narrows what it reads. */
 import { rule } from 'graphql-shield';
-import type { GraphQLContext } from '../context/context';
+import { isDelegated, type GraphQLContext } from '../context/context';
 import { AppError } from '../errors/app-error';
 import type { ErrorKey } from '../errors/error-codes';
 import { isId } from '../ids';
@@ -19,6 +19,15 @@ export const isAuthenticated = rule({ cache: 'contextual' })(
 export const isSuperUser = rule({ cache: 'contextual' })(
   (_parent, _args, ctx: GraphQLContext) => ctx.principal?.superUser === true,
 );
+
+/**
+ * Self-service: a person signed in with a first-party session. Delegated credentials (API keys)
+ * never reach it, and a service account never holds a session.
+ */
+export const isSignedInPerson = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) => {
+  if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
+  return (!isDelegated(ctx.principal) && ctx.principal.kind !== 'SERVICE_ACCOUNT') || new AppError('auth.forbidden');
+});
 
 /** The parent object is the caller's own user record. */
 export const isSelf = rule({ cache: 'no_cache' })(

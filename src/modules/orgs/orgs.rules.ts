@@ -1,11 +1,10 @@
-import { or, rule } from 'graphql-shield';
-import type { GraphQLContext } from '../../core/context/context';
-import { AppError } from '../../core/errors/app-error';
+import { or } from 'graphql-shield';
 import { isId } from '../../core/ids';
 import {
   hasPermission,
   inVisibleOrg,
   isAuthenticated,
+  isSignedInPerson,
   orgFromArg,
   parentOrg,
   type OrgLocator,
@@ -17,21 +16,13 @@ const orgFromLookup: OrgLocator = async (_parent, args: { id?: string; slug?: st
   return args.slug ? ((await ctx.loaders.orgBySlug.load(args.slug))?.id ?? null) : null;
 };
 
-/** Self-service: any signed-in person may create an org; machines and API keys may not. */
-const canCreateOrg = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) => {
-  if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
-  return (
-    (ctx.principal.kind !== 'SERVICE_ACCOUNT' && ctx.principal.apiKeyId === null) || new AppError('auth.forbidden')
-  );
-});
-
 export const orgRules = {
   Query: {
     org: inVisibleOrg(orgFromLookup),
     orgs: isAuthenticated,
   },
   Mutation: {
-    createOrg: canCreateOrg,
+    createOrg: isSignedInPerson,
     updateOrg: hasPermission('org:update', orgFromArg('id')),
   },
   Org: {

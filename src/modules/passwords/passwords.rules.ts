@@ -2,16 +2,7 @@ import { allow, rule } from 'graphql-shield';
 import type { GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { authorityOverAccount } from '../users/account-authority';
-import { PrincipalKind } from '../users/user.entity';
-
-/** A person signed in with a session: API keys and service accounts have no password to change. */
-const isSignedInPerson = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) => {
-  if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
-  return (
-    (ctx.principal.apiKeyId === null && ctx.principal.kind !== PrincipalKind.SERVICE_ACCOUNT) ||
-    new AppError('auth.forbidden')
-  );
-});
+import { isSignedInPerson } from '../../core/permissions/rules';
 
 /** Another user's password needs authority over the whole account; one's own goes through changePassword. */
 const canSetPassword = rule({ cache: 'no_cache' })(async (_parent, args: { userId: string }, ctx: GraphQLContext) => {
