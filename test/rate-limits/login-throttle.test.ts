@@ -72,6 +72,23 @@ describe('sign-in failures, throttled per account and address', () => {
     expect(addresses).toEqual([guesser]);
   });
 
+  it('counts an IPv6 client by its /64 and an IPv4-mapped address as the IPv4 it is', async () => {
+    const member = await person(server, 'rotating');
+    // Eleven addresses of one /64: together they reach the threshold.
+    const rotating = Array.from({ length: THRESHOLD + 1 }, (_, n) => `2001:db8:a:b::${(n + 1).toString(16)}`);
+    const answers = [];
+    for (const address of rotating) answers.push(await login(member.email, WRONG, from(address)));
+    expect(partition(answers).answered).toHaveLength(THRESHOLD);
+    expectRateLimited(answers[THRESHOLD]);
+    expectRateLimited(await login(member.email, MEMBER_PASSWORD, from('2001:db8:a:b:ffff:ffff:ffff:ffff')));
+    // The next /64 is another subscriber.
+    expect((await login(member.email, MEMBER_PASSWORD, from('2001:db8:a:c::1'))).errors).toBeUndefined();
+
+    const mapped = await person(server, 'mapped');
+    await burst(mapped.email, '203.0.113.9', THRESHOLD);
+    expectRateLimited(await login(mapped.email, MEMBER_PASSWORD, from('::ffff:203.0.113.9')));
+  });
+
   it('answers an email without an account exactly like one with', async () => {
     const member = await person(server, 'real');
     const [known, unknown] = await Promise.all([

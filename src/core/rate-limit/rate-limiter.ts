@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { escapeLiteral, type Pool } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -44,12 +46,25 @@ function singleMessageStatements(db: DataSource) {
   };
 }
 
+/**
+ * A client address as its limits count it: an IPv6 address by its /64, the smallest network a
+ * subscriber is usually given (OWASP), so rotating through one's own addresses is no way around a
+ * limit; an IPv4-mapped IPv6 address as the IPv4 address it is. Any other text is left as it is.
+ */
+function asCountedNetwork(part: string): string {
+  if (isIP(part) === 0) return part;
+  const address = ipaddr.process(part);
+  if (address.kind() === 'ipv4') return address.toString();
+  const prefix = (address as ipaddr.IPv6).parts.slice(0, 4);
+  return `${prefix.map((group) => group.toString(16)).join(':')}::/64`;
+}
+
 /** Parts are stored only as hashes, so the table holds neither addresses, emails nor tokens. */
 function keyOf(parts: readonly (string | null)[]): string {
   return parts
     .map((part) =>
       createHash('sha256')
-        .update(part ?? '')
+        .update(part === null ? '' : asCountedNetwork(part))
         .digest('hex')
         .slice(0, 32),
     )
