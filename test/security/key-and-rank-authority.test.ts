@@ -16,6 +16,8 @@ const CHANGE_ROLE = `mutation ($orgId: ID!, $userId: ID!, $roleId: ID!) {
   changeRole(orgId: $orgId, userId: $userId, roleId: $roleId) { id }
 }`;
 const CREATE_ROLE = 'mutation ($input: CreateRoleInput!) { createRole(input: $input) { id } }';
+const UPDATE_ROLE = 'mutation ($id: ID!, $input: UpdateRoleInput!) { updateRole(id: $id, input: $input) { id } }';
+const DELETE_ROLE = 'mutation ($id: ID!) { deleteRole(id: $id) }';
 
 let server: TestGateway;
 let orgId: string;
@@ -173,5 +175,50 @@ describe('custom roles are protected by the most powerful built-in role they can
       { token: owner.token },
     );
     expect(byOwner.data?.setPassword).toBe(true);
+  });
+
+  it('an admin cannot narrow an owner-level role to demote its holders, but may change a lower one', async () => {
+    const everything = await server.graphql(
+      CREATE_ROLE,
+      { input: { orgId, name: 'Co-owner', permissions: [...PERMISSIONS] } },
+      { token: owner.token },
+    );
+    const coOwnerRole = everything.data.createRole.id as string;
+    const holder = await person(server, 'co-owner');
+    await addMember(server, orgId, holder.id, 'viewer');
+    await server.sql('UPDATE memberships SET role_id = $1 WHERE user_id = $2', [coOwnerRole, holder.id]);
+
+    const narrowed = await server.graphql(
+      UPDATE_ROLE,
+      { id: coOwnerRole, input: { name: 'Demoted', permissions: ['org:read'] } },
+      { token: admin.token },
+    );
+    expect(reasonOf(narrowed)).toBe('member.outranked');
+    expect(reasonOf(await server.graphql(DELETE_ROLE, { id: coOwnerRole }, { token: admin.token }))).toBe(
+      'member.outranked',
+    );
+    const [role] = await server.sql('SELECT name, permissions FROM roles WHERE id = $1', [coOwnerRole]);
+    expect(role).toEqual({ name: 'Co-owner', permissions: [...PERMISSIONS].sort() });
+    expect(
+      reasonOf(
+        await server.graphql(
+          SET_PASSWORD,
+          { userId: holder.id, password: 'a password the admin chose' },
+          { token: admin.token },
+        ),
+      ),
+    ).toBe('member.outranked');
+
+    const readers = await server.graphql(
+      CREATE_ROLE,
+      { input: { orgId, name: 'Readers', permissions: ['org:read', 'members:read'] } },
+      { token: admin.token },
+    );
+    const renamed = await server.graphql(
+      UPDATE_ROLE,
+      { id: readers.data.createRole.id, input: { name: 'Readers too', permissions: ['org:read'] } },
+      { token: admin.token },
+    );
+    expect(renamed.errors).toBeUndefined();
   });
 });
