@@ -59,6 +59,10 @@ export const errorCatalog = {
   'group.not_found': { code: 'NOT_FOUND', message: 'Group not found' },
   'group.name_in_use': { code: 'CONFLICT', message: 'A group with that name already exists in this org' },
   'group.member_not_in_org': { code: 'BAD_USER_INPUT', message: "Every principal must be a member of the group's org" },
+  'group.holds_grants': {
+    code: 'FORBIDDEN',
+    message: 'The group holds access grants: changing who is in it needs access:grant',
+  },
   'member.not_found': { code: 'NOT_FOUND', message: 'Member not found' },
   'member.self_change': { code: 'FORBIDDEN', message: 'You cannot change your own role or membership' },
   'member.outranked': { code: 'FORBIDDEN', message: 'You can only act on members of lower rank' },

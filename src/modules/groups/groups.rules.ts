@@ -50,6 +50,31 @@ const holdsGroupRole = (groupIdOf: ArgReader, appliesTo: (args: any) => boolean 
     );
   });
 
+/** Which of `groupIds` hold an access grant on some resource: whoever is in them reaches it. */
+export async function groupsHoldingGrants(ctx: GraphQLContext, groupIds: string[]): Promise<Set<string>> {
+  const ids = groupIds.filter(isId);
+  if (ids.length === 0) return new Set();
+  const rows: Array<{ group_id: string }> = await ctx.db.query(
+    'SELECT DISTINCT group_id FROM access_grants WHERE group_id = ANY($1::uuid[])',
+    [ids],
+  );
+  return new Set(rows.map((row) => row.group_id));
+}
+
+/**
+ * A group's access grants reach whoever is in it: adding a member grants them, removing one or
+ * deleting the group revokes them. So changing who is in a group that holds grants needs
+ * access:grant, exactly what grantAccess and revokeAccess need (holding it already gives ADMIN on
+ * every resource of the org), so joining a group is never more than granting directly.
+ */
+const mayChangeGrantHolders = (groupIdOf: ArgReader) =>
+  rule({ cache: 'no_cache' })(async (_parent, args, ctx: GraphQLContext) => {
+    const group = await loadGroup(ctx, groupIdOf(args));
+    if (!group) return new AppError('group.not_found');
+    if (!(await groupsHoldingGrants(ctx, [group.id])).has(group.id)) return true;
+    return (await ctx.access.can(group.orgId, 'access:grant')) || new AppError('group.holds_grants');
+  });
+
 /** A user's groups in an org: the user themselves, or whoever may read both the user and the org's groups. */
 const canReadUserGroups = rule({ cache: 'no_cache' })(async (
   user: UserType,
@@ -81,9 +106,17 @@ export const groupRules = {
       holdsGroupRole(groupArg, (args) => args.input.roleId !== undefined),
       offersOnlyHeldRoleIfAny((args) => args.input.roleId, orgOfGroup(groupArg)),
     ),
-    deleteGroup: chain(canWrite(groupArg), holdsGroupRole(groupArg)),
-    addGroupMembers: chain(canWrite(membersGroupArg), holdsGroupRole(membersGroupArg)),
-    removeGroupMembers: chain(canWrite(membersGroupArg), holdsGroupRole(membersGroupArg)),
+    deleteGroup: chain(canWrite(groupArg), holdsGroupRole(groupArg), mayChangeGrantHolders(groupArg)),
+    addGroupMembers: chain(
+      canWrite(membersGroupArg),
+      holdsGroupRole(membersGroupArg),
+      mayChangeGrantHolders(membersGroupArg),
+    ),
+    removeGroupMembers: chain(
+      canWrite(membersGroupArg),
+      holdsGroupRole(membersGroupArg),
+      mayChangeGrantHolders(membersGroupArg),
+    ),
   },
   Org: { groups: hasPermission('groups:read', parentOrg) },
   User: { groups: canReadUserGroups },

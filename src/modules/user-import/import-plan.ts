@@ -56,6 +56,7 @@ export function planLine(
       teams: wanted.teams ?? [],
     };
     assertGrantable(caller, offer.role, offer.groups);
+    assertMayChangeGrantHolders(caller, offer.groups);
     if (account) return { action: 'invite', account, offer };
     return {
       action: 'create',
@@ -89,7 +90,9 @@ export function planLine(
   }
   if (sameState(before, after)) return null;
   assertMayChange(caller, account.id === caller.userId, before, after);
+  assertMayRegroup(caller, current, after);
   assertGrantable(caller, before.role.id === after.role.id ? null : after.role, added(current.groups, after.groups));
+  assertMayChangeGrantHolders(caller, [...added(current.groups, after.groups), ...added(after.groups, current.groups)]);
   return { action: 'update', account, before, after, current };
 }
 
@@ -127,6 +130,34 @@ function assertMayChange(caller: Caller, isSelf: boolean, before: MemberState, a
     if (before.role.id !== after.role.id) throw new AppError('member.self_change');
   } else if (caller.rank < OWNER_RANK && targetRankOf(effectivePermissionsOf(before)) >= caller.rank) {
     throw new AppError('member.outranked');
+  }
+}
+
+/**
+ * A member's groups and teams change only as addGroupMembers/removeGroupMembers and
+ * addTeamMembers/removeTeamMembers would let the caller change them: with groups:write and
+ * teams:write, one's own included (members:update alone changes role and names).
+ */
+function assertMayRegroup(caller: Caller, current: { groups: Named[]; teams: Named[] }, after: MemberState) {
+  if (!sameIds(current.groups, after.groups) && !caller.permissions.has('groups:write')) {
+    throw new AppError('auth.forbidden', { message: "Changing a member's groups needs groups:write" });
+  }
+  if (!sameIds(current.teams, after.teams) && !caller.permissions.has('teams:write')) {
+    throw new AppError('auth.forbidden', { message: "Changing a member's teams needs teams:write" });
+  }
+}
+
+/**
+ * A group's access grants reach whoever is in it, so putting someone into such a group or taking
+ * them out needs access:grant, as grantAccess and revokeAccess do (docs/security.md).
+ */
+function assertMayChangeGrantHolders(caller: Caller, changedGroups: CatalogGroup[]) {
+  if (caller.permissions.has('access:grant')) return;
+  const granting = changedGroups.find((group) => group.holdsGrants);
+  if (granting) {
+    throw new AppError('group.holds_grants', {
+      message: `The group "${granting.name}" holds access grants: changing who is in it needs access:grant`,
+    });
   }
 }
 
@@ -174,8 +205,11 @@ export function added<T extends Named>(previous: readonly T[], next: readonly T[
   return next.filter((item) => !ids.has(item.id));
 }
 
+function sameIds(x: readonly Named[], y: readonly Named[]): boolean {
+  return x.length === y.length && added(x, y).length === 0;
+}
+
 function sameState(a: MemberState, b: MemberState): boolean {
-  const sameIds = (x: Named[], y: Named[]) => x.length === y.length && added(x, y).length === 0;
   return (
     a.firstName === b.firstName &&
     a.lastName === b.lastName &&

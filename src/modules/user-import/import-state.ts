@@ -4,7 +4,8 @@ import { RoleEntity } from '../roles/role.entity';
 import type { PrincipalKind } from '../users/user.entity';
 
 export type Named = { id: string; name: string };
-export type CatalogGroup = Named & { rolePermissions: string[] | null };
+/** A group with its role's permissions and whether it holds access grants (its members reach them). */
+export type CatalogGroup = Named & { rolePermissions: string[] | null; holdsGrants: boolean };
 
 /** The org's roles, groups and teams, read once per import and looked up by name in memory. */
 export class OrgCatalog {
@@ -38,7 +39,8 @@ export class OrgCatalog {
   static async load(tx: EntityManager, orgId: string): Promise<OrgCatalog> {
     const roles = await tx.findBy(RoleEntity, { orgId });
     const groups = await tx.query(
-      `SELECT g.id, g.name, r.permissions AS "rolePermissions"
+      `SELECT g.id, g.name, r.permissions AS "rolePermissions",
+              EXISTS (SELECT 1 FROM access_grants a WHERE a.group_id = g.id) AS "holdsGrants"
          FROM groups g LEFT JOIN roles r ON r.id = g.role_id
         WHERE g.org_id = $1`,
       [orgId],
