@@ -3,6 +3,7 @@ import { AuditAppendOnly1795507200000 } from '../../../migrations/1795507200000-
 import { AuditRetention1795593600000 } from '../../../migrations/1795593600000-audit-retention';
 import { RateLimits1795680000000 } from '../../../migrations/1795680000000-rate-limits';
 import { NoServiceAccountSessions1795766400000 } from '../../../migrations/1795766400000-no-service-account-sessions';
+import { InvitationsPendingEmailUnique1795852800000 } from '../../../migrations/1795852800000-invitations-pending-email-unique';
 
 /** Listed as classes, not globs, so the same list serves ts-node, jest and the compiled build. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   AuditRetention1795593600000,
   RateLimits1795680000000,
   NoServiceAccountSessions1795766400000,
+  InvitationsPendingEmailUnique1795852800000,
 ];

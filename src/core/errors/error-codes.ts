@@ -72,6 +72,10 @@ export const errorCatalog = {
   'invitation.invalid_token': { code: 'NOT_FOUND', message: 'This invitation is invalid, expired or already used' },
   'invitation.already_member': { code: 'CONFLICT', message: 'That person is already a member of this org' },
   'invitation.not_pending': { code: 'CONFLICT', message: 'Only a pending invitation can be changed' },
+  'invitation.pending_exists': {
+    code: 'CONFLICT',
+    message: 'Another invitation to this address was sent at the same moment; try again',
+  },
   'invitation.email_mismatch': { code: 'FORBIDDEN', message: 'This invitation was sent to another email address' },
   'invitation.details_required': {
     code: 'BAD_USER_INPUT',

@@ -20,6 +20,7 @@ import { LINK_MAX_LIFETIME_SECONDS } from './invitation.inputs';
 import { InvitationStatus } from './invitation.type';
 
 const EMAIL_INVITATION_LIFETIME_MS = 7 * 86_400_000;
+const PENDING_EMAIL_INDEX = 'invitations_pending_email_key';
 
 export type InviteRequest = {
   orgId: string;
@@ -68,6 +69,39 @@ function isUsable(invitation: InvitationEntity): boolean {
   );
 }
 
+/** Keeps the org row from changing or going (as referencing it does) without serialising its users. */
+async function lockOrgForKeyShare(tx: EntityManager, orgId: string): Promise<void> {
+  await tx.query('SELECT 1 FROM orgs WHERE id = $1 FOR KEY SHARE', [orgId]);
+}
+
+/**
+ * Holds, until the transaction ends, the right to replace the org's pending invitation to this
+ * address: without it, concurrent invites each revoke what was pending before any of them inserted,
+ * and all their invitations stay live. The org row is locked first, FOR KEY SHARE (what inserting
+ * the invitation takes anyway), so the order matches an import, which locks the org before it
+ * invites, and no invite can hold the address while waiting for the org.
+ */
+async function lockInvitationsTo(tx: EntityManager, orgId: string, email: string): Promise<void> {
+  await lockOrgForKeyShare(tx, orgId);
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('invitation:' || $1 || ':' || lower($2), 0))`, [
+    orgId,
+    email,
+  ]);
+}
+
+/**
+ * The index allows one pending invitation per address (migration 1795852800000). Under the lock
+ * above it is never hit; should anything else have written one, the answer is a conflict, not a 500.
+ */
+async function insertPendingInvitation(tx: EntityManager, invitation: InvitationEntity): Promise<InvitationEntity> {
+  try {
+    return await tx.save(invitation);
+  } catch (error) {
+    if (isUniqueViolation(error, PENDING_EMAIL_INDEX)) throw new AppError('invitation.pending_exists');
+    throw error;
+  }
+}
+
 export function effectiveStatus(invitation: InvitationEntity): InvitationStatus {
   if (invitation.status === StoredInvitationStatus.PENDING && invitation.expiresAt.getTime() <= Date.now()) {
     return InvitationStatus.EXPIRED;
@@ -95,6 +129,7 @@ export class InvitationsService {
 
   async invite(tx: EntityManager, actor: AuditActor, request: InviteRequest): Promise<InvitationEntity> {
     const email = request.email.trim();
+    await lockInvitationsTo(tx, request.orgId, email);
     const offer = await this.validatedOffer(tx, request);
     const existing = await tx
       .getRepository(UserEntity)
@@ -111,7 +146,8 @@ export class InvitationsService {
       [request.orgId, email],
     );
     const token = generateOpaqueToken();
-    const invitation = await tx.save(
+    const invitation = await insertPendingInvitation(
+      tx,
       tx.create(InvitationEntity, {
         orgId: request.orgId,
         kind: InvitationKind.EMAIL,
@@ -242,6 +278,10 @@ export class InvitationsService {
 
     try {
       const { user, session, refreshToken } = await this.db.transaction(async (tx) => {
+        // The org before the invitation, in the order invites and imports take them: joining
+        // takes the org row (FOR KEY SHARE) anyway, and taking it last could deadlock with an
+        // import holding the org while it replaces this invitation.
+        await lockOrgForKeyShare(tx, preview.orgId);
         const invitation = await this.findByToken(tx, tokenHash, true);
         if (!invitation || !isUsable(invitation)) throw new AppError('invitation.invalid_token');
         const user = principal
