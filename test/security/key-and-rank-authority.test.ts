@@ -221,4 +221,37 @@ describe('custom roles are protected by the most powerful built-in role they can
     );
     expect(renamed.errors).toBeUndefined();
   });
+
+  it("an admin cannot strip peers of an admin group's role; the owner can", async () => {
+    const created = await server.graphql(
+      'mutation ($input: CreateGroupInput!) { createGroup(input: $input) { id } }',
+      { input: { orgId, name: 'Admin desk', roleId: await roleId(server, orgId, 'admin') } },
+      { token: admin.token },
+    );
+    const groupId = created.data.createGroup.id as string;
+    const peer = await person(server, 'group-peer', { orgId, role: 'viewer' });
+    const add = await server.graphql(
+      'mutation ($groupId: ID!, $ids: [ID!]!) { addGroupMembers(groupId: $groupId, principalIds: $ids) { id } }',
+      { groupId, ids: [peer.id] },
+      { token: admin.token },
+    );
+    expect(add.errors).toBeUndefined();
+
+    const REMOVE_FROM_GROUP =
+      'mutation ($groupId: ID!, $ids: [ID!]!) { removeGroupMembers(groupId: $groupId, principalIds: $ids) { id } }';
+    const CLEAR_ROLE = 'mutation ($id: ID!) { updateGroup(id: $id, input: { roleId: null }) { id } }';
+    const DELETE_GROUP = 'mutation ($id: ID!) { deleteGroup(id: $id) }';
+    expect(reasonOf(await server.graphql(REMOVE_FROM_GROUP, { groupId, ids: [peer.id] }, { token: admin.token }))).toBe(
+      'member.outranked',
+    );
+    expect(reasonOf(await server.graphql(CLEAR_ROLE, { id: groupId }, { token: admin.token }))).toBe(
+      'member.outranked',
+    );
+    expect(reasonOf(await server.graphql(DELETE_GROUP, { id: groupId }, { token: admin.token }))).toBe(
+      'member.outranked',
+    );
+    expect(await server.sql('SELECT 1 FROM group_members WHERE group_id = $1', [groupId])).toHaveLength(1);
+    const byOwner = await server.graphql(REMOVE_FROM_GROUP, { groupId, ids: [peer.id] }, { token: owner.token });
+    expect(byOwner.errors).toBeUndefined();
+  });
 });

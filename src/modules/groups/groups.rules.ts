@@ -11,6 +11,8 @@ import {
   parentOrg,
   type OrgLocator,
 } from '../../core/permissions/rules';
+import { targetRankOf } from '../../core/permissions/permissions';
+import { OWNER_RANK } from '../roles/role-rank';
 import { relationTo } from '../users/user-visibility';
 import type { UserType } from '../users/user.type';
 
@@ -92,6 +94,22 @@ const canReadUserGroups = rule({ cache: 'no_cache' })(async (
 
 const fromInput = orgFromArg('input', 'orgId');
 const groupArg = (args: any) => args.id;
+/**
+ * Taking a group's role away from its members — removing them, replacing or clearing the role,
+ * deleting the group — demotes them: like changeRole, only for a caller who outranks that role
+ * (an owner: any), so an admin cannot strip peer admins of an admin group's role. A group without
+ * members demotes nobody.
+ */
+const outranksGroupRole = (groupIdOf: ArgReader, appliesTo: (args: any) => boolean = () => true) =>
+  rule({ cache: 'no_cache' })(async (_parent, args, ctx: GraphQLContext) => {
+    if (!appliesTo(args)) return true;
+    const group = await loadGroup(ctx, groupIdOf(args));
+    const role = group?.roleId ? await ctx.loaders.roleById.load(group.roleId) : null;
+    if (!group || !role || (await ctx.loaders.memberIdsByGroupId.load(group.id)).length === 0) return true;
+    const callerRank = await ctx.access.rank(group.orgId);
+    return callerRank >= OWNER_RANK || targetRankOf(role.permissions) < callerRank || new AppError('member.outranked');
+  });
+
 const membersGroupArg = (args: any) => args.groupId;
 const canWrite = (groupIdOf: ArgReader) => hasPermission('groups:write', orgOfGroup(groupIdOf), 'group.not_found');
 
@@ -104,9 +122,15 @@ export const groupRules = {
     updateGroup: chain(
       canWrite(groupArg),
       holdsGroupRole(groupArg, (args) => args.input.roleId !== undefined),
+      outranksGroupRole(groupArg, (args) => args.input.roleId !== undefined),
       offersOnlyHeldRoleIfAny((args) => args.input.roleId, orgOfGroup(groupArg)),
     ),
-    deleteGroup: chain(canWrite(groupArg), holdsGroupRole(groupArg), mayChangeGrantHolders(groupArg)),
+    deleteGroup: chain(
+      canWrite(groupArg),
+      holdsGroupRole(groupArg),
+      outranksGroupRole(groupArg),
+      mayChangeGrantHolders(groupArg),
+    ),
     addGroupMembers: chain(
       canWrite(membersGroupArg),
       holdsGroupRole(membersGroupArg),
@@ -115,6 +139,7 @@ export const groupRules = {
     removeGroupMembers: chain(
       canWrite(membersGroupArg),
       holdsGroupRole(membersGroupArg),
+      outranksGroupRole(membersGroupArg),
       mayChangeGrantHolders(membersGroupArg),
     ),
   },
