@@ -1,14 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import type { RequestScope } from '../context/request-scope';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{8,128}$/;
-/** Longer than any IPv6 address with a zone id. */
-const MAX_ADDRESS_LENGTH = 64;
+/** `[2001:db8::1]` or `[2001:db8::1]:80`: the address between the brackets. */
+const BRACKETED = /^\[([^\]]*)\](?::\d{1,5})?$/;
+/** `192.0.2.15:1234`: the IPv4 address before the port. */
+const IPV4_WITH_PORT = /^([\d.]+):\d{1,5}$/;
 
 function header(req: IncomingMessage, name: string): string | null {
   const value = req.headers[name];
   return (Array.isArray(value) ? value[0] : value) ?? null;
+}
+
+/**
+ * The IP address an X-Forwarded-For entry names, or null. Some proxies append the source port
+ * (`192.0.2.15:1234`, `[2001:db8::1]:80`), and an IPv6 entry may come bracketed or with a zone id
+ * (`fe80::1%eth0`); none of these name another client, so they are dropped, or every new source
+ * port would count as a new address. What remains must be an IP address.
+ */
+function forwardedAddress(entry: string): string | null {
+  const host = BRACKETED.exec(entry)?.[1] ?? IPV4_WITH_PORT.exec(entry)?.[1] ?? entry;
+  const address = host.split('%')[0];
+  return isIP(address) === 0 ? null : address;
 }
 
 /**
@@ -17,6 +32,11 @@ function header(req: IncomingMessage, name: string): string | null {
  * proxy and each trusted hop vouches for one more entry; anything further left was written by the
  * client and is never believed. With fewer entries than hops the leftmost one present is taken:
  * the request passed fewer proxies than configured, and no entry can be further left than that.
+ *
+ * An entry that is not an IP address (`unknown`, a host name, garbage) identifies no client, so it
+ * is not believed either: the socket's peer is taken instead. Every such client then shares the
+ * proxy's address and its limits, the safe direction; believing the text would give each new
+ * spelling a fresh allowance.
  */
 export function clientAddress(
   socketAddress: string | null,
@@ -28,9 +48,9 @@ export function clientAddress(
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
-  const chain = socketAddress ? [...forwarded, socketAddress] : forwarded;
-  // Bounded because, with too few hops, the entry may be the client's own text.
-  return chain[Math.max(0, chain.length - 1 - trustedHops)]?.slice(0, MAX_ADDRESS_LENGTH) ?? null;
+  const hopsAvailable = Math.min(trustedHops, forwarded.length);
+  if (hopsAvailable === 0) return socketAddress;
+  return forwardedAddress(forwarded[forwarded.length - hopsAvailable]) ?? socketAddress;
 }
 
 /** Request id (a caller's well-formed X-Request-Id, or a new one), client IP and user agent. */
