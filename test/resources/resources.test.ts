@@ -224,6 +224,54 @@ describe('checkAccess', () => {
     expect(await count(12)).toBe(await count(2));
   });
 
+  it('answers a principal outside the org exactly like an unknown id, whatever its account state', async () => {
+    await resource('probed');
+    const viewer = await person(server, 'prober', { orgId, role: 'viewer' });
+    const elsewhere = await person(server, 'elsewhere');
+    await createOrgAs(server, elsewhere.token, 'Elsewhere Org');
+    const lockedElsewhere = await person(server, 'lockedelsewhere');
+    await createOrgAs(server, lockedElsewhere.token, 'Locked Elsewhere Org');
+    await server.sql(`UPDATE users SET locked_at = now(), status = 'DEACTIVATED' WHERE id = $1`, [lockedElsewhere.id]);
+    const nowhere = await person(server, 'nowhere');
+    const UNKNOWN = { allowed: false, reason: 'unknown principal' };
+    const checkOf = async (principalId: string) => {
+      const before = server.gateway.database.statements.total;
+      const response = await check(viewer.token, { resource: 'probed', level: 'READ', principalId });
+      expect(response.errors).toBeUndefined();
+      return { answer: response.data.checkAccess, statements: server.gateway.database.statements.total - before };
+    };
+
+    const unknown = await checkOf('00000000-0000-4000-8000-000000000000');
+    expect(unknown.answer).toEqual(UNKNOWN);
+    for (const outside of [elsewhere, lockedElsewhere, nowhere]) {
+      for (const id of [outside.id, outside.id.toUpperCase()]) expect(await checkOf(id)).toEqual(unknown);
+    }
+    expect((await checkOf('not-an-id')).answer).toEqual(UNKNOWN);
+  });
+
+  it('tells members of the org why not, and reads ids in either case', async () => {
+    const api = await resource('cased');
+    const viewer = await person(server, 'caser', { orgId, role: 'viewer' });
+    const locked = await person(server, 'lockedmember', { orgId, role: 'viewer' });
+    await server.sql('UPDATE users SET locked_at = now() WHERE id = $1', [locked.id]);
+    const deactivated = await person(server, 'deactivatedmember', { orgId, role: 'viewer' });
+    await server.sql(`UPDATE memberships SET status = 'DEACTIVATED' WHERE user_id = $1`, [deactivated.id]);
+    const answer = async (vars: Record<string, unknown>) =>
+      (await check(viewer.token, { resource: 'cased', level: 'READ', ...vars })).data.checkAccess;
+
+    const own = { allowed: true, reason: 'org role gives READ' };
+    expect(await answer({ principalId: viewer.id.toUpperCase() })).toEqual(own);
+    expect(await answer({ resource: api.toUpperCase(), orgId: orgId.toUpperCase() })).toEqual(own);
+    expect(await answer({ principalId: locked.id.toUpperCase() })).toEqual({
+      allowed: false,
+      reason: 'the account is locked or inactive',
+    });
+    expect(await answer({ principalId: deactivated.id })).toEqual({
+      allowed: false,
+      reason: 'not an active member of the org',
+    });
+  });
+
   it('refuses grants to principals outside the org', async () => {
     const api = await resource('guarded');
     const stranger = await person(server, 'stranger3');

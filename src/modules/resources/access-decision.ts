@@ -1,5 +1,7 @@
-import { memberPermissions, activeMembership } from '../../core/permissions/caller-access';
+import { isId } from '../../core/ids';
+import { memberPermissions } from '../../core/permissions/caller-access';
 import type { Loaders } from '../../loaders';
+import { MembershipStatus } from '../members/membership.entity';
 import { PrincipalKind, UserStatus } from '../users/user.entity';
 import { AccessLevel, LEVEL_ORDER } from './access-grant.entity';
 import type { ResourceEntity } from './resource.entity';
@@ -30,6 +32,11 @@ export type Subject = {
  * direct grant, a grant to one of its groups, a customerId listed on the resource (READ, for
  * CUSTOMER principals), its org role, super-user power. Every read goes through the request's
  * loaders, so a batch of checks costs a constant number of SQL statements.
+ *
+ * An account with no membership in the resource's org (of any status) is none of the org's
+ * business: it answers exactly as an id that names nothing, before any account-level reason, and
+ * after the same reads, so a member cannot probe other orgs' accounts (whether an id exists, is
+ * locked, or belongs elsewhere). Only the caller's own super-user power reaches past that.
  */
 export async function decideAccess(
   loaders: Loaders,
@@ -37,11 +44,16 @@ export async function decideAccess(
   resource: ResourceEntity,
   level: AccessLevel,
 ): Promise<AccessDecision> {
-  const user = await loaders.userById.load(subject.userId);
-  if (!user) return deny('unknown principal');
+  const [user, memberships] = await Promise.all([
+    loaders.userById.load(subject.userId),
+    isId(subject.userId) ? loaders.membershipsByUserId.load(subject.userId) : [],
+  ]);
+  const membership = memberships.find((candidate) => candidate.orgId === resource.orgId);
+  if (!user || (!membership && !subject.superUser)) return deny('unknown principal');
   if (user.status !== UserStatus.ACTIVE || user.lockedAt) return deny('the account is locked or inactive');
-  const membership = await activeMembership(loaders, user.id, resource.orgId);
-  if (!membership) return subject.superUser ? allow('super user') : deny('not an active member of the org');
+  if (membership?.status !== MembershipStatus.ACTIVE) {
+    return subject.superUser ? allow('super user') : deny('not an active member of the org');
+  }
 
   const grants = await loaders.grantsByResourceId.load(resource.id);
   const direct = grants.find((grant) => grant.userId === user.id && covers(grant.level, level));

@@ -7,7 +7,7 @@ import { PrincipalKind } from '../users/user.entity';
 import { UserType } from '../users/user.type';
 import { AccessLevel } from './access-grant.entity';
 import { decideAccess } from './access-decision';
-import { resolveCheckedResource, subjectOf } from './checked-resource';
+import { checkedPrincipalId, resolveCheckedResource, subjectOf } from './checked-resource';
 import {
   CheckAccessArgs,
   CreateResourceInput,
@@ -73,7 +73,7 @@ export class ResourceResolver {
   async checkAccess(@Args() args: CheckAccessArgs, @Ctx() ctx: GraphQLContext) {
     const { orgId, resource } = await resolveCheckedResource(ctx, args);
     if (!resource || !orgId) return { allowed: false, reason: 'no such resource in this org' };
-    const principalId = args.principalId ?? ctx.principal!.userId;
+    const principalId = checkedPrincipalId(ctx, args.principalId);
     const subject = principalId === ctx.principal!.userId ? await subjectOf(ctx, orgId) : { userId: principalId };
     return decideAccess(ctx.loaders, subject, resource, args.level);
   }

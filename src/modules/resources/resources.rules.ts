@@ -13,7 +13,7 @@ import {
 import { AccessLevel } from './access-grant.entity';
 import { decideAccess } from './access-decision';
 import type { ResourceType } from './resource.type';
-import { resolveCheckedResource, subjectOf } from './checked-resource';
+import { checkedPrincipalId, resolveCheckedResource, subjectOf } from './checked-resource';
 
 const orgOfResource =
   (argument: 'id' | 'resourceId'): OrgLocator =>
@@ -53,7 +53,7 @@ const canCheckAccess = rule({ cache: 'no_cache' })(async (_parent, args, ctx: Gr
   const { orgId } = await resolveCheckedResource(ctx, args);
   if (!orgId) return new AppError('request.invalid_input', { message: 'Name the org of the resource', field: 'orgId' });
   if (!(await ctx.access.canSeeOrg(orgId))) return new AppError('org.not_found');
-  if (!args.principalId || args.principalId === ctx.principal.userId) return true;
+  if (checkedPrincipalId(ctx, args.principalId) === ctx.principal.userId) return true;
   return (await ctx.access.can(orgId, 'resources:read')) || new AppError('auth.forbidden');
 });
 
