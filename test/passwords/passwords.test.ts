@@ -247,6 +247,35 @@ describe('requestPasswordReset and resetPassword', () => {
     expect(recipients).toEqual([member.email]);
     const [{ count: tokensAfter }] = await server.sql('SELECT count(*)::int AS count FROM password_reset_tokens');
     expect(tokensAfter).toBe(tokensBefore + 1);
+    // Each request is audited with the address asked for; none of these reached an account.
+    const audited = await server.sql(
+      `SELECT target_id, changes FROM audit_logs WHERE action = 'user.password_reset_requested'
+        AND changes->>'email' = ANY($1::text[]) ORDER BY seq`,
+      [[unknown, deactivated, robot]],
+    );
+    expect(audited).toEqual([unknown, deactivated, robot].map((email) => ({ target_id: null, changes: { email } })));
+  });
+
+  it('does the same database work for an address with an account as for one without', async () => {
+    const member = await person(server, 'counted');
+    const statementsFor = async (email: string) => {
+      const before = server.gateway.database.statements.total;
+      const response = await server.graphql(REQUEST_RESET, { email });
+      expect(response.data.requestPasswordReset).toBe(true);
+      return server.gateway.database.statements.total - before;
+    };
+    const known = await statementsFor(member.email);
+    const unknown = uniqueEmail('uncounted');
+    expect(await statementsFor(`  ${unknown.toUpperCase()} `)).toBe(known);
+    expect(await auditOf(member.id, 'user.password_reset_requested')).toEqual([
+      expect.objectContaining({ changes: { email: member.email.toLowerCase(), validMinutes: 60 } }),
+    ]);
+    const [withoutAccount] = await server.sql(
+      `SELECT target_type, target_id, changes FROM audit_logs
+        WHERE action = 'user.password_reset_requested' AND changes->>'email' = $1`,
+      [unknown],
+    );
+    expect(withoutAccount).toEqual({ target_type: 'User', target_id: null, changes: { email: unknown } });
   });
 
   it("forgets the account's sign-in failures but keeps an administrator lock", async () => {

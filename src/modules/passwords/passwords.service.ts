@@ -60,8 +60,10 @@ export class PasswordsService {
 
   /**
    * Issues a reset token for an active account that can have a password, and returns the email
-   * to send; null for any other address. One statement finds the account and issues the token,
-   * so both cost the same round trip; only a known address adds its audit record.
+   * to send; null for any other address. Both paths do the same database work, so neither the
+   * answer nor its timing tells whether the address has an account: one statement finds the
+   * account and issues the token (inserting nothing for an unknown address), and every request is
+   * audited with the address asked for, its target null when no account received a link.
    */
   async requestReset(tx: EntityManager, email: string, actor: AuditActor): Promise<ResetDelivery | null> {
     const token = generateOpaqueToken();
@@ -77,13 +79,16 @@ export class PasswordsService {
        SELECT account.id, account.email FROM account JOIN issued ON issued.user_id = account.id`,
       [email.trim(), UserStatus.ACTIVE, PrincipalKind.SERVICE_ACCOUNT, hashToken(token), RESET_TOKEN_TTL_MINUTES],
     );
-    if (!account) return null;
     await recordAudit(tx, actor, {
       action: 'user.password_reset_requested',
       targetType: 'User',
-      targetId: account.id,
-      changes: { validMinutes: RESET_TOKEN_TTL_MINUTES },
+      targetId: account?.id ?? null,
+      changes: {
+        email: email.trim().toLowerCase(),
+        ...(account ? { validMinutes: RESET_TOKEN_TTL_MINUTES } : {}),
+      },
     });
+    if (!account) return null;
     return {
       userId: account.id,
       message: resetPasswordEmail(account.email, this.publicUrl, token, RESET_TOKEN_TTL_MINUTES),
