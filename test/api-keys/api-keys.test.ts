@@ -135,6 +135,22 @@ describe('keys', () => {
     expect(errorCode(invite)).toBe('FORBIDDEN');
   });
 
+  it('refuses an expiry that has already passed, and takes one in the future', async () => {
+    const [{ count: before }] = await server.sql('SELECT count(*)::int AS count FROM api_keys');
+    for (const expiresAt of ['0001-01-01T00:00:00.000Z', '1969-12-31T23:59:59.000Z', new Date(Date.now() - 1000)]) {
+      const refused = await createKey(['org:read'], { expiresAt });
+      expect(refused.errors?.[0].message).toBe('Invalid input: expiresAt must be in the future');
+      expect(refused.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'expiresAt' });
+    }
+    const [{ count: after }] = await server.sql('SELECT count(*)::int AS count FROM api_keys');
+    expect(after).toBe(before);
+
+    const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+    const accepted = await createKey(['org:read'], { expiresAt });
+    expect(accepted.errors).toBeUndefined();
+    expect(accepted.data.createKey.apiKey.expiresAt).toBe(expiresAt);
+  });
+
   it('never accepts an access token as a key, nor a key as an access token', async () => {
     const { token } = await issuedKey();
     const swapped = token.split('.');

@@ -10,6 +10,7 @@ import {
   Max,
   MaxLength,
   Min,
+  MinDate,
 } from 'class-validator';
 import { NotBlank } from '../../core/graphql/text-rules';
 import { ArgsType, Field, ID, InputType, Int } from 'type-graphql';
@@ -51,6 +52,8 @@ export class CreateKeyInput {
 
   @Field(() => Date, { nullable: true, description: 'No expiry when omitted.' })
   @IsOptional()
+  // A function, so "now" is read each time an input is validated, not once when this class loads.
+  @MinDate(() => new Date(), { message: '$property must be in the future' })
   expiresAt?: Date | null;
 
   @Field(() => ID, { nullable: true, description: "The key's org, for an owner in several orgs." })
