@@ -33,7 +33,7 @@ export class PasswordHasher {
   }
 
   /** Whether a stored hash is weaker than the configured cost and should be replaced. */
-  needsRehash(storedHash: string): boolean {
+  private needsRehash(storedHash: string): boolean {
     return bcrypt.getRounds(storedHash) < this.cost;
   }
 
