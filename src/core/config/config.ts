@@ -60,6 +60,7 @@ const envSchema = z
     BOOTSTRAP_PASSWORD: optionalText,
     BOOTSTRAP_ORG: optionalText,
     SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+    MAIL_TRANSPORT: z.enum(['smtp', 'outbox']).optional(),
     MAIL_FROM: z.string().min(3).default('Portcullis <no-reply@portcullis.local>'),
     LOCKOUT_THRESHOLD: integer(10, 1, 1000),
     LOCKOUT_WINDOW: duration('15m'),
@@ -90,6 +91,7 @@ const envSchema = z
     MAX_QUERY_ALIASES: integer(30, 1, 1000),
     MAX_QUERY_COST: integer(10_000, 1, 100_000_000),
     MAX_BODY_BYTES: integer(1_000_000, 1_000, 100_000_000),
+    SHUTDOWN_GRACE: duration('10s'),
   })
   .superRefine(
     (env, ctx) => {
@@ -98,6 +100,17 @@ const envSchema = z
           code: 'custom',
           path: ['SECRET_KEY'],
           message: 'is required when DATABASE_URL is set (it encrypts the signing keys at rest)',
+        });
+      }
+      if (env.MAIL_TRANSPORT === 'smtp' && !env.SMTP_URL) {
+        ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'is required with MAIL_TRANSPORT=smtp' });
+      }
+      if (env.NODE_ENV === 'production' && !env.SMTP_URL && env.MAIL_TRANSPORT !== 'outbox') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SMTP_URL'],
+          message:
+            'is required in production; set MAIL_TRANSPORT=outbox to write mail to DATA_DIR/outbox instead (links are then not logged)',
         });
       }
       if (env.BOOTSTRAP_PASSWORD && !env.BOOTSTRAP_EMAIL) {
@@ -145,7 +158,8 @@ export type Config = {
   secretKey?: string;
   auth: { accessTokenTtl: number; refreshTokenTtl: number; audience: string; bcryptCost: number };
   bootstrap: { email?: string; password?: string; orgName?: string };
-  mail: { smtpUrl?: string; from: string };
+  /** `smtpUrl` is set exactly when `transport` is smtp. */
+  mail: { transport: 'smtp' | 'outbox'; smtpUrl?: string; from: string };
   rateLimits: RateLimits;
   /** bcrypt cost for passwords set by CSV import; raised to BCRYPT_COST at the user's next sign-in. */
   importBcryptCost: number;
@@ -153,6 +167,8 @@ export type Config = {
   /** How many proxies in front of the gateway append to X-Forwarded-For (client-info.ts). */
   trustProxy: number;
   limits: { maxDepth: number; maxAliases: number; maxCost: number; maxBodyBytes: number };
+  /** How long in-flight requests may take to finish after SIGTERM before the process gives up. */
+  shutdownGraceSeconds: number;
 };
 
 export class ConfigError extends Error {
@@ -188,7 +204,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       bcryptCost: env.BCRYPT_COST,
     },
     bootstrap: { email: env.BOOTSTRAP_EMAIL, password: env.BOOTSTRAP_PASSWORD, orgName: env.BOOTSTRAP_ORG },
-    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
+    mail: mailSettings(env),
     rateLimits: {
       loginPerIp: env.RATE_LIMIT_LOGIN_PER_IP,
       loginPerAccountAndIp: {
@@ -223,5 +239,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxCost: env.MAX_QUERY_COST,
       maxBodyBytes: env.MAX_BODY_BYTES,
     },
+    shutdownGraceSeconds: env.SHUTDOWN_GRACE,
   };
+}
+
+/** An explicit MAIL_TRANSPORT wins; otherwise SMTP when SMTP_URL is set, else the outbox folder. */
+function mailSettings(env: z.infer<typeof envSchema>): Config['mail'] {
+  const transport = env.MAIL_TRANSPORT ?? (env.SMTP_URL ? 'smtp' : 'outbox');
+  return { transport, smtpUrl: transport === 'smtp' ? env.SMTP_URL : undefined, from: env.MAIL_FROM };
 }
