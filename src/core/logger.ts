@@ -19,15 +19,31 @@ const REDACTED_PATHS = [
   '*.authorization',
   'headers.authorization',
   'headers.cookie',
+  '*.headers.authorization',
+  '*.headers.cookie',
   'variables',
   '*.variables',
+  // A failed query's values and PostgreSQL's "Failing row contains (…)" can hold password and token
+  // hashes; the query text and the constraint's name still say what failed.
+  'err.parameters',
+  'err.detail',
+  'err.driverError.detail',
 ];
+
+/** A logged URL keeps its path and parameter names; the values may be tokens (`?token=…`). */
+export function withoutQueryValues(url: unknown): unknown {
+  if (typeof url !== 'string' || !url.includes('?')) return url;
+  const [path, query] = url.split('?', 2);
+  const names = query.split('&').map((pair) => `${pair.split('=', 1)[0]}=[redacted]`);
+  return `${path}?${names.join('&')}`;
+}
 
 export function createLogger(level: string): Logger {
   return pino({
     level,
     base: { service: 'portcullis' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: { url: withoutQueryValues },
     // Every line logged while serving a request carries that request's id.
     mixin: () => {
       const requestId = currentRequest()?.requestId;

@@ -11,8 +11,8 @@ export type MailMessage = {
   text: string;
   html: string;
   /**
-   * The link the message exists for. Outbox mode (no SMTP_URL: local development) logs it so a
-   * newcomer can follow it; with SMTP it is never logged.
+   * The link the message exists for. The outbox logs it outside production, so a newcomer without
+   * a mail server can follow it; it is never logged in production nor with SMTP.
    */
   link?: string;
 };
@@ -38,8 +38,10 @@ class SmtpMailer implements Mailer {
 }
 
 /**
- * With no SMTP server configured, each message is written as an .eml file to DATA_DIR/outbox and
- * its link is logged, so a newcomer can still accept invitations and reset passwords.
+ * MAIL_TRANSPORT=outbox writes each message as an .eml file to DATA_DIR/outbox instead of sending it.
+ * Outside production the message's link is logged too, so a newcomer can accept invitations and
+ * reset passwords without a mail server; in production a log line never carries it, as the link
+ * holds a token that is as good as the account.
  */
 class OutboxMailer implements Mailer {
   private readonly transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
@@ -48,6 +50,7 @@ class OutboxMailer implements Mailer {
     private readonly directory: string,
     private readonly from: string,
     private readonly logger: Logger,
+    private readonly logsLinks: boolean,
   ) {}
 
   async send({ to, subject, text, html, link }: MailMessage): Promise<void> {
@@ -55,11 +58,18 @@ class OutboxMailer implements Mailer {
     await mkdir(this.directory, { recursive: true });
     const file = path.join(this.directory, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID()}.eml`);
     await writeFile(file, info.message as Buffer, { mode: 0o600 });
-    this.logger.info({ to, subject, file, link }, 'no SMTP_URL: message written to the outbox');
+    if (this.logsLinks && link) {
+      this.logger.info({ to, subject, file, link }, 'outbox (local development only): message written, link logged');
+    } else {
+      this.logger.info({ to, subject, file }, 'outbox: message written');
+    }
   }
 }
 
 export function createMailer(config: Config, logger: Logger): Mailer {
-  if (config.mail.smtpUrl) return new SmtpMailer(config.mail.smtpUrl, config.mail.from);
-  return new OutboxMailer(path.join(config.dataDir, 'outbox'), config.mail.from, logger);
+  if (config.mail.transport === 'smtp') return new SmtpMailer(config.mail.smtpUrl, config.mail.from);
+  const directory = path.join(config.dataDir, 'outbox');
+  const production = config.env === 'production';
+  if (production) logger.warn({ directory }, 'MAIL_TRANSPORT=outbox: mail is written to files, not sent');
+  return new OutboxMailer(directory, config.mail.from, logger, !production);
 }

@@ -1,7 +1,7 @@
 import type { MailMessage } from '../../core/mail/mailer';
 import { renderEmail } from '../../core/mail/template';
 
-/** The message carrying a reset link (logged only in outbox mode, which exists for local development). */
+/** The message carrying a reset link (the outbox logs it outside production only). */
 export function resetPasswordEmail(to: string, publicUrl: string, token: string, validMinutes: number): MailMessage {
   const url = `${publicUrl}/password/reset?token=${encodeURIComponent(token)}`;
   return {
