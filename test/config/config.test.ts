@@ -141,6 +141,53 @@ describe('loadConfig', () => {
   });
 });
 
+describe('mail transport', () => {
+  const SMTP_URL = 'smtp://mail.internal:587';
+
+  it('sends through SMTP when SMTP_URL is set, and writes to the outbox otherwise', () => {
+    expect(loadConfig({ SMTP_URL }).mail).toEqual({
+      transport: 'smtp',
+      smtpUrl: SMTP_URL,
+      from: 'Portcullis <no-reply@portcullis.local>',
+    });
+    expect(loadConfig({}).mail.transport).toBe('outbox');
+  });
+
+  it('writes to the outbox when MAIL_TRANSPORT=outbox, even with SMTP_URL set', () => {
+    expect(loadConfig({ SMTP_URL, MAIL_TRANSPORT: 'outbox', MAIL_FROM: 'Ops <ops@example.com>' }).mail).toEqual({
+      transport: 'outbox',
+      from: 'Ops <ops@example.com>',
+    });
+  });
+
+  it('refuses MAIL_TRANSPORT=smtp without SMTP_URL', () => {
+    const error = configErrorFor({ MAIL_TRANSPORT: 'smtp' });
+    expect(problemLines(error, 'SMTP_URL')).toEqual(['  - SMTP_URL: is required with MAIL_TRANSPORT=smtp']);
+    expect(error.problems).toHaveLength(1);
+  });
+
+  it('refuses production without SMTP_URL, naming SMTP_URL and MAIL_TRANSPORT=outbox as the way out', () => {
+    const error = configErrorFor({ NODE_ENV: 'production' });
+    const lines = problemLines(error, 'SMTP_URL');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/required in production/);
+    expect(lines[0]).toContain('MAIL_TRANSPORT=outbox');
+    expect(error.problems).toHaveLength(1);
+  });
+
+  it('accepts production with SMTP_URL, or with MAIL_TRANSPORT=outbox chosen explicitly', () => {
+    expect(loadConfig({ NODE_ENV: 'production', SMTP_URL }).mail.transport).toBe('smtp');
+    expect(loadConfig({ NODE_ENV: 'production', MAIL_TRANSPORT: 'outbox' }).mail.transport).toBe('outbox');
+  });
+});
+
+describe('bootstrap settings', () => {
+  it('accepts BOOTSTRAP_PASSWORD alone: the owner then gets the default email', () => {
+    const config = loadConfig({ BOOTSTRAP_PASSWORD: 'a long enough bootstrap password' });
+    expect(config.bootstrap).toEqual({ password: 'a long enough bootstrap password' });
+  });
+});
+
 describe('the gateway process with an invalid configuration', () => {
   it('exits with code 1 and prints the problems without a stack trace', async () => {
     const exit = await runScript('src/main.ts', [], gatewayEnv({ PORT: 'abc' }));
@@ -148,5 +195,11 @@ describe('the gateway process with an invalid configuration', () => {
     expect(exit.stderr).toContain('Invalid configuration');
     expect(exit.stderr).toMatch(/^ {2}- PORT: /m);
     expect(exit.stderr).not.toContain('    at ');
+  });
+
+  it('refuses to start in production without SMTP_URL, saying how to choose the outbox instead', async () => {
+    const exit = await runScript('src/main.ts', [], gatewayEnv({ NODE_ENV: 'production', SMTP_URL: '' }));
+    expect(exit.code).toBe(1);
+    expect(exit.stderr).toMatch(/^ {2}- SMTP_URL: is required in production; set MAIL_TRANSPORT=outbox /m);
   });
 });

@@ -113,9 +113,6 @@ const envSchema = z
             'is required in production; set MAIL_TRANSPORT=outbox to write mail to DATA_DIR/outbox instead (links are then not logged)',
         });
       }
-      if (env.BOOTSTRAP_PASSWORD && !env.BOOTSTRAP_EMAIL) {
-        ctx.addIssue({ code: 'custom', path: ['BOOTSTRAP_EMAIL'], message: 'is required with BOOTSTRAP_PASSWORD' });
-      }
     },
     // Report cross-variable problems even when another variable is malformed, so all show at once.
     { when: () => true },
@@ -158,8 +155,7 @@ export type Config = {
   secretKey?: string;
   auth: { accessTokenTtl: number; refreshTokenTtl: number; audience: string; bcryptCost: number };
   bootstrap: { email?: string; password?: string; orgName?: string };
-  /** `smtpUrl` is set exactly when `transport` is smtp. */
-  mail: { transport: 'smtp' | 'outbox'; smtpUrl?: string; from: string };
+  mail: { transport: 'smtp'; smtpUrl: string; from: string } | { transport: 'outbox'; from: string };
   rateLimits: RateLimits;
   /** bcrypt cost for passwords set by CSV import; raised to BCRYPT_COST at the user's next sign-in. */
   importBcryptCost: number;
@@ -246,5 +242,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 /** An explicit MAIL_TRANSPORT wins; otherwise SMTP when SMTP_URL is set, else the outbox folder. */
 function mailSettings(env: z.infer<typeof envSchema>): Config['mail'] {
   const transport = env.MAIL_TRANSPORT ?? (env.SMTP_URL ? 'smtp' : 'outbox');
-  return { transport, smtpUrl: transport === 'smtp' ? env.SMTP_URL : undefined, from: env.MAIL_FROM };
+  // The schema has already refused MAIL_TRANSPORT=smtp without SMTP_URL.
+  if (transport === 'smtp' && env.SMTP_URL) return { transport, smtpUrl: env.SMTP_URL, from: env.MAIL_FROM };
+  return { transport: 'outbox', from: env.MAIL_FROM };
 }
