@@ -6,6 +6,7 @@ export type PublicCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'RATE_LIMITED'
+  | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';
 
 /**
@@ -136,6 +137,10 @@ export const errorCatalog = {
   },
   'audit.org_required': { code: 'BAD_USER_INPUT', message: 'orgId is required (only super users read across orgs)' },
   'rate.limited': { code: 'RATE_LIMITED', message: 'Too many attempts; try again later' },
+  'service.unavailable': {
+    code: 'SERVICE_UNAVAILABLE',
+    message: 'The service is temporarily unavailable; try again in a few seconds',
+  },
   'internal.unexpected': { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' },
 } as const satisfies Record<string, { code: PublicCode; message: string }>;
 
