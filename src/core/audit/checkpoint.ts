@@ -39,17 +39,21 @@ export async function insertCheckpoint(
   return { id, ...content, signature };
 }
 
-/** The org's newest checkpoint: the one its remaining chain starts from. */
-export async function latestCheckpoint(db: DataSource, orgId: string): Promise<AuditCheckpoint | null> {
+/**
+ * The chain's newest checkpoint: the one its remaining records start from. Null names the
+ * account-level chain, which retention never prunes; its checkpoints are looked up all the same, so
+ * the verifier stays right should that change.
+ */
+export async function latestCheckpoint(db: DataSource, orgId: string | null): Promise<AuditCheckpoint | null> {
   const rows: AuditCheckpoint[] = await db.query(
     `SELECT id, org_id AS "orgId", through_seq::text AS "throughSeq", last_hash AS "lastHash",
             removed_count AS "removedCount", signature,
             to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt"
        FROM audit_checkpoints
-      WHERE org_id = $1
+      WHERE ${orgId === null ? 'org_id IS NULL' : 'org_id = $1'}
       ORDER BY through_seq DESC
       LIMIT 1`,
-    [orgId],
+    orgId === null ? [] : [orgId],
   );
   return rows[0] ?? null;
 }

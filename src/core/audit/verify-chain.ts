@@ -17,13 +17,19 @@ const BATCH_SIZE = 1000;
 
 const CHECKPOINT_FORGED = 'checkpoint: its signature does not hold, so it was forged or altered';
 
-/** ORDER BY names the table column: the text alias "seq" would otherwise sort "10" before "9". */
-const SELECT_RECORDS = `
-  SELECT ${AUDIT_RECORD_COLUMNS}
-    FROM audit_logs
-   WHERE org_id = $1 AND seq > $2
-   ORDER BY audit_logs.seq
-   LIMIT ${BATCH_SIZE}`;
+/**
+ * One batch of a chain after `seq` ($1). `org_id IS NULL` is the account-level chain; both forms use
+ * the (org_id, seq) index. ORDER BY names the table column: the text alias "seq" would otherwise
+ * sort "10" before "9".
+ */
+function selectRecords(orgId: string | null): string {
+  return `
+    SELECT ${AUDIT_RECORD_COLUMNS}
+      FROM audit_logs
+     WHERE ${orgId === null ? 'org_id IS NULL' : 'org_id = $2'} AND seq > $1
+     ORDER BY audit_logs.seq
+     LIMIT ${BATCH_SIZE}`;
+}
 
 /** Why a record breaks the chain, or null when it follows `expectedPrevHash` and its hash holds. */
 function defectOf(record: StoredRecord, expectedPrevHash: string | null): string | null {
@@ -38,9 +44,10 @@ function defectOf(record: StoredRecord, expectedPrevHash: string | null): string
 }
 
 /**
- * Walks an org's chain in insertion order, in batches (constant memory), recomputing every hash.
- * It proves that no record was altered, removed or reordered before the newest; removing the
- * newest records leaves a valid, shorter chain, which only an external copy of the last hash shows.
+ * Walks an org's chain, or with a null orgId the account-level one (records without an org), in
+ * insertion order, in batches (constant memory), recomputing every hash. It proves that no record
+ * was altered, removed or reordered before the newest; removing the newest records leaves a valid,
+ * shorter chain, which only an external copy of the last hash shows.
  *
  * After retention pruning, the walk starts from the newest checkpoint: its signature must hold
  * (nobody without the gateway's key can declare a prefix legitimately removed), and the first
@@ -48,7 +55,7 @@ function defectOf(record: StoredRecord, expectedPrevHash: string | null): string
  */
 export async function verifyAuditChain(
   db: DataSource,
-  orgId: string,
+  orgId: string | null,
   keys: CheckpointKeys,
 ): Promise<ChainVerification> {
   const checkpoint = await latestCheckpoint(db, orgId);
@@ -58,8 +65,9 @@ export async function verifyAuditChain(
   let checked = 0;
   let lastSeq = checkpoint?.throughSeq ?? '0';
   let expectedPrevHash: string | null = checkpoint?.lastHash ?? null;
+  const sql = selectRecords(orgId);
   for (;;) {
-    const batch: StoredRecord[] = await db.query(SELECT_RECORDS, [orgId, lastSeq]);
+    const batch: StoredRecord[] = await db.query(sql, orgId === null ? [lastSeq] : [lastSeq, orgId]);
     for (const record of batch) {
       const reason = defectOf(record, expectedPrevHash);
       if (reason)

@@ -78,7 +78,7 @@ export class AuditLogConnectionType {
   }
 }
 
-@ObjectType('AuditChainVerification', { description: "The result of re-checking an org's audit hash chain." })
+@ObjectType('AuditChainVerification', { description: 'The result of re-checking an audit hash chain.' })
 export class AuditChainVerificationType {
   @Field()
   valid!: boolean;

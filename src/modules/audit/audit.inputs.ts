@@ -50,9 +50,13 @@ export class AuditLogsArgs extends PageArgs {
 
 @ArgsType()
 export class VerifyAuditChainArgs {
-  @Field(() => ID)
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Null or absent: the account-level chain (records without an org), for super users only.',
+  })
+  @IsOptional()
   @MaxLength(64)
-  orgId!: string;
+  orgId?: string | null;
 }
 
 @ArgsType()

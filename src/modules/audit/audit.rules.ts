@@ -11,8 +11,17 @@ const orgRequiredUnlessSuperUser = rule({ cache: 'no_cache' })(
     args.orgId != null || ctx.access.isSuperUser || new AppError('audit.org_required', { field: 'orgId' }),
 );
 
-/** Reached only after `orgRequiredUnlessSuperUser`, so no org here means a super user. */
-const readsAcrossOrgs = rule({ cache: 'no_cache' })((_parent, args: { orgId?: string | null }) => args.orgId == null);
+/**
+ * Without an org, `verifyAuditChain` checks the account-level chain (sign-ins, account acts), whose
+ * records only super users read. An API key never carries super-user power, so it is refused too.
+ */
+const accountChainOnlyForSuperUsers = rule({ cache: 'no_cache' })(
+  (_parent, args: { orgId?: string | null }, ctx: GraphQLContext) =>
+    args.orgId != null || ctx.access.isSuperUser || new AppError('auth.forbidden'),
+);
+
+/** Reached only after a rule that admits no org for super users alone, so no org here means a super user. */
+const namesNoOrg = rule({ cache: 'no_cache' })((_parent, args: { orgId?: string | null }) => args.orgId == null);
 
 /**
  * Each record again, so a record can never be read through a path that forgot to scope its
@@ -35,8 +44,8 @@ const readsOrgAudit = hasPermission('audit:read', orgFromArg('orgId'));
 
 export const auditRules = {
   Query: {
-    auditLogs: chain(isAuthenticated, orgRequiredUnlessSuperUser, or(readsAcrossOrgs, readsOrgAudit)),
-    verifyAuditChain: readsOrgAudit,
+    auditLogs: chain(isAuthenticated, orgRequiredUnlessSuperUser, or(namesNoOrg, readsOrgAudit)),
+    verifyAuditChain: chain(isAuthenticated, accountChainOnlyForSuperUsers, or(namesNoOrg, readsOrgAudit)),
   },
   Mutation: {
     setAuditRetention: hasPermission('org:update', orgFromArg('orgId')),
