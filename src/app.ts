@@ -7,6 +7,7 @@ import type { GraphQLContext } from './core/context/context';
 import type { RequestScope } from './core/context/request-scope';
 import { openDatabase, type Database } from './core/db/database';
 import { AppError } from './core/errors/app-error';
+import { rethrowDatabaseOutage } from './core/errors/service-unavailable';
 import { CallerAccess } from './core/permissions/caller-access';
 import { createApollo } from './core/graphql/apollo';
 import { bearerToken } from './core/http/client-info';
@@ -46,7 +47,10 @@ export async function startGateway(config: Config, logger: Logger = createLogger
 
     const createContext = async (req: IncomingMessage, scope: RequestScope): Promise<GraphQLContext> => {
       const bearer = bearerToken(req);
-      const principal = bearer.token ? await authenticate(bearer.token, scope.ipAddress) : null;
+      // A database outage while checking the token answers 503, not a refused token or a crash.
+      const principal = bearer.token
+        ? await authenticate(bearer.token, scope.ipAddress).catch(rethrowDatabaseOutage)
+        : null;
       const context: GraphQLContext = {
         ...scope,
         principal,

@@ -4,9 +4,11 @@ import { ArgumentValidationError } from 'type-graphql';
 import { QueryFailedError } from 'typeorm';
 import type { ValidationError } from 'class-validator';
 import { currentRequest } from '../context/request-scope';
+import { isDatabaseUnavailable } from '../db/pg-errors';
 import type { Logger } from '../logger';
 import { AppError } from './app-error';
 import { errorCatalog } from './error-codes';
+import { RETRY_AFTER_OUTAGE_SECONDS, ServiceUnavailableError } from './service-unavailable';
 
 /** Apollo's own request-level errors are the client's fault; they keep their message. */
 const CLIENT_ERROR_CODES = new Set([
@@ -52,7 +54,9 @@ function catalogued(error: unknown): AppError | null {
 
 /**
  * The one place that decides what a client sees of an error: catalogued errors keep their code,
- * client mistakes become BAD_USER_INPUT, and everything else is masked and logged with a requestId.
+ * client mistakes become BAD_USER_INPUT, a database outage SERVICE_UNAVAILABLE (wherever it was
+ * thrown: a resolver, a permission rule, the rate limiter), and everything else is masked and
+ * logged with a requestId.
  */
 export function createErrorFormatter(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
@@ -60,6 +64,20 @@ export function createErrorFormatter(logger: Logger) {
     const base = { locations: formatted.locations, path: formatted.path };
 
     const appError = catalogued(original);
+    if (appError instanceof ServiceUnavailableError || (!appError && isDatabaseUnavailable(original))) {
+      logger.warn({ err: original, path: formatted.path }, 'the database is unavailable');
+      const entry = errorCatalog['service.unavailable'];
+      return {
+        ...base,
+        message: entry.message,
+        extensions: {
+          code: entry.code,
+          reason: 'service.unavailable',
+          retryAfter: RETRY_AFTER_OUTAGE_SECONDS,
+          requestId: currentRequest()?.requestId,
+        },
+      };
+    }
     if (appError) {
       // `http` sets the response's status and headers for Apollo; it is not for the client.
       const { http: _http, ...extensions } = appError.extensions;

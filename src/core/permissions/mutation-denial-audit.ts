@@ -20,16 +20,17 @@ const resolverEntered = new WeakSet<GraphQLResolveInfo['path']>();
 /**
  * Wraps the permission layers (the credential gate, then the shield) so that a root mutation refused
  * by any of them leaves an `authz.denied` audit record. Each answers a refusal as an error value
- * (graphql-shield: fallbackError for `false`, or the rule's own error), and the shield calls the
- * same fallbackError for errors the resolver throws, so neither its result nor its callback can
- * tell the two apart: a marker inside the innermost layer notes the resolver being reached.
+ * (graphql-shield: fallbackError for `false`, or the rule's own error), while errors thrown by a
+ * rule or a resolver (a database outage, a bug) pass through as thrown, and are no denial. An error
+ * value can still come from a resolver, so a marker inside the innermost layer notes the resolver
+ * being reached.
  */
 export function withMutationDenialAudit<TSource, TArgs>(
   ...guards: Array<IMiddleware | IMiddlewareGenerator<TSource, GraphQLContext, TArgs>>
 ): Array<IMiddleware | IMiddlewareGenerator<TSource, GraphQLContext, TArgs>> {
   const recordDenials: IMiddleware = {
     Mutation: async (resolve, parent, args: Record<string, unknown>, ctx: GraphQLContext, info) => {
-      // The guards never throw (the shield's debug is off): refusals and resolver errors both come back as values.
+      // Refusals come back as values; what the guards throw is not a refusal and passes through.
       const outcome: unknown = await resolve(parent, args, ctx, info);
       if (isDenial(outcome) && !resolverEntered.has(info.path)) await recordDenial(ctx, info.fieldName, args, outcome);
       return outcome;

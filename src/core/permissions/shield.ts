@@ -31,16 +31,17 @@ function asFieldMap(rules: ShieldRule | Record<string, ShieldRule>): Record<stri
 
 /**
  * Deny by default. A denied rule answers UNAUTHENTICATED to an anonymous caller and FORBIDDEN
- * otherwise; an error thrown by a resolver is passed on to the error formatter, which keeps
- * catalogued errors and masks everything else.
+ * otherwise. Anything thrown, by a rule or by a resolver, goes on to the error formatter, which
+ * keeps catalogued errors, answers a database outage SERVICE_UNAVAILABLE and masks the rest.
+ * graphql-shield's `debug` is what lets a rule's error through: without it, a rule that throws
+ * counts as denied, and a database that went away answered FORBIDDEN.
  */
 export function createShield(rules: IRules) {
   return shield(rules, {
     fallbackRule: deny,
     allowExternalErrors: false,
-    debug: false,
-    fallbackError: async (thrown, _parent, _args, shieldContext): Promise<Error> => {
-      if (thrown) return thrown instanceof Error ? thrown : new Error(String(thrown));
+    debug: true,
+    fallbackError: async (_thrown, _parent, _args, shieldContext): Promise<Error> => {
       const ctx = shieldContext as unknown as GraphQLContext;
       if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
       return new AppError('auth.forbidden');
