@@ -2,7 +2,9 @@ import { AUDIT_RECORD_COLUMNS } from '../../core/audit/audit-hash';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stringify } from 'csv-stringify/sync';
 import type { DataSource } from 'typeorm';
+import { isDatabaseUnavailable } from '../../core/db/pg-errors';
 import type { ErrorKey } from '../../core/errors/error-codes';
+import { RETRY_AFTER_OUTAGE_SECONDS } from '../../core/errors/service-unavailable';
 import { bearerToken } from '../../core/http/client-info';
 import { isId } from '../../core/ids';
 import { CallerAccess } from '../../core/permissions/caller-access';
@@ -45,7 +47,7 @@ export type ExportedRecord = Record<Exclude<(typeof EXPORT_COLUMNS)[number], 'ch
 export type AuditExportQuery = { orgId: string | null; since: Date | null; until: Date | null; format: ExportFormat };
 
 export type AuditExportAnswer =
-  | { status: 400 | 401 | 403 | 404; error: ErrorKey; field?: string; headers?: Record<string, string> }
+  | { status: 400 | 401 | 403 | 404 | 503; error: ErrorKey; field?: string; headers?: Record<string, string> }
   | { status: 200; headers: Record<string, string>; write(res: ServerResponse): Promise<void> };
 
 /** Rows per query: small enough to keep memory flat, large enough that round trips stay cheap. */
@@ -70,9 +72,28 @@ function parseTimestamp(value: string | null): Date | null | 'invalid' {
  * `GET /audit/export?orgId=&since=&until=&format=ndjson|csv`: authenticated and authorised as the
  * `auditLogs` query is (audit:read in the org; no org only for super users; an org the caller
  * cannot see is not found). Authorisation happens before the first byte, so a refusal is a plain
- * error response; the accepted answer streams.
+ * error response, and so is a database outage (503, not a refusal); the accepted answer streams.
  */
 export async function auditExport(
+  req: IncomingMessage,
+  url: URL,
+  ipAddress: string | null,
+  db: DataSource,
+  authenticate: Authenticate,
+): Promise<AuditExportAnswer> {
+  try {
+    return await authorisedExport(req, url, ipAddress, db, authenticate);
+  } catch (error) {
+    if (!isDatabaseUnavailable(error)) throw error;
+    return {
+      status: 503,
+      error: 'service.unavailable',
+      headers: { 'retry-after': String(RETRY_AFTER_OUTAGE_SECONDS) },
+    };
+  }
+}
+
+async function authorisedExport(
   req: IncomingMessage,
   url: URL,
   ipAddress: string | null,

@@ -2,13 +2,19 @@ import type { IncomingMessage } from 'node:http';
 import type { DataSource } from 'typeorm';
 import type { Principal } from '../../core/context/context';
 import { bearerToken } from '../../core/http/client-info';
+import { isDatabaseUnavailable } from '../../core/db/pg-errors';
+import { RETRY_AFTER_OUTAGE_SECONDS } from '../../core/errors/service-unavailable';
 import { isId } from '../../core/ids';
 import { CallerAccess } from '../../core/permissions/caller-access';
 import { createLoaders } from '../../loaders';
 import { AccessLevel } from './access-grant.entity';
 import { decideAccess } from './access-decision';
 
-export type ForwardAuthAnswer = { status: 200 | 400 | 401 | 403; headers: Record<string, string>; reason: string };
+export type ForwardAuthAnswer = {
+  status: 200 | 400 | 401 | 403 | 503;
+  headers: Record<string, string>;
+  reason: string;
+};
 
 export type Authenticate = (token: string, ipAddress: string | null) => Promise<Principal | null>;
 
@@ -24,6 +30,25 @@ function header(req: IncomingMessage, name: string): string | undefined {
  * query and the batched reads of one access decision.
  */
 export async function forwardAuth(
+  req: IncomingMessage,
+  ipAddress: string | null,
+  db: DataSource,
+  authenticate: Authenticate,
+): Promise<ForwardAuthAnswer> {
+  try {
+    return await decide(req, ipAddress, db, authenticate);
+  } catch (error) {
+    // Not 401 or 403: the proxy would tell a signed-in user to sign in again, or that they may not.
+    if (!isDatabaseUnavailable(error)) throw error;
+    return {
+      status: 503,
+      headers: { 'retry-after': String(RETRY_AFTER_OUTAGE_SECONDS) },
+      reason: 'the database is unavailable; try again shortly',
+    };
+  }
+}
+
+async function decide(
   req: IncomingMessage,
   ipAddress: string | null,
   db: DataSource,
