@@ -29,7 +29,8 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': 'off' },
   },
   {
-    files: ['jest.config.js'],
+    // Plain CommonJS: jest's config and the `portcullis` launcher, which runs before any build.
+    files: ['jest.config.js', 'bin/**'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

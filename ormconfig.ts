@@ -1,16 +1,23 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { loadConfig } from './src/core/config/config';
-import { dataSourceOptions } from './src/core/db/database';
-import { startEmbeddedPostgres } from './src/core/db/embedded-postgres';
+import { dataSourceOptions, embeddedMaxConnections } from './src/core/db/database';
+import { openEmbeddedServer } from './src/core/db/embedded/embedded-server';
 
 /**
  * The DataSource the TypeORM CLI uses. With DATABASE_URL it targets that server; without it, the
- * embedded database in DATA_DIR (the gateway must be stopped: one process owns that folder).
+ * embedded server of DATA_DIR, attached to like the admin commands do. The TypeORM CLI never lets
+ * go of it, so a server this starts keeps running; the next `portcullis serve` adopts it.
  */
 async function createCliDataSource(): Promise<DataSource> {
   const config = loadConfig();
-  const target = config.database.url ? { url: config.database.url } : await startEmbeddedPostgres(config.dataDir, 2);
+  const target = config.database.url
+    ? { url: config.database.url }
+    : await openEmbeddedServer(config.dataDir, {
+        role: { kind: 'tool', create: true },
+        maxConnections: embeddedMaxConnections(config),
+        secretKeySet: Boolean(config.secretKey),
+      });
   return new DataSource(dataSourceOptions(config, target));
 }
 

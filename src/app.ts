@@ -32,11 +32,10 @@ export type Gateway = {
 
 /** Opens the database, signs in the bootstrap owner if needed, and serves HTTP. */
 export async function startGateway(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
-  const secretKey = await resolveSecretKey(config);
   const database = await openDatabase(config, logger);
   try {
     const db = database.dataSource;
-    const services = await createServices(config, db, secretKey, logger);
+    const services = await createServices(config, db, await resolveSecretKey(config), logger);
     await announceBootstrap(config, logger, await services.bootstrap.bootstrapIfEmpty(config.bootstrap));
 
     const apollo = createApollo(await buildGatewaySchema(), config, logger);

@@ -41,8 +41,8 @@ function tamper(text: string, params: unknown[]) {
 
 function runVerifier(org: string) {
   return runScript(
-    'scripts/audit-verify.ts',
-    ['--org', org],
+    'src/cli.ts',
+    ['audit', 'verify', '--org', org],
     gatewayEnv({ DATABASE_URL: server.databaseUrl, SECRET_KEY: TEST_SECRET_KEY, LOG_LEVEL: 'silent' }),
   );
 }

@@ -149,8 +149,8 @@ describe('audit retention', () => {
     });
 
     const script = await runScript(
-      'scripts/audit-verify.ts',
-      ['--org', orgId],
+      'src/cli.ts',
+      ['audit', 'verify', '--org', orgId],
       gatewayEnv({ DATABASE_URL: server.databaseUrl, SECRET_KEY: TEST_SECRET_KEY, LOG_LEVEL: 'silent' }),
     );
     expect(script.code).toBe(0);
@@ -225,8 +225,8 @@ describe('audit retention', () => {
     await backdate(other, before.length);
 
     const script = await runScript(
-      'scripts/audit-prune.ts',
-      [],
+      'src/cli.ts',
+      ['audit', 'prune'],
       gatewayEnv({ DATABASE_URL: server.databaseUrl, SECRET_KEY: TEST_SECRET_KEY, LOG_LEVEL: 'silent' }),
     );
     expect(script.code).toBe(0);

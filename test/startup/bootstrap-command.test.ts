@@ -6,9 +6,9 @@ import { TEST_SECRET_KEY } from '../support/test-gateway';
 
 /** `npm run bootstrap -- --email … --org …` against PostgreSQL, as an operator runs it. */
 
-const SCRIPT = 'scripts/bootstrap.ts';
+const SCRIPT = 'src/cli.ts';
 const EMAIL = 'ops@example.com';
-const USAGE = 'usage: npm run bootstrap -- --email <email> --org <org name>';
+const USAGE = 'usage: portcullis bootstrap --email <email> --org <org name>';
 
 let database: { url: string; drop(): Promise<void> };
 let sql: Client;
@@ -16,7 +16,7 @@ let sql: Client;
 function bootstrap(args: string[]) {
   return runScript(
     SCRIPT,
-    args,
+    ['bootstrap', ...args],
     gatewayEnv({ DATABASE_URL: database.url, SECRET_KEY: TEST_SECRET_KEY, BCRYPT_COST: '4' }),
   );
 }
@@ -80,7 +80,7 @@ describe('npm run bootstrap', () => {
 
   it('prints the usage line without --org', async () => {
     const run = await bootstrap(['--email', 'someone@example.com']);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr).toContain(USAGE);
     expect(await rows('SELECT count(*)::int AS n FROM users')).toEqual([{ n: 1 }]);
   });

@@ -1,7 +1,8 @@
+import { Client, type ClientConfig } from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { Config } from '../config/config';
 import type { Logger } from '../logger';
-import { startEmbeddedPostgres } from './embedded-postgres';
+import { openEmbeddedServer, type EmbeddedRole } from './embedded/embedded-server';
 import { entities } from './entities';
 import { migrations } from './migrations';
 import { SqlStatementCounter } from './sql-statement-counter';
@@ -26,12 +27,20 @@ function baseOptions(poolSize: number, statements: SqlStatementCounter) {
     uuidExtension: 'pgcrypto' as const,
     synchronize: false,
     logger: statements,
-    extra: { max: poolSize },
+    // A database that does not answer fails a request within seconds (SERVICE_UNAVAILABLE) instead of
+    // hanging it: the timeout bounds both a new connection and the wait for a pooled one. Keep-alive
+    // probes find connections a network or failover silently cut, so the pool drops them.
+    extra: { max: poolSize, connectionTimeoutMillis: 5_000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 },
   };
 }
 
-/** Where the database is: DATABASE_URL, or the loopback socket of the embedded PGlite. */
-export type DatabaseTarget = { url: string } | { host: string; port: number };
+/** Where the database is: DATABASE_URL, or the loopback port of the embedded server. */
+export type DatabaseTarget =
+  { url: string } | { host: string; port: number; user: string; password: string; database: string };
+
+function connectionOf(target: DatabaseTarget): ClientConfig {
+  return 'url' in target ? { connectionString: target.url } : target;
+}
 
 export function dataSourceOptions(
   config: Config,
@@ -41,23 +50,46 @@ export function dataSourceOptions(
   const location =
     'url' in target
       ? { url: target.url }
-      : { host: target.host, port: target.port, username: 'postgres', database: 'postgres' };
+      : {
+          host: target.host,
+          port: target.port,
+          username: target.user,
+          password: target.password,
+          database: target.database,
+        };
   return { ...baseOptions(config.database.poolSize, statements), ...location };
 }
 
-/** Opens PostgreSQL (DATABASE_URL) or the embedded PGlite (DATA_DIR) and brings the schema up to date. */
-export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+/** Connections the embedded server allows: one gateway's pool, and the admin commands beside it. */
+export function embeddedMaxConnections(config: Config): number {
+  return config.database.poolSize + 20;
+}
+
+/**
+ * Opens PostgreSQL (DATABASE_URL) or the embedded server of DATA_DIR and brings the schema up to
+ * date. The embedded server is held as `role` says: the gateway owns it; admin commands attach.
+ */
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  role: EmbeddedRole = { kind: 'gateway' },
+): Promise<Database> {
   const statements = new SqlStatementCounter();
-  const poolSize = config.database.poolSize;
-  const embedded = config.database.url ? null : await startEmbeddedPostgres(config.dataDir, poolSize + 2);
+  const embedded = config.database.url
+    ? null
+    : await openEmbeddedServer(config.dataDir, {
+        role,
+        maxConnections: embeddedMaxConnections(config),
+        secretKeySet: Boolean(config.secretKey),
+      });
   const target: DatabaseTarget = embedded ?? { url: config.database.url as string };
   const dataSource = new DataSource(dataSourceOptions(config, target, statements));
   try {
     await dataSource.initialize();
-    await runMigrations(dataSource, logger);
+    await runMigrations(dataSource, target, logger);
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy();
-    await embedded?.stop();
+    await embedded?.release();
     throw error;
   }
   return {
@@ -66,20 +98,24 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     statements,
     async close() {
       await dataSource.destroy();
-      await embedded?.stop();
+      await embedded?.release();
     },
   };
 }
 
-async function runMigrations(dataSource: DataSource, logger: Logger): Promise<void> {
-  const lockRunner = dataSource.createQueryRunner();
-  await lockRunner.connect();
+/**
+ * The lock is held on a connection of its own, outside the pool, so that migrations run even with
+ * DATABASE_POOL_SIZE=1; closing that connection releases the lock whatever happened.
+ */
+async function runMigrations(dataSource: DataSource, target: DatabaseTarget, logger: Logger): Promise<void> {
+  const lock = new Client(connectionOf(target));
+  lock.on('error', () => undefined);
+  await lock.connect();
   try {
-    await lockRunner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     for (const migration of applied) logger.info({ migration: migration.name }, 'applied migration');
   } finally {
-    await lockRunner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
-    await lockRunner.release();
+    await lock.end().catch(() => undefined);
   }
 }

@@ -1,0 +1,154 @@
+import { readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { Client } from 'pg';
+import type { PostgresBinaries } from './binaries';
+import { DataDirError, type DataDirLayout } from './data-dir';
+import { runAs, type ServerUser } from './server-user';
+import { isProcessAlive, processCommand } from './processes';
+
+export const EMBEDDED_HOST = '127.0.0.1';
+
+/** What the server's own postmaster.pid says: its pid, its port, and whether it is ready. */
+export type PostmasterRecord = { pid: number; port: number; status: string };
+
+/** PostgreSQL records its pid and port in DATA_DIR/postgres/postmaster.pid while it runs. */
+export async function readPostmasterRecord(layout: DataDirLayout): Promise<PostmasterRecord | null> {
+  const text = await readFile(path.join(layout.cluster, 'postmaster.pid'), 'utf8').catch(() => null);
+  if (!text) return null;
+  const lines = text.split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port)) return null;
+  return { pid, port, status: (lines[7] ?? '').trim() };
+}
+
+/**
+ * Whether a PostgreSQL server answers on `port` with this folder's password and serves this very
+ * cluster: the check that makes adopting a running server safe.
+ */
+export async function servesCluster(layout: DataDirLayout, port: number, password: string): Promise<boolean> {
+  const client = new Client({
+    host: EMBEDDED_HOST,
+    port,
+    user: 'postgres',
+    password,
+    database: 'postgres',
+    connectionTimeoutMillis: 3000,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ data_directory: string }>('SHOW data_directory');
+    return path.resolve(rows[0].data_directory) === layout.cluster;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The running server of this cluster, if any: waits while one is starting up, and returns null
+ * when postmaster.pid is absent or names a process that is not a PostgreSQL server.
+ */
+export async function runningServer(
+  layout: DataDirLayout,
+  password: string,
+  waitMs = 30_000,
+): Promise<PostmasterRecord | null> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const record = await readPostmasterRecord(layout);
+    if (!record || !isProcessAlive(record.pid)) return null;
+    const command = await processCommand(record.pid);
+    if (command !== null && !command.includes('postgres')) return null;
+    if (record.status === 'ready' && (await servesCluster(layout, record.port, password))) return record;
+    if (Date.now() > deadline) {
+      throw new DataDirError(
+        layout,
+        `has a PostgreSQL server (pid ${record.pid}) that does not answer: stop it, or see ${path.relative(layout.root, layout.serverLog)}.`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, EMBEDDED_HOST, () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function logTail(layout: DataDirLayout): Promise<string> {
+  const log = await readFile(layout.serverLog, 'utf8').catch(() => '');
+  return log.trim().split('\n').slice(-12).join('\n');
+}
+
+/**
+ * Starts the cluster's server on a free loopback port with pg_ctl, which detaches it: a gateway
+ * killed with SIGKILL leaves it running, and the next start adopts it. Only loopback TCP with
+ * the folder's password reaches it; no Unix socket is created.
+ */
+export async function startServer(
+  layout: DataDirLayout,
+  binaries: PostgresBinaries,
+  user: ServerUser,
+  maxConnections: number,
+): Promise<PostmasterRecord> {
+  // A postmaster.pid left by a server that died with its machine names a pid now used by
+  // something else, which PostgreSQL would take for a running server.
+  const stale = await readPostmasterRecord(layout);
+  if (stale && !isProcessAlive(stale.pid)) await rm(path.join(layout.cluster, 'postmaster.pid'), { force: true });
+  else if (stale && !((await processCommand(stale.pid)) ?? 'postgres').includes('postgres')) {
+    await rm(path.join(layout.cluster, 'postmaster.pid'), { force: true });
+  }
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const settings = [
+      `-p ${port}`,
+      `-c listen_addresses=${EMBEDDED_HOST}`,
+      "-c unix_socket_directories=''",
+      `-c max_connections=${maxConnections}`,
+      // Small enough for a laptop or a small container; the gateway's working set is small.
+      '-c shared_buffers=32MB',
+    ].join(' ');
+    try {
+      await runAs(user, binaries.pgCtl, [
+        'start',
+        '--pgdata',
+        layout.cluster,
+        '--log',
+        layout.serverLog,
+        '--wait',
+        '--timeout=60',
+        '--options',
+        settings,
+      ]);
+      const record = await readPostmasterRecord(layout);
+      if (record) return record;
+      lastError = new Error('the server started but wrote no postmaster.pid');
+    } catch (error) {
+      lastError = error;
+      // Another process may have started this cluster's server at the same moment: adopt it then.
+      const record = await readPostmasterRecord(layout);
+      if (record && isProcessAlive(record.pid)) return record;
+    }
+  }
+  const reason = lastError instanceof Error ? lastError.message : String(lastError);
+  throw new DataDirError(
+    layout,
+    `could not start its PostgreSQL server (${reason.split('\n')[0]}). The server's log says:\n${await logTail(layout)}`,
+  );
+}
+
+/** Fast shutdown: open transactions roll back, clients are disconnected, data is flushed. */
+export async function stopServer(layout: DataDirLayout, binaries: PostgresBinaries, user: ServerUser): Promise<void> {
+  await runAs(user, binaries.pgCtl, ['stop', '--pgdata', layout.cluster, '--mode=fast', '--wait', '--timeout=60']);
+}

@@ -1,0 +1,29 @@
+import { readFile } from 'node:fs/promises';
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to another user (the server's user, under root it is not).
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A process's command line where /proc tells it (Linux); null where it cannot be known. */
+export async function processCommand(pid: number): Promise<string | null> {
+  const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => null);
+  return raw === null ? null : raw.split('\0').join(' ');
+}
+
+/**
+ * When a process started, in clock ticks since boot (/proc/<pid>/stat, field 22): with the pid it
+ * names one process for good, as pids are reused. Null where /proc is not available.
+ */
+export async function processStartTime(pid: number): Promise<string | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (stat === null) return null;
+  // The command name (field 2) may hold spaces and parentheses; fields after it are plain.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[19] ?? null;
+}
