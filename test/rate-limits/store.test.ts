@@ -7,7 +7,6 @@ import { createLogger } from '../../src/core/logger';
 import { RateLimitedError } from '../../src/core/rate-limit/rate-limited-error';
 import { RateLimiter } from '../../src/core/rate-limit/rate-limiter';
 import { createTestDatabase } from '../support/database';
-import { gatewayEnv, runScript } from '../support/spawn-gateway';
 
 jest.setTimeout(60_000);
 
@@ -57,14 +56,14 @@ it('counts exactly under concurrency on PostgreSQL, shared by separate connectio
   }
 });
 
-it('counts exactly under concurrency on the embedded PGlite, where connections share one backend', async () => {
-  // PGlite needs real ES module loading, which jest's VM does not give: the check runs in node.
+it('counts exactly under concurrency on the embedded PostgreSQL server', async () => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'portcullis-limits-'));
+  const config = loadConfig({ DATA_DIR: dataDir, DATABASE_POOL_SIZE: '5' });
+  const database = await openDatabase(config, createLogger('silent'));
   try {
-    const run = await runScript('test/rate-limits/embedded-limiter.ts', [], gatewayEnv({ DATA_DIR: dataDir }), 60_000);
-    expect(run.stderr).toBe('');
-    expect(JSON.parse(run.stdout)).toEqual({ passed: 3, refused: 27, other: [] });
+    await expectExactlyThreeOfThirty(database);
   } finally {
+    await database.close();
     await rm(dataDir, { recursive: true, force: true });
   }
 });

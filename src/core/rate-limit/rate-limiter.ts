@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
-import { escapeLiteral, type Pool } from 'pg';
+import type { Pool } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { RateLimits } from '../config/config';
@@ -24,27 +24,6 @@ type SlowdownName = {
  * an id). A null part is an unknown address; the unknown share one counter.
  */
 export type Charge = readonly [LimitName, ...(string | null)[]];
-
-function literal(value: unknown): string {
-  if (value === null || value === undefined) return 'NULL';
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
-  return escapeLiteral(String(value));
-}
-
-/**
- * The store as rate-limiter-flexible sees it: TypeORM's pg pool, sending each statement as one
- * simple-protocol message with its values as literals (numbers, and keys this file built from
- * hex digests). The embedded PGlite serves every connection from one backend and interleaves
- * their protocol messages one by one, so the library's prepared statements (Parse, Bind and
- * Execute) from concurrent connections would collide there; a single message cannot.
- */
-function singleMessageStatements(db: DataSource) {
-  const pool = (db.driver as PostgresDriver).master as Pool;
-  return {
-    query: ({ text, values = [] }: { text: string; values?: unknown[] }) =>
-      pool.query(text.replace(/\$(\d+)/g, (_placeholder, index: string) => literal(values[Number(index) - 1]))),
-  };
-}
 
 /**
  * A client address as its limits count it: an IPv6 address by its /64, the smallest network a
@@ -79,19 +58,20 @@ function keyOf(parts: readonly (string | null)[]): string {
  */
 export class RateLimiter {
   private readonly counters: Record<LimitName, RateLimiterPostgres>;
-  private readonly store: ReturnType<typeof singleMessageStatements>;
+  /** TypeORM's pg pool: each counter update is one atomic statement, outside any transaction. */
+  private readonly store: Pool;
   private readonly sweep: NodeJS.Timeout;
 
   constructor(
     db: DataSource,
     private readonly limits: RateLimits,
   ) {
-    this.store = singleMessageStatements(db);
+    this.store = (db.driver as PostgresDriver).master as Pool;
     const entries = Object.entries(limits).map(([name, limit]) => [
       name,
       new RateLimiterPostgres({
         storeClient: this.store,
-        storeType: 'client',
+        storeType: 'pool',
         tableName: RATE_LIMIT_TABLE,
         tableCreated: true,
         clearExpiredByTimeout: false,
@@ -145,7 +125,7 @@ export class RateLimiter {
 
   /** Windows that ended stay in the table until their key is used again; this keeps it small. */
   async removeExpired(): Promise<void> {
-    await this.store.query({ text: `DELETE FROM ${RATE_LIMIT_TABLE} WHERE expire < $1`, values: [Date.now()] });
+    await this.store.query(`DELETE FROM ${RATE_LIMIT_TABLE} WHERE expire < $1`, [Date.now()]);
   }
 
   stop(): void {
