@@ -66,7 +66,7 @@ describe('loadConfig', () => {
     expect(config.database.url).toBeUndefined();
     expect(config.secretKey).toBeUndefined();
     expect(config.auth.accessTokenTtl).toBe(900);
-    expect(config.bootstrap.email).toBeUndefined();
+    expect(config.bootstrap.email).toBe('owner@portcullis.local');
   });
 
   describe('rejects, with a readable line naming the variable,', () => {
@@ -182,9 +182,13 @@ describe('mail transport', () => {
 });
 
 describe('bootstrap settings', () => {
-  it('accepts BOOTSTRAP_PASSWORD alone: the owner then gets the default email', () => {
+  it('accepts BOOTSTRAP_PASSWORD alone: the owner then gets the default email and org', () => {
     const config = loadConfig({ BOOTSTRAP_PASSWORD: 'a long enough bootstrap password' });
-    expect(config.bootstrap).toEqual({ password: 'a long enough bootstrap password' });
+    expect(config.bootstrap).toEqual({
+      email: 'owner@portcullis.local',
+      password: 'a long enough bootstrap password',
+      orgName: 'Default',
+    });
   });
 });
 

@@ -56,9 +56,9 @@ const envSchema = z
     REFRESH_TOKEN_TTL: duration('30d'),
     JWT_AUDIENCE: z.string().min(1).default('portcullis'),
     BCRYPT_COST: integer(12, 4, 15),
-    BOOTSTRAP_EMAIL: z.email().optional(),
+    BOOTSTRAP_EMAIL: z.email().default('owner@portcullis.local'),
     BOOTSTRAP_PASSWORD: optionalText,
-    BOOTSTRAP_ORG: optionalText,
+    BOOTSTRAP_ORG: z.string().trim().min(1).default('Default'),
     SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
     MAIL_TRANSPORT: z.enum(['smtp', 'outbox']).optional(),
     MAIL_FROM: z.string().min(3).default('Portcullis <no-reply@portcullis.local>'),
@@ -118,6 +118,9 @@ const envSchema = z
     { when: () => true },
   );
 
+/** Every variable the gateway reads (README's configuration tables are checked against it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 /**
  * Every abuse limit, by what it counts (docs/security.md, "Abuse limits"). `loginPerAccountAndIp`
  * also refuses for `blockSeconds` once spent; `loginSlowdownPerAccount` delays instead of refusing.
@@ -154,7 +157,8 @@ export type Config = {
   /** Undefined only in embedded mode, where one is generated into DATA_DIR. */
   secretKey?: string;
   auth: { accessTokenTtl: number; refreshTokenTtl: number; audience: string; bcryptCost: number };
-  bootstrap: { email?: string; password?: string; orgName?: string };
+  /** Used only when the database has no users at all; no password means one is generated. */
+  bootstrap: { email: string; password?: string; orgName: string };
   mail: { transport: 'smtp'; smtpUrl: string; from: string } | { transport: 'outbox'; from: string };
   rateLimits: RateLimits;
   /** bcrypt cost for passwords set by CSV import; raised to BCRYPT_COST at the user's next sign-in. */
