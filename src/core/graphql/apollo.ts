@@ -2,6 +2,8 @@ import { ApolloServer } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config/config';
@@ -41,6 +43,10 @@ export function createApollo(schema: GraphQLSchema, config: Config, logger: Logg
       // No field sets a cache hint, and answers are per caller: Apollo's default cache-control plugin
       // would only add a hook to every field resolved (a measurable share of a long list's time).
       ApolloServerPluginCacheControlDisabled(),
+      // Apollo would otherwise send operation reports to Apollo GraphOS whenever APOLLO_KEY and
+      // APOLLO_GRAPH_REF happen to be in the environment: config.ts alone decides what the gateway does.
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
     ],
     logger: {
       debug: (message) => logger.debug(message),
