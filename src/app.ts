@@ -1,6 +1,5 @@
 import 'reflect-metadata';
-import type { IncomingMessage, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import type { Config } from './core/config/config';
 import { resolveSecretKey } from './core/config/secret-key';
 import type { GraphQLContext } from './core/context/context';
@@ -27,7 +26,12 @@ export type Gateway = {
   database: Database;
   services: Services;
   logger: Logger;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections, lets the requests in flight finish (each connection ends after its
+   * current answer), cuts what is still open after `graceMs` (default SHUTDOWN_GRACE), then stops
+   * Apollo, the rate-limit store and the database. `drained` is false when connections were cut.
+   */
+  close(options?: { graceMs?: number }): Promise<{ drained: boolean }>;
 };
 
 /** Opens the database, signs in the bootstrap owner if needed, and serves HTTP. */
@@ -65,7 +69,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       return context;
     };
 
-    const server = createHttpServer({
+    const http = await createHttpServer({
       config,
       logger,
       apollo,
@@ -79,8 +83,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       forwardAuth: (req, scope) => forwardAuth(req, scope.ipAddress, db, authenticate),
       auditExport: (req, scope, url) => auditExport(req, url, scope.ipAddress, db, authenticate),
     });
-    await listen(server, config);
-    const port = (server.address() as AddressInfo).port;
+    const port = await http.listen(config.port, config.host);
     const url = `http://127.0.0.1:${port}`;
     logger.info({ port, embedded: database.embedded }, 'portcullis is listening');
 
@@ -91,30 +94,18 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       database,
       services,
       logger,
-      async close() {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
+      async close({ graceMs = config.shutdownGraceSeconds * 1000 } = {}) {
+        const { drained } = await http.close(graceMs);
         await apollo.stop();
         services.rateLimits.stop();
         await database.close();
+        return { drained };
       },
     };
   } catch (error) {
     await database.close();
     throw error;
   }
-}
-
-function listen(server: Server, config: Config): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 /** The generated password is shown once, on the console only: never in structured logs. */

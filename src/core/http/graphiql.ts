@@ -16,7 +16,7 @@ const INIT_SCRIPT = `(function () {
 `;
 
 /** GraphiQL and React from the installed npm packages: the explorer works with no internet. */
-const ASSETS: Record<string, { file: string; type: string } | { text: string; type: string }> = {
+const ASSETS = {
   'graphiql.min.js': { file: packageFile('graphiql', 'graphiql.min.js'), type: 'text/javascript' },
   'graphiql.min.css': { file: packageFile('graphiql', 'graphiql.min.css'), type: 'text/css' },
   'react.production.min.js': { file: packageFile('react', 'umd/react.production.min.js'), type: 'text/javascript' },
@@ -25,9 +25,13 @@ const ASSETS: Record<string, { file: string; type: string } | { text: string; ty
     type: 'text/javascript',
   },
   'init.js': { text: INIT_SCRIPT, type: 'text/javascript' },
-};
+} satisfies Record<string, { file: string; type: string } | { text: string; type: string }>;
+
+export type GraphiqlAssetName = keyof typeof ASSETS;
 
 export const GRAPHIQL_ASSET_PREFIX = '/graphiql/';
+
+export const GRAPHIQL_ASSET_NAMES = Object.keys(ASSETS) as GraphiqlAssetName[];
 
 export const GRAPHIQL_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'";
@@ -50,11 +54,10 @@ export const graphiqlPage = `<!doctype html>
 </html>
 `;
 
-const cache = new Map<string, Buffer>();
+const cache = new Map<GraphiqlAssetName, Buffer>();
 
-export async function graphiqlAsset(name: string): Promise<{ body: Buffer; type: string } | null> {
-  const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
-  if (!asset) return null;
+export async function graphiqlAsset(name: GraphiqlAssetName): Promise<{ body: Buffer; type: string }> {
+  const asset: { file: string; type: string } | { text: string; type: string } = ASSETS[name];
   let body = cache.get(name);
   if (!body) {
     body = 'text' in asset ? Buffer.from(asset.text) : await readFile(asset.file);

@@ -1,0 +1,52 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+
+export type CloseResult = {
+  /** True when every connection ended on its own within the grace period; false when some were cut. */
+  drained: boolean;
+};
+
+/**
+ * Closing without refusing what was accepted: Node's server.close() stops accepting connections
+ * and ends the idle keep-alive ones; every response sent from then on (for a request in flight, or
+ * one that arrives on a connection still open) carries `Connection: close`, so each connection
+ * ends after its current exchange instead of being served on. Connections still open after the
+ * grace period are destroyed.
+ *
+ * Fastify's `return503OnClosing` is off: it answers 503 to a request arriving on a kept-alive
+ * connection after close, which a client cannot tell from a failure; here it is served instead.
+ */
+export function trackConnectionsForClose(app: FastifyInstance) {
+  const inFlight = new Set<ServerResponse>();
+  let closing = false;
+  // A response already streaming when closing began cannot change its headers; once it ends its
+  // connection is idle and is ended like the others.
+  const endIdleConnections = () => app.server.closeIdleConnections();
+
+  app.addHook('onRequest', (_request, reply, done) => {
+    const response = reply.raw;
+    if (closing) response.setHeader('connection', 'close');
+    inFlight.add(response);
+    response.once('close', () => inFlight.delete(response));
+    done();
+  });
+
+  return async function close(graceMs: number): Promise<CloseResult> {
+    closing = true;
+    for (const response of inFlight) {
+      if (response.headersSent) response.once('finish', endIdleConnections);
+      else response.setHeader('connection', 'close');
+    }
+    let drained = true;
+    const deadline = setTimeout(() => {
+      drained = false;
+      app.server.closeAllConnections();
+    }, graceMs);
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(deadline);
+    }
+    return { drained };
+  };
+}

@@ -1,0 +1,66 @@
+import { fastifyApolloHandler } from '@as-integrations/fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { GRAPHIQL_CSP, graphiqlPage } from './graphiql';
+import { sendGraphQLError } from './replies';
+import { readBody } from './request-body';
+import type { HttpDependencies } from './server';
+
+export type GraphQLRouteOptions = Pick<HttpDependencies, 'apollo' | 'createContext'> & { maxBodyBytes: number };
+
+/** A JSON body is parsed; any other body reaches Apollo as text, and Apollo answers it (CSRF, 400). */
+function parseBody(request: FastifyRequest, body: string): unknown {
+  const isJson = (request.headers['content-type'] ?? '').toLowerCase().includes('json');
+  return isJson && body.length > 0 ? JSON.parse(body) : body;
+}
+
+function hasQueryString(url: string): boolean {
+  const start = url.indexOf('?');
+  return start !== -1 && start < url.length - 1;
+}
+
+function wantsGraphiQL(request: FastifyRequest): boolean {
+  return (
+    request.method === 'GET' && (request.headers.accept ?? '').includes('text/html') && !hasQueryString(request.url)
+  );
+}
+
+/** The Apollo integration builds a URL from the Host header: one no URL can hold is a malformed request. */
+function hasUsableHost(request: FastifyRequest): boolean {
+  return URL.canParse(`${request.protocol}://${request.hostname}/`);
+}
+
+/**
+ * `/graphql` for every method, as Apollo decides what each one gets (GET and POST, 405 otherwise);
+ * a browser's plain GET gets GraphiQL. Encapsulated: its body parsing applies to this route only.
+ */
+export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOptions): Promise<void> {
+  const executeGraphQL = fastifyApolloHandler(options.apollo, {
+    context: (request) => options.createContext(request.raw, request.scope),
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    try {
+      done(null, parseBody(request, body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  // Fastify refuses a Content-Type it cannot read (415) before any parser runs; such a body was
+  // always text to Apollo, so it still is.
+  app.setErrorHandler<FastifyError, { Reply: string }>(async (error, request, reply) => {
+    if (error.code !== 'FST_ERR_CTP_INVALID_MEDIA_TYPE') throw error;
+    request.body = await readBody(request.raw, options.maxBodyBytes);
+    return executeGraphQL.call(app, request, reply);
+  });
+
+  app.all<{ Reply: string }>('/graphql', async (request, reply) => {
+    if (wantsGraphiQL(request)) {
+      return reply
+        .headers({ 'content-type': 'text/html; charset=utf-8', 'content-security-policy': GRAPHIQL_CSP })
+        .send(graphiqlPage);
+    }
+    if (!hasUsableHost(request)) return sendGraphQLError(reply, 400, 'request.invalid_input');
+    return executeGraphQL.call(app, request, reply);
+  });
+}
