@@ -34,13 +34,35 @@ export type TestGateway = {
  */
 export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
   const database = await createTestDatabase();
+  return startOn(database.url, () => database.drop(), {
+    DATABASE_URL: database.url,
+    SECRET_KEY: TEST_SECRET_KEY,
+    ...env,
+  });
+}
+
+/**
+ * The same, on the embedded PostgreSQL server the gateway runs in `dataDir` (no DATABASE_URL);
+ * `databaseUrl` reaches that server while the gateway runs. Closing stops the server and keeps
+ * the folder.
+ */
+export async function startEmbeddedTestGateway(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<TestGateway> {
+  return startOn(null, async () => undefined, { DATA_DIR: dataDir, ...env });
+}
+
+async function startOn(
+  databaseUrl: string | null,
+  cleanUp: () => Promise<void>,
+  env: Record<string, string>,
+): Promise<TestGateway> {
   const config = loadConfig({
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
     PORT: '0',
-    DATABASE_URL: database.url,
     DATABASE_POOL_SIZE: '5',
-    SECRET_KEY: TEST_SECRET_KEY,
     BCRYPT_COST: '4',
     BOOTSTRAP_EMAIL: OWNER_EMAIL,
     BOOTSTRAP_PASSWORD: OWNER_PASSWORD,
@@ -52,7 +74,7 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
   try {
     gateway = await startGateway(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
   } catch (error) {
-    await database.drop();
+    await cleanUp();
     throw error;
   }
   const url = gateway.url;
@@ -60,7 +82,7 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
   return {
     url,
     gateway,
-    databaseUrl: database.url,
+    databaseUrl: databaseUrl ?? connectionUrl(gateway),
     sql: (text, params) => gateway.database.dataSource.query(text, params),
     graphql,
     async login(email = OWNER_EMAIL, password = OWNER_PASSWORD, orgId) {
@@ -84,7 +106,12 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     },
     async close() {
       await gateway.close();
-      await database.drop();
+      await cleanUp();
     },
   };
+}
+
+function connectionUrl(gateway: Gateway): string {
+  const options = gateway.database.dataSource.options as { host: string; port: number; password: string };
+  return `postgres://postgres:${encodeURIComponent(options.password)}@${options.host}:${options.port}/postgres`;
 }
