@@ -139,6 +139,25 @@ async function firstMissing(layout: DataDirLayout, marker: Marker): Promise<stri
   return null;
 }
 
+/**
+ * Under root the server runs as another OS user, which must be able to enter every folder above
+ * its cluster: checked here so that the refusal names the folder rather than initdb's failure.
+ */
+export async function assertReachableByServer(layout: DataDirLayout, user: ServerUser): Promise<void> {
+  if (user.uid === undefined) return;
+  for (let folder = path.dirname(layout.root); ; folder = path.dirname(folder)) {
+    const found = await stat(folder);
+    const bit = found.uid === user.uid ? 0o100 : found.gid === user.gid ? 0o010 : 0o001;
+    if ((found.mode & bit) === 0) {
+      throw new DataDirError(
+        layout,
+        `is inside ${folder}, which the OS user that runs the embedded PostgreSQL server (PostgreSQL refuses root) cannot enter: let it (chmod o+x ${folder}), choose another DATA_DIR, or run the gateway as another user than root.`,
+      );
+    }
+    if (folder === path.dirname(folder)) return;
+  }
+}
+
 async function writeMarker(layout: DataDirLayout, marker: Marker): Promise<void> {
   const next = `${layout.marker}.next`;
   await writeFile(next, `${JSON.stringify(marker, null, 2)}\n`, { mode: 0o600 });

@@ -1,5 +1,12 @@
 import { postgresBinaries } from './binaries';
-import { dataDirLayout, DataDirError, initialiseDataDir, inspectDataDir, readPassword } from './data-dir';
+import {
+  assertReachableByServer,
+  dataDirLayout,
+  DataDirError,
+  initialiseDataDir,
+  inspectDataDir,
+  readPassword,
+} from './data-dir';
 import { liveGateway, lockForGateway } from './gateway-lock';
 import { EMBEDDED_HOST, runningServer, startServer, stopServer } from './postmaster';
 import { serverUser } from './server-user';
@@ -36,6 +43,7 @@ export async function openEmbeddedServer(dataDir: string, options: EmbeddedOptio
   const user = await serverUser();
   const unlock = options.role.kind === 'gateway' ? await lockForGateway(layout) : null;
   try {
+    await assertReachableByServer(layout, user);
     const state = await inspectDataDir(layout, binaries, options.secretKeySet);
     if (state === 'fresh') {
       if (options.role.kind === 'tool' && !options.role.create) {
