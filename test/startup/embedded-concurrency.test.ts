@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { person, type Person } from '../support/fixtures';
+import type { GraphQLResponse } from '../support/graphql-client';
 import { startEmbeddedTestGateway, type TestGateway } from '../support/test-gateway';
 
 /**
@@ -48,7 +49,7 @@ const RENAME = 'mutation ($id: ID!, $name: String!) { updateTeam(id: $id, input:
 const ADD = 'mutation ($id: ID!, $userIds: [ID!]!) { addTeamMembers(teamId: $id, userIds: $userIds) { id } }';
 const READ = 'query ($id: ID!) { me { id } org(id: $id) { teams { id } } }';
 
-async function expectData<T>(response: { data?: T; errors?: unknown }, what: string): Promise<T> {
+function expectData(response: GraphQLResponse, what: string) {
   if (response.errors || !response.data) throw new Error(`${what}: ${JSON.stringify(response.errors)}`);
   return response.data;
 }
