@@ -4,14 +4,15 @@ import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { Client } from 'pg';
 import { createTestDatabase } from '../support/database';
+import { startSmtpSink } from '../support/smtp-sink';
 import { graphqlRequest } from '../support/graphql-client';
 import { freePort, gatewayEnv, spawnScript, waitForHealthy, type SpawnedScript } from '../support/spawn-gateway';
 import { OWNER_EMAIL, OWNER_PASSWORD, TEST_SECRET_KEY } from '../support/test-gateway';
 
 /**
- * The outbox's log lines, read from a spawned gateway's output at LOG_LEVEL=trace: in production
- * they never carry a mailed link or its token; in development they carry the link, said to be for
- * local development.
+ * What a spawned gateway prints at LOG_LEVEL=trace while it mails an invitation and a password
+ * reset: in production never a mailed link or its token, whatever the transport; in development
+ * the outbox's links, said to be for local development.
  */
 
 type Run = { logs: string; links: string[]; tokens: string[] };
@@ -32,8 +33,25 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string, timeo
   throw new Error(`${what} within ${timeoutMs} ms`);
 }
 
-/** Starts a gateway with `env`, sends an invitation and a password reset, and returns its output and the links mailed. */
-async function mailTwoLinks(env: Record<string, string>): Promise<Run> {
+/** The texts of the messages delivered so far; `logs` is the gateway's output so far. */
+type Mailbox = (dataDir: string, logs: string) => Promise<string[]>;
+
+/** Reads DATA_DIR/outbox, once the gateway has logged a line for each message written there. */
+const outbox: Mailbox = async (dataDir, logs) => {
+  const directory = path.join(dataDir, 'outbox');
+  const files = (await readdir(directory).catch(() => [] as string[])).filter((name) => name.endsWith('.eml'));
+  if ((logs.match(/"msg":"outbox/g) ?? []).length < files.length) return [];
+  const messages = await Promise.all(
+    files.map(async (file) => simpleParser(await readFile(path.join(directory, file)))),
+  );
+  return messages.map((message) => message.text ?? '');
+};
+
+/**
+ * Starts a gateway with `env`, sends an invitation and a password reset, waits for both messages
+ * in `mailbox`, and returns the gateway's output and the links mailed.
+ */
+async function mailTwoLinks(env: Record<string, string>, mailbox: Mailbox = outbox): Promise<Run> {
   const database = await createTestDatabase();
   cleanups.push(() => database.drop());
   const dataDir = await mkdtemp(path.join(tmpdir(), 'portcullis-outbox-log-'));
@@ -84,22 +102,16 @@ async function mailTwoLinks(env: Record<string, string>): Promise<Run> {
   });
   expect(reset.errors).toBeUndefined();
 
-  // The reset mail leaves after the response; wait for both files and both log lines.
-  const outbox = path.join(dataDir, 'outbox');
-  const files = await until(async () => {
-    const names = await readdir(outbox).catch(() => [] as string[]);
-    const eml = names.filter((name) => name.endsWith('.eml'));
-    const logged = (gateway.stdout().match(/"msg":"outbox/g) ?? []).length;
-    return eml.length === 2 && logged === 2 ? eml : undefined;
-  }, 'two messages in the outbox and two outbox log lines');
-
-  const links: string[] = [];
-  for (const file of files) {
-    const message = await simpleParser(await readFile(path.join(outbox, file)));
-    const link = message.text?.match(/https:\/\/id\.example\.com\/\S+\?token=\S+/)?.[0];
-    if (!link) throw new Error(`no link in ${file}: ${message.text}`);
-    links.push(link);
-  }
+  // The reset mail leaves after the response.
+  const texts = await until(async () => {
+    const delivered = await mailbox(dataDir, gateway.stdout());
+    return delivered.length === 2 ? delivered : undefined;
+  }, 'two messages delivered');
+  const links = texts.map((text) => {
+    const link = text.match(/https:\/\/id\.example\.com\/\S+\?token=\S+/)?.[0];
+    if (!link) throw new Error(`no link in: ${text}`);
+    return link;
+  });
   const tokens = links.map((link) => new URL(link).searchParams.get('token') as string);
   return { logs: gateway.stdout() + gateway.stderr(), links, tokens };
 }
@@ -116,6 +128,17 @@ it('in production with MAIL_TRANSPORT=outbox, writes the mail but logs neither l
   expect(run.logs).not.toContain('https://id.example.com/invitations');
   expect(run.logs).not.toContain('https://id.example.com/password');
   expect(run.logs).toContain('MAIL_TRANSPORT=outbox: mail is written to files, not sent');
+});
+
+it('in production with SMTP, logs neither link nor token even when SMTP_URL asks nodemailer for a transcript', async () => {
+  const sink = await startSmtpSink();
+  cleanups.push(() => sink.close());
+  const run = await mailTwoLinks({ NODE_ENV: 'production', SMTP_URL: `${sink.url}?logger=true&debug=true` }, async () =>
+    sink.messages.map((message) => message.text ?? ''),
+  );
+  expect(run.tokens).toHaveLength(2);
+  for (const token of run.tokens) expect(run.logs).not.toContain(token);
+  expect(run.logs).not.toContain('token=');
 });
 
 it('in development, logs each outbox link for local use', async () => {

@@ -66,10 +66,24 @@ class OutboxMailer implements Mailer {
   }
 }
 
+/**
+ * nodemailer reads `logger` and `debug` from SMTP_URL's query; together they print every message,
+ * links and their tokens included, to stdout.
+ */
+function withoutTranscript(url: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.delete('logger');
+  parsed.searchParams.delete('debug');
+  return parsed.toString();
+}
+
 export function createMailer(config: Config, logger: Logger): Mailer {
-  if (config.mail.transport === 'smtp') return new SmtpMailer(config.mail.smtpUrl, config.mail.from);
-  const directory = path.join(config.dataDir, 'outbox');
   const production = config.env === 'production';
+  if (config.mail.transport === 'smtp') {
+    const url = production ? withoutTranscript(config.mail.smtpUrl) : config.mail.smtpUrl;
+    return new SmtpMailer(url, config.mail.from);
+  }
+  const directory = path.join(config.dataDir, 'outbox');
   if (production) logger.warn({ directory }, 'MAIL_TRANSPORT=outbox: mail is written to files, not sent');
   return new OutboxMailer(directory, config.mail.from, logger, !production);
 }
