@@ -31,7 +31,7 @@ const REDACTED_PATHS = [
 ];
 
 /** A logged URL keeps its path and parameter names; the values may be tokens (`?token=…`). */
-export function withoutQueryValues(url: unknown): unknown {
+function withoutQueryValues(url: unknown): unknown {
   if (typeof url !== 'string' || !url.includes('?')) return url;
   const [path, query] = url.split('?', 2);
   const names = query.split('&').map((pair) => `${pair.split('=', 1)[0]}=[redacted]`);
