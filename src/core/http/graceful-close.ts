@@ -37,6 +37,9 @@ export function trackConnectionsForClose(app: FastifyInstance) {
       if (response.headersSent) response.once('finish', endIdleConnections);
       else response.setHeader('connection', 'close');
     }
+    // Requests that reached the socket before closing began are read first (one turn of the event
+    // loop), so they are in flight, not idle, when Node ends the idle connections.
+    await new Promise((resolve) => setImmediate(resolve));
     let drained = true;
     const deadline = setTimeout(() => {
       drained = false;
