@@ -1,10 +1,12 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { graphqlRequest } from '../support/graphql-client';
 import {
   freePort,
   gatewayEnv,
+  runScript,
   spawnScript,
   waitForHealthy,
   withTimeout,
@@ -12,33 +14,38 @@ import {
 } from '../support/spawn-gateway';
 
 /**
- * The newcomer's path: `npm run dev` with no DATABASE_URL or SECRET_KEY, so the gateway runs the
- * embedded PGlite in DATA_DIR and prints a generated owner password once. The tests run in order
- * on one DATA_DIR: first start, a competing second process, SIGTERM, restart.
+ * The newcomer's path and the process lifecycle: `portcullis serve` with no DATABASE_URL or
+ * SECRET_KEY runs the embedded PostgreSQL server in DATA_DIR. The tests run in order on one
+ * DATA_DIR: first start, a competing second gateway, the admin commands beside a serving
+ * gateway, SIGTERM, the commands alone, restart, kill -9 and restart, stale pid files.
  */
 
 const STARTUP_TIMEOUT_MS = 60_000;
-/** main.ts gives a graceful shutdown 10 s before it gives up with exit code 1. */
-const SHUTDOWN_TIMEOUT_MS = 15_000;
+const SHUTDOWN_TIMEOUT_MS = 20_000;
 
-jest.setTimeout(STARTUP_TIMEOUT_MS + 10_000);
+jest.setTimeout(STARTUP_TIMEOUT_MS + 30_000);
 
 type Credentials = { email: string; password: string };
+type Running = { gateway: SpawnedScript; url: string };
 
 let dataDir: string;
 const spawned: SpawnedScript[] = [];
 
-async function startGatewayProcess(): Promise<{ gateway: SpawnedScript; url: string }> {
+function env(port: number): NodeJS.ProcessEnv {
+  return gatewayEnv({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', BCRYPT_COST: '4', LOG_LEVEL: 'info' });
+}
+
+async function startGatewayProcess(): Promise<Running> {
   const port = await freePort();
-  const gateway = spawnScript('src/main.ts', [], embeddedEnv(port));
+  const gateway = spawnScript('src/cli.ts', ['serve'], env(port));
   spawned.push(gateway);
   const url = `http://127.0.0.1:${port}`;
   await waitForHealthy(gateway, url, STARTUP_TIMEOUT_MS);
   return { gateway, url };
 }
 
-function embeddedEnv(port: number): NodeJS.ProcessEnv {
-  return gatewayEnv({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', BCRYPT_COST: '4', LOG_LEVEL: 'info' });
+function command(args: string[]) {
+  return runScript('src/cli.ts', args, gatewayEnv({ DATA_DIR: dataDir, LOG_LEVEL: 'warn' }), 60_000);
 }
 
 /** The block announceBootstrap writes to stdout; null when no password was printed. */
@@ -63,20 +70,38 @@ async function meEmail(url: string, token: string): Promise<string> {
   return response.data.me.email;
 }
 
-let first: { gateway: SpawnedScript; url: string };
+/** The embedded server's pid while it runs (PostgreSQL's postmaster.pid), else null. */
+async function serverPid(): Promise<number | null> {
+  const record = await readFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').catch(() => null);
+  if (!record) return null;
+  const pid = Number(record.split('\n')[0]);
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}
+
+let first: Running;
 let credentials: Credentials;
+let orgId: string;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'portcullis-embedded-'));
+  // Under root the server runs as the OS user postgres, which must be able to enter it.
+  await chmod(dataDir, 0o755);
   first = await startGatewayProcess();
 });
 
 afterAll(async () => {
   await Promise.all(spawned.map((script) => script.forceStop()));
+  const pid = await serverPid();
+  if (pid) process.kill(pid, 'SIGINT');
   await rm(dataDir, { recursive: true, force: true });
 });
 
-describe('the gateway on its embedded database', () => {
+describe('the gateway on its embedded PostgreSQL server', () => {
   it('prints the generated owner credentials once, and they sign in', async () => {
     const stdout = first.gateway.stdout();
     const printed = printedCredentials(stdout);
@@ -90,43 +115,125 @@ describe('the gateway on its embedded database', () => {
 
     const token = await signIn(first.url, credentials);
     expect(await meEmail(first.url, token)).toBe(credentials.email);
+    const orgs = await graphqlRequest(first.url, '{ me { memberships { org { id } } } }', {}, { token });
+    orgId = orgs.data.me.memberships[0].org.id;
   });
 
-  it('generates DATA_DIR/secret.key readable by its owner only', async () => {
-    const key = await stat(path.join(dataDir, 'secret.key'));
-    expect(key.isFile()).toBe(true);
-    expect(key.mode & 0o777).toBe(0o600);
+  it('generates DATA_DIR/secret.key and the database password readable by their owner only', async () => {
+    for (const file of ['secret.key', 'postgres.password']) {
+      const found = await stat(path.join(dataDir, file));
+      expect(found.isFile()).toBe(true);
+      expect(found.mode & 0o777).toBe(0o600);
+    }
+    expect(await serverPid()).toEqual(expect.any(Number));
   });
 
-  it('refuses a second process on the same DATA_DIR, naming the folder in use', async () => {
-    const second = spawnScript('src/main.ts', [], embeddedEnv(await freePort()));
+  it('refuses a second gateway on the same DATA_DIR, naming the folder in use', async () => {
+    const second = spawnScript('src/cli.ts', ['serve'], env(await freePort()));
     spawned.push(second);
     const exit = await withTimeout(second.exited, STARTUP_TIMEOUT_MS, () => 'the second process did not exit');
-    expect(exit.code).toBeGreaterThan(0);
-    expect(second.stderr()).toContain(`${dataDir} is in use`);
+    expect(exit.code).toBe(1);
+    expect(second.stderr()).toContain(
+      `DATA_DIR ${dataDir} is in use by the gateway with pid ${first.gateway.child.pid}`,
+    );
     expect(first.gateway.isRunning()).toBe(true);
   });
 
+  it('runs the admin commands beside the serving gateway, under load, and keeps serving', async () => {
+    const token = await signIn(first.url, credentials);
+    let stop = false;
+    const answers: string[] = [];
+    const load = Promise.all(
+      Array.from({ length: 4 }, async (_, client) => {
+        for (let round = 0; !stop; round++) {
+          const response = await graphqlRequest(
+            first.url,
+            'mutation ($input: CreateTeamInput!) { createTeam(input: $input) { id } }',
+            { input: { orgId, name: `load ${client} ${round}` } },
+            { token },
+          );
+          answers.push(response.errors ? JSON.stringify(response.errors) : 'ok');
+        }
+      }),
+    );
+    try {
+      // At once, as a cron job and an operator might: each attaches to the gateway's server.
+      const [orgChain, accountChain, prune, migrate] = await Promise.all([
+        command(['audit', 'verify', '--org', orgId]),
+        command(['audit', 'verify', '--account']),
+        command(['audit', 'prune']),
+        command(['migrate']),
+      ]);
+      expect({ code: orgChain.code, stderr: orgChain.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(JSON.parse(orgChain.stdout)).toMatchObject({ orgId, valid: true });
+      expect(accountChain.code).toBe(0);
+      expect(JSON.parse(accountChain.stdout)).toMatchObject({ chain: 'account', valid: true });
+      expect(prune.code).toBe(0);
+      expect(migrate.code).toBe(0);
+    } finally {
+      stop = true;
+      await load;
+    }
+    expect(answers.length).toBeGreaterThan(4);
+    expect(answers.filter((answer) => answer !== 'ok')).toEqual([]);
+    // The commands attached to the gateway's server and left it running.
+    expect(await meEmail(first.url, token)).toBe(credentials.email);
+  });
+
   it(
-    'shuts down gracefully on SIGTERM, with exit code 0',
+    'shuts down on SIGTERM with exit code 0, stopping its server and releasing the folder',
     async () => {
       first.gateway.child.kill('SIGTERM');
       const exit = await withTimeout(first.gateway.exited, SHUTDOWN_TIMEOUT_MS, () => 'the gateway did not exit');
       expect({ ...exit, stderr: first.gateway.stderr() }).toEqual({ code: 0, signal: null, stderr: '' });
-      expect(first.gateway.stdout()).not.toContain('shutdown took too long');
-      // The folder lock is released only after the database has closed.
+      expect(await serverPid()).toBeNull();
       await expect(stat(path.join(dataDir, 'portcullis.pid'))).rejects.toMatchObject({ code: 'ENOENT' });
     },
     SHUTDOWN_TIMEOUT_MS + 5_000,
   );
 
+  it('runs an admin command with no gateway: it starts the server for its work and stops it', async () => {
+    const verified = await command(['audit', 'verify', '--org', orgId]);
+    expect(verified.code).toBe(0);
+    expect(JSON.parse(verified.stdout)).toMatchObject({ valid: true });
+    expect(await serverPid()).toBeNull();
+  });
+
   it('keeps its data across a restart: no new password, the same owner signs in', async () => {
-    await first.gateway.forceStop();
     const restarted = await startGatewayProcess();
     expect(printedCredentials(restarted.gateway.stdout())).toBeNull();
-    expect(restarted.gateway.stdout()).not.toContain('password:');
-
     const token = await signIn(restarted.url, credentials);
     expect(await meEmail(restarted.url, token)).toBe(credentials.email);
+    first = restarted;
+  });
+
+  it('adopts the server a gateway killed with SIGKILL left running, and serves the same data', async () => {
+    const server = await serverPid();
+    expect(server).toEqual(expect.any(Number));
+    await first.gateway.forceStop();
+    expect(await serverPid()).toBe(server);
+
+    const restarted = await startGatewayProcess();
+    expect(await serverPid()).toBe(server);
+    const token = await signIn(restarted.url, credentials);
+    expect(await meEmail(restarted.url, token)).toBe(credentials.email);
+    first = restarted;
+  });
+
+  it('is not blocked by a stale pid file naming a process that is not this gateway', async () => {
+    await first.gateway.forceStop();
+    const sleeper = spawn('sleep', ['60']);
+    try {
+      // An old-style pid file (no start time) naming a live process that is no gateway.
+      await writeFile(path.join(dataDir, 'portcullis.pid'), `${sleeper.pid}\n`);
+      const restarted = await startGatewayProcess();
+      await restarted.gateway.forceStop();
+      // A pid file whose pid was reused: the process's start time differs from the recorded one.
+      await writeFile(path.join(dataDir, 'portcullis.pid'), `${process.pid} 1\n`);
+      first = await startGatewayProcess();
+      expect(await meEmail(first.url, await signIn(first.url, credentials))).toBe(credentials.email);
+    } finally {
+      sleeper.kill();
+    }
   });
 });

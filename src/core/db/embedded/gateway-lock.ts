@@ -1,7 +1,10 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import type { DataDirLayout } from './data-dir';
 import { DataDirError } from './data-dir';
-import { isProcessAlive, processStartTime } from './processes';
+import { isProcessAlive, processCommand, processStartTime } from './processes';
+
+/** `portcullis serve` compiled or from the sources (`npm run dev`, the tests). */
+const GATEWAY_COMMAND = /portcullis|src\/(main|cli)\.[jt]s/;
 
 type Holder = { pid: number; startTime: string | null };
 
@@ -21,8 +24,10 @@ export async function liveGateway(layout: DataDirLayout): Promise<number | null>
   const holder = await readHolder(layout);
   if (!holder || holder.pid === process.pid || !isProcessAlive(holder.pid)) return null;
   const startTime = await processStartTime(holder.pid);
-  if (startTime !== null && holder.startTime !== null && startTime !== holder.startTime) return null;
-  return holder.pid;
+  if (startTime !== null && holder.startTime !== null) return startTime === holder.startTime ? holder.pid : null;
+  // A pid file without a start time: believe it only if the process looks like a gateway.
+  const command = await processCommand(holder.pid);
+  return command === null || GATEWAY_COMMAND.test(command) ? holder.pid : null;
 }
 
 /**
