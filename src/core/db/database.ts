@@ -38,8 +38,9 @@ function baseOptions(poolSize: number, statements: SqlStatementCounter) {
 export type DatabaseTarget =
   { url: string } | { host: string; port: number; user: string; password: string; database: string };
 
+/** The embedded server is reached on loopback without TLS, whatever PGSSLMODE the shell has. */
 function connectionOf(target: DatabaseTarget): ClientConfig {
-  return 'url' in target ? { connectionString: target.url } : target;
+  return 'url' in target ? { connectionString: target.url } : { ...target, ssl: false };
 }
 
 export function dataSourceOptions(
@@ -56,6 +57,7 @@ export function dataSourceOptions(
           username: target.user,
           password: target.password,
           database: target.database,
+          ssl: false,
         };
   return { ...baseOptions(config.database.poolSize, statements), ...location };
 }

@@ -35,15 +35,18 @@ export function isPermission(value: string): value is Permission {
 
 const VIEWER: Permission[] = ['org:read', 'members:read', 'teams:read', 'groups:read', 'roles:read', 'resources:read'];
 const EDITOR: Permission[] = [...VIEWER, 'teams:write', 'groups:write', 'resources:write'];
+// A set first: EDITOR already holds members:read, which roles would otherwise store twice.
 const ADMIN: Permission[] = [
-  ...EDITOR,
-  ...PERMISSIONS.filter((permission) => permission.startsWith('members:')),
-  'roles:write',
-  'apikeys:read',
-  'apikeys:write',
-  'serviceaccounts:write',
-  'access:grant',
-  'audit:read',
+  ...new Set<Permission>([
+    ...EDITOR,
+    ...PERMISSIONS.filter((permission) => permission.startsWith('members:')),
+    'roles:write',
+    'apikeys:read',
+    'apikeys:write',
+    'serviceaccounts:write',
+    'access:grant',
+    'audit:read',
+  ]),
 ];
 const OWNER: Permission[] = [...PERMISSIONS];
 
