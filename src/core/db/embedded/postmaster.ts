@@ -49,6 +49,16 @@ export async function servesCluster(layout: DataDirLayout, port: number, passwor
 }
 
 /**
+ * Whether `pid` is alive and is this cluster's postmaster: started with this cluster's folder on
+ * its command line (pg_ctl passes it), where /proc can tell.
+ */
+async function isThisClustersServer(layout: DataDirLayout, pid: number): Promise<boolean> {
+  if (!isProcessAlive(pid)) return false;
+  const command = await processCommand(pid);
+  return command === null || command.includes(layout.cluster);
+}
+
+/**
  * The running server of this cluster, if any: waits while one is starting up, and returns null
  * when postmaster.pid is absent or names a process that is not a PostgreSQL server.
  */
@@ -60,9 +70,7 @@ export async function runningServer(
   const deadline = Date.now() + waitMs;
   for (;;) {
     const record = await readPostmasterRecord(layout);
-    if (!record || !isProcessAlive(record.pid)) return null;
-    const command = await processCommand(record.pid);
-    if (command !== null && !command.includes('postgres')) return null;
+    if (!record || !(await isThisClustersServer(layout, record.pid))) return null;
     if (record.status === 'ready' && (await servesCluster(layout, record.port, password))) return record;
     if (Date.now() > deadline) {
       throw new DataDirError(
@@ -101,11 +109,10 @@ export async function startServer(
   user: ServerUser,
   maxConnections: number,
 ): Promise<PostmasterRecord> {
-  // A postmaster.pid left by a server that died with its machine names a pid now used by
-  // something else, which PostgreSQL would take for a running server.
+  // A postmaster.pid left by a server that died with its machine (or container) may name a pid
+  // now used by something else, which PostgreSQL would take for a running server.
   const stale = await readPostmasterRecord(layout);
-  if (stale && !isProcessAlive(stale.pid)) await rm(path.join(layout.cluster, 'postmaster.pid'), { force: true });
-  else if (stale && !((await processCommand(stale.pid)) ?? 'postgres').includes('postgres')) {
+  if (stale && !(await isThisClustersServer(layout, stale.pid))) {
     await rm(path.join(layout.cluster, 'postmaster.pid'), { force: true });
   }
   let lastError: unknown;
