@@ -155,6 +155,21 @@ describe('the complete folder', () => {
     }
   });
 
+  it('opens when a postmaster.pid left by a dead machine names a live process that is not its server', async () => {
+    const dataDir = await copyOfPristine('stale-postmaster');
+    // As after a container restart: the recorded pid now belongs to something else (this jest worker).
+    const record = [process.pid, path.join(dataDir, 'postgres'), 1, 5432, '', '127.0.0.1', '0 0', 'ready'];
+    await writeFile(path.join(dataDir, 'postgres', 'postmaster.pid'), `${record.join('\n')}\n`);
+    const started = Date.now();
+    const database = await open(dataDir);
+    try {
+      expect(await database.dataSource.query('SELECT note FROM canary')).toEqual([{ note: 'kept' }]);
+      expect(Date.now() - started).toBeLessThan(20_000);
+    } finally {
+      await database.close();
+    }
+  });
+
   it('refused by `portcullis serve` exits 1 without printing a new owner', async () => {
     const dataDir = await copyOfPristine('serve-damaged');
     await rm(path.join(dataDir, 'postgres', 'PG_VERSION'));
