@@ -118,8 +118,10 @@ export async function effectivePermissions(
   const membership = memberships.find((candidate) => candidate.orgId === orgId);
   if (!membership) return NONE;
   const groupRoleIds = groups.flatMap((group) => (group.orgId === orgId && group.roleId ? [group.roleId] : []));
-  const roles = await loaders.roleById.loadMany([membership.roleId, ...groupRoleIds]);
-  return new Set(roles.flatMap((role) => (role && !(role instanceof Error) ? role.permissions : [])));
+  // Not loadMany: it answers a failed read with an Error in the list, and skipping that one would
+  // deny (a database outage read as FORBIDDEN) instead of failing.
+  const roles = await Promise.all([membership.roleId, ...groupRoleIds].map((roleId) => loaders.roleById.load(roleId)));
+  return new Set(roles.flatMap((role) => role?.permissions ?? []));
 }
 
 /** The rank a member is protected by in rank rules (`targetRankOf` of `effectivePermissions`). */
