@@ -129,6 +129,8 @@ async function authorisedExport(
   }
 
   const query: AuditExportQuery = { orgId, since, until, format: format as ExportFormat };
+  // Read before the status is sent: a database that is down answers 503, not a 200 cut short.
+  const firstBatch = await readBatch(db, query, '0');
   const filename = `audit-${orgId ?? 'all'}-${new Date().toISOString().slice(0, 10)}.${query.format}`;
   return {
     status: 200,
@@ -137,7 +139,7 @@ async function authorisedExport(
       'content-disposition': `attachment; filename="${filename}"`,
       'cache-control': 'no-store',
     },
-    write: (res) => streamAuditRecords(db, query, res),
+    write: (res) => streamAuditRecords(db, query, firstBatch, res),
   };
 }
 
@@ -162,21 +164,29 @@ function selectBatch(query: AuditExportQuery): { sql: string; filters: unknown[]
   return { sql, filters };
 }
 
+function readBatch(db: DataSource, query: AuditExportQuery, afterSeq: string): Promise<ExportedRecord[]> {
+  const { sql, filters } = selectBatch(query);
+  return db.query(sql, [...filters, afterSeq]);
+}
+
 /**
  * Writes the records in chain order (oldest first, by `seq`), so a consumer can recompute each
  * hash from its predecessor. Keyset batches and waiting for `drain` keep memory constant however
  * large the range; no connection is held between batches; a client that hangs up stops the reads.
  */
-async function streamAuditRecords(db: DataSource, query: AuditExportQuery, res: ServerResponse): Promise<void> {
-  const { sql, filters } = selectBatch(query);
-  let lastSeq = '0';
+async function streamAuditRecords(
+  db: DataSource,
+  query: AuditExportQuery,
+  firstBatch: ExportedRecord[],
+  res: ServerResponse,
+): Promise<void> {
+  let batch = firstBatch;
   let isFirstBatch = true;
   for (;;) {
-    const batch: ExportedRecord[] = await db.query(sql, [...filters, lastSeq]);
     const chunk = query.format === 'csv' ? csvChunk(batch, isFirstBatch) : ndjsonChunk(batch);
     if (!(await writeWithBackpressure(res, chunk))) return;
     if (batch.length < EXPORT_BATCH_SIZE) break;
-    lastSeq = batch[batch.length - 1].seq as string;
+    batch = await readBatch(db, query, batch[batch.length - 1].seq as string);
     isFirstBatch = false;
   }
   res.end();
