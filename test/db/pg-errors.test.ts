@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Client, DatabaseError, Pool } from 'pg';
-import { QueryFailedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import { isDatabaseUnavailable } from '../../src/core/db/pg-errors';
 import { ADMIN_DATABASE_URL } from '../support/database';
 import { freePort } from '../support/spawn-gateway';
@@ -95,6 +95,11 @@ describe('the database cannot be reached or went away', () => {
   ])('the server says %s (%s), directly or through TypeORM', (code, message) => {
     expect(isDatabaseUnavailable(serverError(code, message))).toBe(true);
     expect(isDatabaseUnavailable(viaTypeOrm(serverError(code, message)))).toBe(true);
+  });
+
+  it("a transaction's connection that TypeORM already gave back when the server closed it", () => {
+    expect(isDatabaseUnavailable(new QueryRunnerAlreadyReleasedError())).toBe(true);
+    expect(isDatabaseUnavailable(new QueryRunnerProviderAlreadyReleasedError())).toBe(true);
   });
 
   it('every address of a host name refused (an AggregateError of socket errors)', () => {

@@ -1,4 +1,4 @@
-import { QueryFailedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 
 /** Whether a statement failed on a unique index (optionally a specific one). */
 export function isUniqueViolation(error: unknown, indexName?: string): boolean {
@@ -50,13 +50,25 @@ function isUnavailableSqlState(code: string): boolean {
   return /^08[0-9A-Z]{3}$/.test(code) && code !== '08P01';
 }
 
+/**
+ * TypeORM hands a transaction's connection back to the pool as soon as the connection reports an
+ * error (the server closing it), and keeps no record of that error: the transaction's next
+ * statement then fails as "already released". Our code never uses a query runner after its
+ * transaction ended (that would fail every time, and tests would show it), so this is a lost
+ * connection.
+ */
+function isConnectionLostByTypeOrm(error: object): boolean {
+  return error instanceof QueryRunnerAlreadyReleasedError || error instanceof QueryRunnerProviderAlreadyReleasedError;
+}
+
 function describesUnavailability(error: object): boolean {
+  if (isConnectionLostByTypeOrm(error)) return true;
   const { code, syscall, message } = error as { code?: unknown; syscall?: unknown; message?: unknown };
   if (typeof code === 'string') {
     if (typeof syscall === 'string' && UNREACHABLE_SOCKET_CODES.has(code)) return true;
     if (isUnavailableSqlState(code)) return true;
   }
-  return error instanceof Error && typeof message === 'string' && UNREACHABLE_DRIVER_MESSAGES.has(message);
+  return typeof message === 'string' && UNREACHABLE_DRIVER_MESSAGES.has(message);
 }
 
 /**
@@ -66,7 +78,9 @@ function describesUnavailability(error: object): boolean {
  * server that cannot be reached is not the database.
  */
 function underlying(error: object): unknown[] {
-  if (error instanceof AggregateError) return error.errors;
+  // By name: node's own errors come from another realm under test runners that sandbox globals.
+  const { name, errors } = error as { name?: unknown; errors?: unknown };
+  if (name === 'AggregateError' && Array.isArray(errors)) return errors;
   if (error instanceof QueryFailedError) return [error.driverError];
   return [];
 }
