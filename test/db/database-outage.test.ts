@@ -390,3 +390,28 @@ describe.each<ShutdownMode>(['fast', 'immediate'])('PostgreSQL stopped (-m %s) u
     expect(summarise(again.filter((answer) => !answer.ok))).toEqual([]);
   });
 });
+
+it('a database that stops answering fails requests within the connect timeout instead of holding them', async () => {
+  const me = probes.find((probe) => probe.name === 'me (bearer token)') as Probe;
+  await cluster.freeze();
+  let thawedAt = 0;
+  let answers: Answer[];
+  try {
+    // More requests than DATABASE_POOL_SIZE (5): the pool's connections hang with the server, and the
+    // requests waiting for one, or for a new connection, give up after connectionTimeoutMillis.
+    const pending = Array.from({ length: 8 }, () => me.send());
+    await sleep(8_000);
+    thawedAt = Date.now();
+    await cluster.thaw();
+    answers = await Promise.all(pending);
+  } finally {
+    if (!thawedAt) await cluster.thaw();
+  }
+  expect(summarise(answers.filter((answer) => verdict(answer) === 'wrong'))).toEqual([]);
+  const refusedInTime = answers.filter(
+    (answer) =>
+      verdict(answer) === 'unavailable' && answer.endedAt < thawedAt && answer.endedAt - answer.startedAt < 7_000,
+  );
+  expect(refusedInTime.length).toBeGreaterThanOrEqual(3);
+  expect(await timeUntilEveryProbeSucceeds(Date.now(), 10_000)).toBeLessThan(5_000);
+});

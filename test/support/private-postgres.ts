@@ -18,6 +18,9 @@ export type PrivatePostgres = {
   url: string;
   start(): Promise<void>;
   stop(mode: ShutdownMode): Promise<void>;
+  /** SIGSTOP to the server and its backends: a database that accepts connections but never answers. */
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
   /** The server's log so far: for a failing test's message. */
   log(): Promise<string>;
   /** Stops the server if it runs and removes its files: for afterAll. */
@@ -30,6 +33,16 @@ async function asServerUser(binary: string, args: string[]): Promise<void> {
   const [file, argv] =
     process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', program, ...args]] : [program, args];
   await run(file, argv, { timeout: 60_000 });
+}
+
+/** The postmaster first (so it forks nothing new), then its children: backends and helpers. */
+async function serverProcesses(dataDir: string): Promise<number[]> {
+  const postmaster = Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const children = await run('pgrep', ['-P', String(postmaster)]).then(
+    ({ stdout }) => stdout.split('\n').filter(Boolean).map(Number),
+    () => [],
+  );
+  return [postmaster, ...children];
 }
 
 async function handOverToServerUser(folder: string): Promise<void> {
@@ -52,6 +65,10 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
   await asServerUser('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync']);
   const serverOptions = `-p ${port} -c listen_addresses=127.0.0.1 -k ${folder} -c fsync=off -c max_connections=40`;
   let running = false;
+  let frozen = false;
+  const signalServer = async (signal: NodeJS.Signals) => {
+    for (const pid of await serverProcesses(dataDir)) process.kill(pid, signal);
+  };
 
   const cluster: PrivatePostgres = {
     port,
@@ -64,8 +81,17 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
       await asServerUser('pg_ctl', ['stop', '-D', dataDir, '-m', mode, '-w']);
       running = false;
     },
+    async freeze() {
+      await signalServer('SIGSTOP');
+      frozen = true;
+    },
+    async thaw() {
+      await signalServer('SIGCONT');
+      frozen = false;
+    },
     log: () => readFile(logFile, 'utf8').catch(() => ''),
     async destroy() {
+      if (frozen) await cluster.thaw().catch(() => undefined);
       if (running) await cluster.stop('immediate').catch(() => undefined);
       await rm(folder, { recursive: true, force: true });
     },
