@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from './src/core/config/config';
 import { dataSourceOptions, embeddedMaxConnections } from './src/core/db/database';
 import { openEmbeddedServer } from './src/core/db/embedded/embedded-server';
+import { createLogger } from './src/core/logger';
 
 /**
  * The DataSource the TypeORM CLI uses. With DATABASE_URL it targets that server; without it, the
@@ -17,6 +18,7 @@ async function createCliDataSource(): Promise<DataSource> {
         role: { kind: 'tool', create: true },
         maxConnections: embeddedMaxConnections(config),
         secretKeySet: Boolean(config.secretKey),
+        logger: createLogger('warn'),
       });
   return new DataSource(dataSourceOptions(config, target));
 }

@@ -220,6 +220,24 @@ describe('the gateway on its embedded PostgreSQL server', () => {
     first = restarted;
   });
 
+  it('starts its server again when it dies under it, answering SERVICE_UNAVAILABLE meanwhile', async () => {
+    const token = await signIn(first.url, credentials);
+    const server = await serverPid();
+    process.kill(server as number, 'SIGKILL');
+    const answers: string[] = [];
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const response = await graphqlRequest(first.url, '{ me { email } }', {}, { token });
+      if (response.data?.me?.email === credentials.email) break;
+      answers.push(`${response.status} ${response.errors?.[0]?.extensions?.code}`);
+      if (Date.now() > deadline) throw new Error(`no recovery: ${answers.slice(-3).join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(answers.filter((answer) => answer !== '503 SERVICE_UNAVAILABLE')).toEqual([]);
+    expect(await serverPid()).not.toBe(server);
+    expect(first.gateway.stdout()).toContain('the embedded PostgreSQL server is gone; starting it again');
+  });
+
   it('is not blocked by a stale pid file naming a process that is not this gateway', async () => {
     await first.gateway.forceStop();
     const sleeper = spawn('sleep', ['60']);

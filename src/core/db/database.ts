@@ -83,6 +83,7 @@ export async function openDatabase(
         role,
         maxConnections: embeddedMaxConnections(config),
         secretKeySet: Boolean(config.secretKey),
+        logger,
       });
   const target: DatabaseTarget = embedded ?? { url: config.database.url as string };
   const dataSource = new DataSource(dataSourceOptions(config, target, statements));

@@ -8,7 +8,15 @@ import {
   readPassword,
 } from './data-dir';
 import { liveGateway, lockForGateway } from './gateway-lock';
-import { EMBEDDED_HOST, runningServer, startServer, stopServer } from './postmaster';
+import type { Logger } from '../../logger';
+import {
+  EMBEDDED_HOST,
+  isThisClustersServer,
+  readPostmasterRecord,
+  runningServer,
+  startServer,
+  stopServer,
+} from './postmaster';
 import { serverUser } from './server-user';
 
 export type EmbeddedServer = {
@@ -31,7 +39,15 @@ export type EmbeddedRole =
    */
   | { kind: 'tool'; create: boolean };
 
-export type EmbeddedOptions = { role: EmbeddedRole; maxConnections: number; secretKeySet: boolean };
+export type EmbeddedOptions = {
+  role: EmbeddedRole;
+  maxConnections: number;
+  secretKeySet: boolean;
+  logger: Logger;
+};
+
+/** How often a gateway checks that its server still runs. */
+const WATCH_INTERVAL_MS = 2_000;
 
 /**
  * The PostgreSQL server of DATA_DIR, running (started, or adopted when a previous gateway died
@@ -56,6 +72,7 @@ export async function openEmbeddedServer(dataDir: string, options: EmbeddedOptio
     const server = running ?? (await startServer(layout, binaries, user, options.maxConnections));
     const startedHere = running === null;
     const ownsServer = options.role.kind === 'gateway' || startedHere;
+    const watchdog = options.role.kind === 'gateway' ? restartWhenGone(server.port) : null;
     return {
       host: EMBEDDED_HOST,
       port: server.port,
@@ -63,6 +80,7 @@ export async function openEmbeddedServer(dataDir: string, options: EmbeddedOptio
       password,
       database: 'postgres',
       async release() {
+        if (watchdog) clearInterval(watchdog);
         try {
           if (ownsServer && (options.role.kind === 'gateway' || (await liveGateway(layout)) === null)) {
             await stopServer(layout, binaries, user);
@@ -75,5 +93,30 @@ export async function openEmbeddedServer(dataDir: string, options: EmbeddedOptio
   } catch (error) {
     await unlock?.();
     throw error;
+  }
+
+  /**
+   * A server that died under the gateway (killed, out of memory) is started again on the same
+   * port, where the connection pool finds it: requests meanwhile answer SERVICE_UNAVAILABLE.
+   */
+  function restartWhenGone(port: number): NodeJS.Timeout {
+    let restarting = false;
+    const timer = setInterval(() => {
+      if (restarting) return;
+      restarting = true;
+      void (async () => {
+        const record = await readPostmasterRecord(layout);
+        if (record && (await isThisClustersServer(layout, record.pid))) return;
+        options.logger.warn({ dataDir: layout.root }, 'the embedded PostgreSQL server is gone; starting it again');
+        await startServer(layout, binaries, user, options.maxConnections, port);
+        options.logger.info({ port }, 'the embedded PostgreSQL server runs again');
+      })()
+        .catch((error: unknown) =>
+          options.logger.error({ err: error }, 'could not restart the embedded PostgreSQL server'),
+        )
+        .finally(() => (restarting = false));
+    }, WATCH_INTERVAL_MS);
+    timer.unref();
+    return timer;
   }
 }

@@ -52,7 +52,7 @@ export async function servesCluster(layout: DataDirLayout, port: number, passwor
  * Whether `pid` is alive and is this cluster's postmaster: started with this cluster's folder on
  * its command line (pg_ctl passes it), where /proc can tell.
  */
-async function isThisClustersServer(layout: DataDirLayout, pid: number): Promise<boolean> {
+export async function isThisClustersServer(layout: DataDirLayout, pid: number): Promise<boolean> {
   if (!isProcessAlive(pid)) return false;
   const command = await processCommand(pid);
   return command === null || command.includes(layout.cluster);
@@ -108,6 +108,8 @@ export async function startServer(
   binaries: PostgresBinaries,
   user: ServerUser,
   maxConnections: number,
+  /** The port to use, when clients already know it (a server that died is started again there). */
+  fixedPort?: number,
 ): Promise<PostmasterRecord> {
   // A postmaster.pid left by a server that died with its machine (or container) may name a pid
   // now used by something else, which PostgreSQL would take for a running server.
@@ -117,7 +119,7 @@ export async function startServer(
   }
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+    const port = fixedPort ?? (await freePort());
     const settings = [
       `-p ${port}`,
       `-c listen_addresses=${EMBEDDED_HOST}`,
