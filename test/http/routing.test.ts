@@ -147,10 +147,21 @@ describe('the gateway over HTTP', () => {
     expect(JSON.parse(answer.body)).toEqual({ error: 'method not allowed' });
   });
 
-  it('answers unknown paths, and GraphiQL assets that do not exist, with a JSON 404', async () => {
-    for (const path of ['/nope', '/graphiql/', '/graphiql/nope.js', '/graphql/', '/GRAPHQL', '/healthz/x']) {
+  it('answers unknown paths (undecodable ones too), and GraphiQL assets that do not exist, with a JSON 404', async () => {
+    const paths = [
+      '/nope',
+      '/graphiql/',
+      '/graphiql/nope.js',
+      '/graphql/',
+      '/GRAPHQL',
+      '/healthz/x',
+      '/%zz',
+      '/healthz%zz',
+    ];
+    for (const path of paths) {
       const answer = await rawRequest(server.url, { path });
       expect(answer.status).toBe(404);
+      expectCommonHeaders(answer.headers);
       expect(JSON.parse(answer.body)).toEqual({ error: 'not found' });
     }
   });

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 
 export type CloseResult = {
@@ -23,12 +23,11 @@ export function trackConnectionsForClose(app: FastifyInstance) {
   // connection is idle and is ended like the others.
   const endIdleConnections = () => app.server.closeIdleConnections();
 
-  app.addHook('onRequest', (_request, reply, done) => {
-    const response = reply.raw;
+  // Ahead of Fastify's own listener, so that every response is covered, a router refusal included.
+  app.server.prependListener('request', (_request: IncomingMessage, response: ServerResponse) => {
     if (closing) response.setHeader('connection', 'close');
     inFlight.add(response);
     response.once('close', () => inFlight.delete(response));
-    done();
   });
 
   return async function close(graceMs: number): Promise<CloseResult> {

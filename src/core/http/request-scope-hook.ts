@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { runInRequestScope, type RequestScope } from '../context/request-scope';
 import { requestScopeOf } from './client-info';
 import { SECURITY_HEADERS } from './replies';
@@ -10,16 +10,25 @@ declare module 'fastify' {
   }
 }
 
+/** Gives the request its scope and the response the headers every response carries. */
+export function enterRequestScope(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  trustedProxyHops: number,
+): RequestScope {
+  const scope = requestScopeOf(request.raw, trustedProxyHops);
+  request.scope = scope;
+  void reply.headers({ ...SECURITY_HEADERS, 'x-request-id': scope.requestId });
+  return scope;
+}
+
 /**
- * First hook of every request, matched or not: its scope, the headers every response carries, and
- * the rest of its lifecycle (body parsing, handler, Apollo's resolvers) run inside the scope.
+ * First hook of every routed request, matched or not: the rest of its lifecycle (body parsing,
+ * handler, Apollo's resolvers) runs inside its scope.
  */
 export function registerRequestScope(app: FastifyInstance, trustedProxyHops: number): void {
   app.decorateRequest('scope', null as unknown as RequestScope);
   app.addHook('onRequest', (request, reply, done) => {
-    const scope = requestScopeOf(request.raw, trustedProxyHops);
-    request.scope = scope;
-    void reply.headers({ ...SECURITY_HEADERS, 'x-request-id': scope.requestId });
-    runInRequestScope(scope, done);
+    runInRequestScope(enterRequestScope(request, reply, trustedProxyHops), done);
   });
 }

@@ -11,7 +11,7 @@ import { errorHandler } from './error-handler';
 import { trackConnectionsForClose, type CloseResult } from './graceful-close';
 import { graphqlRoute } from './graphql-route';
 import { sendNotFound } from './replies';
-import { registerRequestScope } from './request-scope-hook';
+import { enterRequestScope, registerRequestScope } from './request-scope-hook';
 import { serviceRoutes } from './service-routes';
 
 export type HttpDependencies = {
@@ -67,6 +67,11 @@ export async function createHttpServer(deps: HttpDependencies): Promise<HttpServ
     keepAliveTimeout: 5_000,
     requestTimeout: 300_000,
     return503OnClosing: false,
+    // A path the router cannot decode (`/%zz`) names nothing served here, as before Fastify.
+    frameworkErrors: (_error, request, reply) => {
+      enterRequestScope(request, reply, config.trustProxy);
+      sendNotFound(reply);
+    },
   });
   const close = trackConnectionsForClose(app);
   registerRequestScope(app, config.trustProxy);
