@@ -225,7 +225,7 @@ describe('schema exposure', () => {
   let production: TestGateway;
 
   beforeAll(async () => {
-    production = await startTestGateway({ NODE_ENV: 'production' });
+    production = await startTestGateway({ NODE_ENV: 'production', MAIL_TRANSPORT: 'outbox' });
   });
 
   afterAll(async () => {
