@@ -30,7 +30,10 @@ export async function serviceRoutes(app: FastifyInstance, deps: HttpDependencies
     // stopping when it hangs up.
     reply.hijack();
     reply.raw.writeHead(200, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...answer.headers });
-    if (request.method === 'HEAD') return reply.raw.end();
+    if (request.method === 'HEAD') {
+      reply.raw.end();
+      return;
+    }
     try {
       await answer.write(reply.raw);
     } catch (error) {
