@@ -1,5 +1,5 @@
 import { fastifyApolloHandler } from '@as-integrations/fastify';
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GRAPHIQL_CSP, graphiqlPage } from './graphiql';
 import { sendGraphQLError } from './replies';
 import { readBody } from './request-body';
@@ -37,6 +37,10 @@ export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOp
   const executeGraphQL = fastifyApolloHandler(options.apollo, {
     context: (request) => options.createContext(request.raw, request.scope),
   });
+  const answerGraphQL = (request: FastifyRequest<{ Reply: string }>, reply: FastifyReply<{ Reply: string }>) =>
+    hasUsableHost(request)
+      ? executeGraphQL.call(app, request, reply)
+      : sendGraphQLError(reply, 400, 'request.invalid_input');
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
@@ -51,7 +55,7 @@ export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOp
   app.setErrorHandler<FastifyError, { Reply: string }>(async (error, request, reply) => {
     if (error.code !== 'FST_ERR_CTP_INVALID_MEDIA_TYPE') throw error;
     request.body = await readBody(request.raw, options.maxBodyBytes);
-    return executeGraphQL.call(app, request, reply);
+    return answerGraphQL(request, reply);
   });
 
   app.all<{ Reply: string }>('/graphql', async (request, reply) => {
@@ -60,7 +64,6 @@ export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOp
         .headers({ 'content-type': 'text/html; charset=utf-8', 'content-security-policy': GRAPHIQL_CSP })
         .send(graphiqlPage);
     }
-    if (!hasUsableHost(request)) return sendGraphQLError(reply, 400, 'request.invalid_input');
-    return executeGraphQL.call(app, request, reply);
+    return answerGraphQL(request, reply);
   });
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApolloServer } from '@apollo/server';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config/config';
 import type { GraphQLContext } from '../context/context';
 import type { RequestScope } from '../context/request-scope';
@@ -38,8 +38,6 @@ export type HttpDependencies = {
 };
 
 export type HttpServer = {
-  /** The Fastify instance, for routes and plugins registered before `listen`. */
-  app: FastifyInstance;
   /** Starts accepting connections; resolves with the port bound. */
   listen(port: number, host: string): Promise<number>;
   /** Stops accepting, finishes what was accepted, and cuts what is left after `graceMs`. */
@@ -86,7 +84,6 @@ export async function createHttpServer(deps: HttpDependencies): Promise<HttpServ
   await app.register(serviceRoutes, deps);
 
   return {
-    app,
     async listen(port, host) {
       await app.listen({ port, host });
       return (app.server.address() as AddressInfo).port;
