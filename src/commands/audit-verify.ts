@@ -12,11 +12,15 @@ export const AUDIT_VERIFY_USAGE = 'portcullis audit verify --org <org id> | --ac
  */
 export async function auditVerify(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { org: { type: 'string' }, account: { type: 'boolean' } } });
-  if (values.account === Boolean(values.org) || (values.org !== undefined && !isId(values.org))) {
+  if (Boolean(values.account) === Boolean(values.org) || (values.org !== undefined && !isId(values.org))) {
     throw new UsageError(AUDIT_VERIFY_USAGE);
   }
   const orgId = values.org ?? null;
   return withAdminSession({ create: false }, async (session) => {
+    if (orgId) {
+      const [org] = await session.database.dataSource.query('SELECT 1 FROM orgs WHERE id = $1', [orgId]);
+      if (!org) throw new Error(`no org has the id ${orgId}`);
+    }
     const result = await verifyAuditChain(session.database.dataSource, orgId, await signingKeys(session));
     const chain = orgId ? { orgId } : { chain: 'account' };
     process.stdout.write(`${JSON.stringify({ ...chain, ...result })}\n`);

@@ -7,6 +7,6 @@ import { stopOnSignals } from '../core/process/shutdown';
 export async function serve(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const gateway = await startGateway(config, logger);
-  stopOnSignals(gateway, logger, config.shutdownGraceSeconds);
+  const signals = stopOnSignals(logger, config.shutdownGraceSeconds);
+  signals.serving(await startGateway(config, logger));
 }

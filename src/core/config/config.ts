@@ -91,7 +91,8 @@ const envSchema = z
     MAX_QUERY_ALIASES: integer(30, 1, 1000),
     MAX_QUERY_COST: integer(10_000, 1, 100_000_000),
     MAX_BODY_BYTES: integer(1_000_000, 1_000, 100_000_000),
-    SHUTDOWN_GRACE: duration('10s'),
+    // Timers hold at most ~24.8 days; a drain longer than an hour is a mistake anyway.
+    SHUTDOWN_GRACE: duration('10s').refine((seconds) => seconds <= 3600, 'must be at most 1h'),
   })
   .superRefine(
     (env, ctx) => {

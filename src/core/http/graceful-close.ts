@@ -1,5 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
+
+/**
+ * How long open keep-alive connections may still send a request after closing began: a client
+ * sending steadily does so within milliseconds and is answered with Connection: close.
+ */
+const KEEP_ALIVE_DRAIN_MS = 1_000;
 
 export type CloseResult = {
   /** True when every connection ended on its own within the grace period; false when some were cut. */
@@ -7,8 +14,8 @@ export type CloseResult = {
 };
 
 /**
- * Closing without refusing what was accepted: Node's server.close() stops accepting connections
- * and ends the idle keep-alive ones; every response sent from then on (for a request in flight, or
+ * Closing without refusing what was accepted: the server stops accepting connections, and idle
+ * keep-alive ones end after a short drain (below); every response sent from then on (for a request in flight, or
  * one that arrives on a connection still open) carries `Connection: close`, so each connection
  * ends after its current exchange instead of being served on. Connections still open after the
  * grace period are destroyed.
@@ -36,9 +43,11 @@ export function trackConnectionsForClose(app: FastifyInstance) {
       if (response.headersSent) response.once('finish', endIdleConnections);
       else response.setHeader('connection', 'close');
     }
-    // Requests that reached the socket before closing began are read first (one turn of the event
-    // loop), so they are in flight, not idle, when Node ends the idle connections.
-    await new Promise((resolve) => setImmediate(resolve));
+    // Stop accepting at once, but keep the open keep-alive connections a moment: a request a
+    // client has already written on one (or writes now) is then answered, with Connection: close,
+    // rather than met by a reset. Node's own close would end them at once.
+    net.Server.prototype.close.call(app.server);
+    await connectionsEnded(app.server, Math.min(KEEP_ALIVE_DRAIN_MS, graceMs));
     let drained = true;
     const deadline = setTimeout(() => {
       drained = false;
@@ -51,4 +60,14 @@ export function trackConnectionsForClose(app: FastifyInstance) {
     }
     return { drained };
   };
+}
+
+/** Resolves when the server has no connection left, or after `waitMs`. */
+async function connectionsEnded(server: net.Server, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline) {
+    const open = await new Promise<number>((resolve) => server.getConnections((_error, count) => resolve(count ?? 0)));
+    if (open === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

@@ -9,13 +9,20 @@ const STOP_AFTER_DRAIN_MS = 15_000;
  * accepted within the grace period and exits 0. It exits 1 when connections had to be cut at the
  * end of the grace period, when closing fails, or when stopping hangs past its own limit. A repeated
  * signal changes nothing (npm forwards the terminal's SIGINT that node has already received).
+ *
+ * The handlers are installed before the gateway starts: a signal during start-up (a container
+ * stopped while it boots) lets the start finish — it may be initialising the database — and
+ * then closes it the same way, so its embedded server is stopped rather than orphaned.
  */
-export function stopOnSignals(gateway: Gateway, logger: Logger, graceSeconds: number): void {
+export function stopOnSignals(logger: Logger, graceSeconds: number): { serving(gateway: Gateway): void } {
+  let gateway: Gateway | null = null;
+  let requested: string | null = null;
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
+
+  const stop = () => {
+    if (stopping || !gateway || !requested) return;
     stopping = true;
-    logger.info({ signal, graceSeconds }, 'shutting down');
+    logger.info({ signal: requested, graceSeconds }, 'shutting down');
     setTimeout(
       () => {
         logger.error('shutdown took too long; exiting');
@@ -35,6 +42,18 @@ export function stopOnSignals(gateway: Gateway, logger: Logger, graceSeconds: nu
       },
     );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  const onSignal = (signal: string) => {
+    if (requested) return;
+    requested = signal;
+    if (!gateway) logger.info({ signal }, 'stopping once started');
+    stop();
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  return {
+    serving(started) {
+      gateway = started;
+      stop();
+    },
+  };
 }

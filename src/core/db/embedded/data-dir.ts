@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { PostgresBinaries } from './binaries';
@@ -20,6 +20,8 @@ export type DataDirLayout = {
   marker: string;
   /** The running gateway's pid (gateway-lock.ts). */
   lockFile: string;
+  /** Held while a process initialises the folder or starts, adopts or stops its server. */
+  startLockFile: string;
 };
 
 export function dataDirLayout(dataDir: string): DataDirLayout {
@@ -33,6 +35,7 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     secretKeyFile: path.join(root, 'secret.key'),
     marker: path.join(root, 'portcullis.json'),
     lockFile: path.join(root, 'portcullis.pid'),
+    startLockFile: path.join(root, 'portcullis.start.lock'),
   };
 }
 
@@ -46,7 +49,7 @@ export class DataDirError extends Error {
 
 type Marker = { format: 1; state: 'initialising' | 'ready'; postgresMajor?: number; secretKeyFile?: boolean };
 
-const DAMAGED =
+export const DAMAGED =
   'Portcullis will not create a new database over it, which would hide every account: restore the folder from a backup, or move it away to start afresh.';
 
 async function readMarker(layout: DataDirLayout): Promise<Marker | null> {
@@ -71,11 +74,20 @@ async function entriesOf(folder: string): Promise<string[] | null> {
   });
 }
 
-async function isFile(file: string): Promise<boolean> {
-  return stat(file).then(
-    (found) => found.isFile() && found.size > 0,
-    () => false,
-  );
+/** What is wrong with a file the folder needs, in the words of the refusal; null when nothing. */
+async function fileProblem(file: string): Promise<string | null> {
+  try {
+    const found = await stat(file);
+    if (!found.isFile()) return 'is not a file';
+    if (found.size === 0) return 'is empty';
+    await (await open(file, 'r')).close();
+    return null;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'is missing';
+    if (code === 'EACCES' || code === 'EPERM') return 'cannot be read by this user (permission denied)';
+    throw error;
+  }
 }
 
 /**
@@ -88,8 +100,11 @@ export async function inspectDataDir(
   binaries: PostgresBinaries,
   secretKeySet: boolean,
 ): Promise<'fresh' | 'ready'> {
-  // The gateway's pid file is written before the folder is looked at.
-  const entries = (await entriesOf(layout.root))?.filter((entry) => entry !== path.basename(layout.lockFile));
+  const folder = await stat(layout.root).catch(() => null);
+  if (folder && !folder.isDirectory()) throw new DataDirError(layout, 'is not a folder.');
+  // The locks are taken before the folder is looked at again under them.
+  const locks = [path.basename(layout.lockFile), path.basename(layout.startLockFile)];
+  const entries = (await entriesOf(layout.root))?.filter((entry) => !locks.includes(entry));
   if (!entries || entries.length === 0) return 'fresh';
   const marker = await readMarker(layout);
   if (!marker) {
@@ -105,8 +120,11 @@ export async function inspectDataDir(
     );
   }
   if (marker.state === 'initialising') return 'fresh';
-  const missing = await firstMissing(layout, marker);
-  if (missing) throw new DataDirError(layout, `is damaged: ${missing} is missing. ${DAMAGED}`);
+  const problem = await firstProblem(layout, marker);
+  if (problem?.endsWith('(permission denied)')) {
+    throw new DataDirError(layout, `cannot be used: ${problem}; run the gateway as the user that created the folder.`);
+  }
+  if (problem) throw new DataDirError(layout, `is damaged: ${problem}. ${DAMAGED}`);
   const version = (await readFile(path.join(layout.cluster, 'PG_VERSION'), 'utf8')).trim();
   if (version !== String(binaries.majorVersion)) {
     throw new DataDirError(
@@ -120,7 +138,7 @@ export async function inspectDataDir(
   return 'ready';
 }
 
-async function firstMissing(layout: DataDirLayout, marker: Marker): Promise<string | null> {
+async function firstProblem(layout: DataDirLayout, marker: Marker): Promise<string | null> {
   const required = [
     path.join(layout.cluster, 'PG_VERSION'),
     path.join(layout.cluster, 'global', 'pg_control'),
@@ -130,11 +148,13 @@ async function firstMissing(layout: DataDirLayout, marker: Marker): Promise<stri
     ...(marker.secretKeyFile ? [layout.secretKeyFile] : []),
   ];
   for (const file of required) {
-    if (!(await isFile(file))) return path.relative(layout.root, file);
+    const problem = await fileProblem(file);
+    if (problem) return `${path.relative(layout.root, file)} ${problem}`;
   }
   for (const folder of ['base', 'global', 'pg_wal']) {
-    const entries = await entriesOf(path.join(layout.cluster, folder));
-    if (!entries || entries.length === 0) return path.relative(layout.root, path.join(layout.cluster, folder));
+    const entries = await entriesOf(path.join(layout.cluster, folder)).catch(() => null);
+    if (!entries || entries.length === 0)
+      return `${path.relative(layout.root, path.join(layout.cluster, folder))} is missing`;
   }
   return null;
 }

@@ -1,3 +1,6 @@
+import { mkdir } from 'node:fs/promises';
+import { Client } from 'pg';
+import type { Logger } from '../../logger';
 import { postgresBinaries } from './binaries';
 import {
   assertReachableByServer,
@@ -7,9 +10,9 @@ import {
   inspectDataDir,
   readPassword,
 } from './data-dir';
-import { liveGateway, lockForGateway } from './gateway-lock';
-import type { Logger } from '../../logger';
+import { liveGateway, lockForGateway, withStartLock } from './gateway-lock';
 import {
+  assertAnswers,
   EMBEDDED_HOST,
   isThisClustersServer,
   readPostmasterRecord,
@@ -25,7 +28,7 @@ export type EmbeddedServer = {
   user: string;
   password: string;
   database: string;
-  /** Lets go of the server: stops it when this process owns it, and drops the gateway lock. */
+  /** Lets go of the server: stops it when nobody else needs it, and drops the gateway lock. */
   release(): Promise<void>;
 };
 
@@ -33,9 +36,9 @@ export type EmbeddedRole =
   /** `portcullis serve`: the one gateway of DATA_DIR; owns the server and stops it on shutdown. */
   | { kind: 'gateway' }
   /**
-   * The admin commands: attach to the server a gateway runs, or start it for their own work and
-   * stop it again, unless a gateway has adopted it meanwhile. `create` lets a command initialise
-   * a new DATA_DIR (migrate, bootstrap); reading commands refuse an empty one.
+   * The admin commands: attach to the running server, or start it; the last one out stops it
+   * unless a gateway holds the folder. `create` lets a command initialise a new DATA_DIR
+   * (migrate, bootstrap); reading commands refuse an empty one.
    */
   | { kind: 'tool'; create: boolean };
 
@@ -57,66 +60,117 @@ export async function openEmbeddedServer(dataDir: string, options: EmbeddedOptio
   const layout = dataDirLayout(dataDir);
   const binaries = postgresBinaries();
   const user = await serverUser();
-  const unlock = options.role.kind === 'gateway' ? await lockForGateway(layout) : null;
+  const gateway = options.role.kind === 'gateway';
+  // Every refusal comes before anything is written, so a foreign folder is left as it was.
+  await assertReachableByServer(layout, user);
+  if ((await inspectDataDir(layout, binaries, options.secretKeySet)) === 'fresh') refuseToCreate();
+  await mkdir(layout.root, { recursive: true, mode: 0o700 });
+  const unlockGateway = gateway ? await lockForGateway(layout) : null;
   try {
-    await assertReachableByServer(layout, user);
-    const state = await inspectDataDir(layout, binaries, options.secretKeySet);
-    if (state === 'fresh') {
-      if (options.role.kind === 'tool' && !options.role.create) {
-        throw new DataDirError(layout, 'holds no database yet: start the gateway first.');
-      }
-      await initialiseDataDir(layout, binaries, user, options.secretKeySet);
-    }
-    const password = await readPassword(layout);
-    const running = await runningServer(layout, password);
-    const server = running ?? (await startServer(layout, binaries, user, options.maxConnections));
-    const startedHere = running === null;
-    const ownsServer = options.role.kind === 'gateway' || startedHere;
-    const watchdog = options.role.kind === 'gateway' ? restartWhenGone(server.port) : null;
+    const { port, password, presence } = await withStartLock(layout, bringUp);
+    const watchdog = gateway ? restartWhenGone(port, password) : null;
     return {
       host: EMBEDDED_HOST,
-      port: server.port,
+      port,
       user: 'postgres',
       password,
       database: 'postgres',
       async release() {
         if (watchdog) clearInterval(watchdog);
         try {
-          if (ownsServer && (options.role.kind === 'gateway' || (await liveGateway(layout)) === null)) {
-            await stopServer(layout, binaries, user);
-          }
+          await withStartLock(layout, async () => {
+            if (gateway || ((await othersConnected(presence)) === 0 && (await liveGateway(layout)) === null)) {
+              await stopServer(layout, binaries, user);
+            }
+          });
         } finally {
-          await unlock?.();
+          await presence?.end().catch(() => undefined);
+          await unlockGateway?.();
         }
       },
     };
   } catch (error) {
-    await unlock?.();
+    await unlockGateway?.();
     throw error;
+  }
+
+  function refuseToCreate() {
+    if (options.role.kind === 'tool' && !options.role.create) {
+      throw new DataDirError(layout, 'holds no database yet: start the gateway first.');
+    }
+  }
+
+  /** Under the start lock: the folder initialised if new, its server running and answering. */
+  async function bringUp() {
+    if ((await inspectDataDir(layout, binaries, options.secretKeySet)) === 'fresh') {
+      refuseToCreate();
+      await initialiseDataDir(layout, binaries, user, options.secretKeySet);
+    }
+    const password = await readPassword(layout);
+    let server = await runningServer(layout, password);
+    // A server adopted from an earlier gateway keeps that gateway's settings: too few connections
+    // for this one's pool would refuse its requests, so it is started again.
+    if (
+      server &&
+      gateway &&
+      (await assertAnswers(layout, server.port, password)).maxConnections < options.maxConnections
+    ) {
+      await stopServer(layout, binaries, user);
+      server = null;
+    }
+    server ??= await startServer(layout, binaries, user, options.maxConnections);
+    await assertAnswers(layout, server.port, password);
+    // An admin command's own connection, held until it lets go: the last one out sees no other.
+    const presence = gateway ? null : await connect(server.port, password);
+    return { port: server.port, password, presence };
   }
 
   /**
    * A server that died under the gateway (killed, out of memory) is started again on the same
    * port, where the connection pool finds it: requests meanwhile answer SERVICE_UNAVAILABLE.
    */
-  function restartWhenGone(port: number): NodeJS.Timeout {
-    let restarting = false;
+  function restartWhenGone(port: number, password: string): NodeJS.Timeout {
+    let checking = false;
     const timer = setInterval(() => {
-      if (restarting) return;
-      restarting = true;
-      void (async () => {
+      if (checking) return;
+      checking = true;
+      withStartLock(layout, async () => {
         const record = await readPostmasterRecord(layout);
-        if (record && (await isThisClustersServer(layout, record.pid))) return;
+        const alive = record !== null && (await isThisClustersServer(layout, record.pid));
+        if (alive && record.port === port) return;
         options.logger.warn({ dataDir: layout.root }, 'the embedded PostgreSQL server is gone; starting it again');
+        // An admin command may have started it meanwhile, elsewhere than the pool looks.
+        if (alive) await stopServer(layout, binaries, user);
         await startServer(layout, binaries, user, options.maxConnections, port);
+        await assertAnswers(layout, port, password);
         options.logger.info({ port }, 'the embedded PostgreSQL server runs again');
-      })()
+      })
         .catch((error: unknown) =>
           options.logger.error({ err: error }, 'could not restart the embedded PostgreSQL server'),
         )
-        .finally(() => (restarting = false));
+        .finally(() => (checking = false));
     }, WATCH_INTERVAL_MS);
     timer.unref();
     return timer;
   }
+}
+
+async function connect(port: number, password: string): Promise<Client> {
+  const client = new Client({ host: EMBEDDED_HOST, port, user: 'postgres', password, database: 'postgres' });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+/** Client sessions on the server other than `presence` (other admin commands, a gateway's pool). */
+async function othersConnected(presence: Client | null): Promise<number> {
+  if (!presence) return 0;
+  // Unknown counts as someone: a server is better left running than stopped under a user.
+  const answer = await presence
+    .query<{ others: number }>(
+      `SELECT count(*)::int AS others FROM pg_stat_activity
+        WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+    )
+    .catch(() => ({ rows: [{ others: 1 }] }));
+  return answer.rows[0].others;
 }

@@ -1,59 +1,48 @@
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import type { DataDirLayout } from './data-dir';
 import { DataDirError } from './data-dir';
-import { isProcessAlive, processCommand, processStartTime } from './processes';
+import { lockHolder, tryLock } from './pid-lock';
 
 /** `portcullis serve` compiled or from the sources (`npm run dev`, the tests). */
 const GATEWAY_COMMAND = /portcullis|src\/(main|cli)\.[jt]s/;
 
-type Holder = { pid: number; startTime: string | null };
-
-async function readHolder(layout: DataDirLayout): Promise<Holder | null> {
-  const text = await readFile(layout.lockFile, 'utf8').catch(() => null);
-  if (text === null) return null;
-  const [pid, startTime] = text.trim().split(/\s+/);
-  return Number.isInteger(Number(pid)) && Number(pid) > 0 ? { pid: Number(pid), startTime: startTime ?? null } : null;
+/** The live gateway serving this DATA_DIR, if any. */
+export function liveGateway(layout: DataDirLayout): Promise<number | null> {
+  return lockHolder(layout.lockFile, GATEWAY_COMMAND);
 }
 
-/**
- * The live gateway serving this DATA_DIR, if any. A pid file whose process has died, or whose pid
- * now names another process (its start time differs: pids are reused, in containers at once),
- * names no gateway.
- */
-export async function liveGateway(layout: DataDirLayout): Promise<number | null> {
-  const holder = await readHolder(layout);
-  if (!holder || holder.pid === process.pid || !isProcessAlive(holder.pid)) return null;
-  const startTime = await processStartTime(holder.pid);
-  if (startTime !== null && holder.startTime !== null) return startTime === holder.startTime ? holder.pid : null;
-  // A pid file without a start time: believe it only if the process looks like a gateway.
-  const command = await processCommand(holder.pid);
-  return command === null || GATEWAY_COMMAND.test(command) ? holder.pid : null;
-}
-
-/**
- * One gateway per DATA_DIR: its pid file holds the pid and the process's start time. Returns the
- * release function.
- */
+/** One gateway per DATA_DIR, held for the gateway's lifetime. Returns the release function. */
 export async function lockForGateway(layout: DataDirLayout): Promise<() => Promise<void>> {
-  await mkdir(layout.root, { recursive: true, mode: 0o700 });
-  const content = `${process.pid} ${(await processStartTime(process.pid)) ?? ''}`.trim();
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const handle = await open(layout.lockFile, 'wx', 0o644);
-      await handle.writeFile(`${content}\n`);
-      await handle.close();
-      return () => rm(layout.lockFile, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = await liveGateway(layout);
-      if (holder !== null) {
-        throw new DataDirError(
-          layout,
-          `is in use by the gateway with pid ${holder}: stop it, or set another DATA_DIR.`,
-        );
-      }
-      await rm(layout.lockFile, { force: true });
-    }
+  const lock = await tryLock(layout.lockFile, GATEWAY_COMMAND);
+  if ('heldBy' in lock) {
+    throw new DataDirError(
+      layout,
+      `is in use by the gateway with pid ${lock.heldBy}: stop it, or set another DATA_DIR.`,
+    );
   }
-  throw new DataDirError(layout, 'could not be locked: another gateway is starting on it.');
+  return lock.release;
+}
+
+const ANY_COMMAND = /./;
+const START_LOCK_WAIT_MS = 120_000;
+
+/**
+ * Serialises, between the gateway and the admin commands, everything that changes whether the
+ * server exists or runs: initialising the folder, starting, adopting and stopping the server.
+ */
+export async function withStartLock<T>(layout: DataDirLayout, work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + START_LOCK_WAIT_MS;
+  for (;;) {
+    const lock = await tryLock(layout.startLockFile, ANY_COMMAND);
+    if ('release' in lock) {
+      try {
+        return await work();
+      } finally {
+        await lock.release();
+      }
+    }
+    if (Date.now() > deadline) {
+      throw new DataDirError(layout, `is being started or stopped by process ${lock.heldBy}, which does not finish.`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -1,9 +1,9 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
 import type { PostgresBinaries } from './binaries';
-import { DataDirError, type DataDirLayout } from './data-dir';
+import { DAMAGED, DataDirError, type DataDirLayout } from './data-dir';
 import { runAs, type ServerUser } from './server-user';
 import { isProcessAlive, processCommand } from './processes';
 
@@ -93,9 +93,10 @@ function freePort(): Promise<number> {
   });
 }
 
-async function logTail(layout: DataDirLayout): Promise<string> {
-  const log = await readFile(layout.serverLog, 'utf8').catch(() => '');
-  return log.trim().split('\n').slice(-12).join('\n');
+/** The server log's lines written since `from` (a byte offset): this start's, not earlier ones. */
+async function logSince(layout: DataDirLayout, from: number): Promise<string> {
+  const log = await readFile(layout.serverLog).catch(() => Buffer.alloc(0));
+  return log.subarray(from).toString('utf8').trim().split('\n').slice(-12).join('\n');
 }
 
 /**
@@ -112,11 +113,13 @@ export async function startServer(
   fixedPort?: number,
 ): Promise<PostmasterRecord> {
   // A postmaster.pid left by a server that died with its machine (or container) may name a pid
-  // now used by something else, which PostgreSQL would take for a running server.
+  // now used by something else, which PostgreSQL would take for a running server; a power loss
+  // or a full disk may leave it empty or cut, which pg_ctl refuses.
   const stale = await readPostmasterRecord(layout);
-  if (stale && !(await isThisClustersServer(layout, stale.pid))) {
+  if (!stale || !(await isThisClustersServer(layout, stale.pid))) {
     await rm(path.join(layout.cluster, 'postmaster.pid'), { force: true });
   }
+  const logStart = (await stat(layout.serverLog).catch(() => null))?.size ?? 0;
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = fixedPort ?? (await freePort());
@@ -153,11 +156,47 @@ export async function startServer(
   const reason = lastError instanceof Error ? lastError.message : String(lastError);
   throw new DataDirError(
     layout,
-    `could not start its PostgreSQL server (${reason.split('\n')[0]}). The server's log says:\n${await logTail(layout)}`,
+    `could not start its PostgreSQL server (${reason.split('\n')[0]}). The server's log says:\n${await logSince(layout, logStart)}`,
   );
 }
 
-/** Fast shutdown: open transactions roll back, clients are disconnected, data is flushed. */
+/**
+ * Fast shutdown: open transactions roll back, clients are disconnected, data is flushed. A server
+ * that is already gone (killed, or stopped by someone else) needs nothing.
+ */
 export async function stopServer(layout: DataDirLayout, binaries: PostgresBinaries, user: ServerUser): Promise<void> {
+  const record = await readPostmasterRecord(layout);
+  if (!record || !(await isThisClustersServer(layout, record.pid))) return;
   await runAs(user, binaries.pgCtl, ['stop', '--pgdata', layout.cluster, '--mode=fast', '--wait', '--timeout=60']);
+}
+
+/**
+ * Connects as the gateway will, so that a folder whose password no longer matches its cluster,
+ * or whose cluster lost its database, is refused by name rather than by the driver's words.
+ */
+export async function assertAnswers(
+  layout: DataDirLayout,
+  port: number,
+  password: string,
+): Promise<{ maxConnections: number }> {
+  const client = new Client({ host: EMBEDDED_HOST, port, user: 'postgres', password, database: 'postgres' });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ max: number }>("SELECT current_setting('max_connections')::int AS max");
+    return { maxConnections: rows[0].max };
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === '28P01') {
+      throw new DataDirError(
+        layout,
+        `is damaged: ${path.basename(layout.passwordFile)} does not match its cluster. ${DAMAGED}`,
+      );
+    }
+    if (code === '3D000')
+      throw new DataDirError(layout, `is damaged: its cluster has lost the postgres database. ${DAMAGED}`);
+    throw error;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
