@@ -96,8 +96,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(spawned.map((script) => script.forceStop()));
+  // A gateway killed above leaves its server running: stop it, and let it finish writing.
   const pid = await serverPid();
-  if (pid) process.kill(pid, 'SIGINT');
+  if (pid) {
+    process.kill(pid, 'SIGINT');
+    while ((await serverPid()) === pid) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   await rm(dataDir, { recursive: true, force: true });
 });
 

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import type { Logger } from '../../logger';
 import { postgresBinaries } from './binaries';
 import {
@@ -14,6 +14,7 @@ import { liveGateway, lockForGateway, withStartLock } from './gateway-lock';
 import {
   assertAnswers,
   EMBEDDED_HOST,
+  embeddedClient,
   isThisClustersServer,
   readPostmasterRecord,
   runningServer,
@@ -118,8 +119,12 @@ export async function openEmbeddedServer(dataDir: string, options: EmbeddedOptio
       await stopServer(layout, binaries, user);
       server = null;
     }
+    const startedHere = server === null;
     server ??= await startServer(layout, binaries, user, options.maxConnections);
-    await assertAnswers(layout, server.port, password);
+    await assertAnswers(layout, server.port, password).catch(async (refusal: unknown) => {
+      if (startedHere) await stopServer(layout, binaries, user);
+      throw refusal;
+    });
     // An admin command's own connection, held until it lets go: the last one out sees no other.
     const presence = gateway ? null : await connect(server.port, password);
     return { port: server.port, password, presence };
@@ -156,8 +161,7 @@ export async function openEmbeddedServer(dataDir: string, options: EmbeddedOptio
 }
 
 async function connect(port: number, password: string): Promise<Client> {
-  const client = new Client({ host: EMBEDDED_HOST, port, user: 'postgres', password, database: 'postgres' });
-  client.on('error', () => undefined);
+  const client = embeddedClient(port, password);
   await client.connect();
   return client;
 }

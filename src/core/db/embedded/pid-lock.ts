@@ -13,12 +13,13 @@ async function readHolder(file: string): Promise<Holder | null> {
 /**
  * The live process holding a pid-file lock, if any. A file whose process has died, or whose pid
  * now names another process (its start time differs: pids are reused, in containers at once),
- * names nobody. A file without a start time (written by an earlier version) is believed only
+ * names nobody. This very process may hold it too (a second open in one process waits, or is
+ * refused, like another process would be). A file without a start time (written by an earlier version) is believed only
  * when the process's command line matches `looksLikeHolder`.
  */
 export async function lockHolder(file: string, looksLikeHolder: RegExp): Promise<number | null> {
   const holder = await readHolder(file);
-  if (!holder || holder.pid === process.pid || !isProcessAlive(holder.pid)) return null;
+  if (!holder || !isProcessAlive(holder.pid)) return null;
   const startTime = await processStartTime(holder.pid);
   if (startTime !== null && holder.startTime !== null) return startTime === holder.startTime ? holder.pid : null;
   const command = await processCommand(holder.pid);

@@ -24,19 +24,29 @@ export async function readPostmasterRecord(layout: DataDirLayout): Promise<Postm
 }
 
 /**
- * Whether a PostgreSQL server answers on `port` with this folder's password and serves this very
- * cluster: the check that makes adopting a running server safe.
+ * A connection to the embedded server: loopback TCP without TLS, whatever PGSSLMODE the shell
+ * has (pg reads it for any connection that does not say), and a bounded wait.
  */
-export async function servesCluster(layout: DataDirLayout, port: number, password: string): Promise<boolean> {
+export function embeddedClient(port: number, password: string): Client {
   const client = new Client({
     host: EMBEDDED_HOST,
     port,
     user: 'postgres',
     password,
     database: 'postgres',
-    connectionTimeoutMillis: 3000,
+    ssl: false,
+    connectionTimeoutMillis: 5_000,
   });
   client.on('error', () => undefined);
+  return client;
+}
+
+/**
+ * Whether a PostgreSQL server answers on `port` with this folder's password and serves this very
+ * cluster: the check that makes adopting a running server safe.
+ */
+export async function servesCluster(layout: DataDirLayout, port: number, password: string): Promise<boolean> {
+  const client = embeddedClient(port, password);
   try {
     await client.connect();
     const { rows } = await client.query<{ data_directory: string }>('SHOW data_directory');
@@ -179,8 +189,7 @@ export async function assertAnswers(
   port: number,
   password: string,
 ): Promise<{ maxConnections: number }> {
-  const client = new Client({ host: EMBEDDED_HOST, port, user: 'postgres', password, database: 'postgres' });
-  client.on('error', () => undefined);
+  const client = embeddedClient(port, password);
   try {
     await client.connect();
     const { rows } = await client.query<{ max: number }>("SELECT current_setting('max_connections')::int AS max");
