@@ -58,6 +58,15 @@ async function accountsLookedUp(spellings: string[]): Promise<number> {
   return count;
 }
 
+/** How many of `spellings` the account look-up (lower() of the trimmed email) finds an account for. */
+async function reachingAnAccount(spellings: string[]): Promise<number> {
+  const [{ count }] = await server.sql<{ count: number }>(
+    'SELECT count(*)::int AS count FROM unnest($1::text[]) AS spelling JOIN users ON lower(users.email) = lower(spelling)',
+    [spellings.map((spelling) => spelling.trim())],
+  );
+  return count;
+}
+
 /** A Greek address whose local part ends in sigma, which JS and PostgreSQL lower differently. */
 const greekEmail = () => `${uniqueEmail('x').split('@')[0]}.οδυσσεασ@example.com`;
 
@@ -155,21 +164,25 @@ describe('requestPasswordReset across spellings of one account', () => {
     await createUser(server, email);
     const spellings = spellingsOf(email);
     // Each spelling comes from its own address, so only the per-email limit can refuse.
-    const addresses = spellings.map(() => freshAddress());
+    const requests = spellings.flatMap((spelling) => {
+      const address = freshAddress();
+      return Array.from({ length: RESETS_PER_EMAIL }, () => ({ spelling, address }));
+    });
     const since = sink.messages.length;
     const responses = await Promise.all(
-      spellings.flatMap((spelling, index) =>
-        Array.from({ length: RESETS_PER_EMAIL }, () =>
-          server.graphql(REQUEST_RESET, { email: spelling }, from(addresses[index])),
-        ),
-      ),
+      requests.map(({ spelling, address }) => server.graphql(REQUEST_RESET, { email: spelling }, from(address))),
     );
 
     const { refused, answered } = partition(responses);
     expect(answered).toHaveLength(RESETS_PER_EMAIL);
     for (const response of answered) expect(response.data?.requestPasswordReset).toBe(true);
     for (const response of refused) expectRateLimited(response);
-    expect(await settledMailsTo(sink, email, since)).toHaveLength(RESETS_PER_EMAIL);
+    // Some spellings share the allowance without reaching the account (final ς, NFD, full-width:
+    // the key folds them, lower() does not), so an answer spent on one of them mails nobody, and
+    // which requests win the race varies from run to run.
+    const answeredSpellings = requests.filter((_request, index) => answered.includes(responses[index]));
+    const mailed = await reachingAnAccount(answeredSpellings.map(({ spelling }) => spelling));
+    expect(await settledMailsTo(sink, email, since, mailed)).toHaveLength(mailed);
   });
 
   it('is attacked with spellings that are one account to the look-up (what makes the tests above meaningful)', async () => {

@@ -36,14 +36,23 @@ export function partition(responses: GraphQLResponse[]) {
   return { refused: responses.filter(isRateLimited), answered: responses.filter((r) => !isRateLimited(r)) };
 }
 
-/** The messages to `to` that arrived after `since`, once no more have come for `quietMs`. */
-export async function settledMailsTo(sink: SmtpSink, to: string, since: number, quietMs = 750) {
-  const count = () => mailsTo(sink, to, since).length;
-  let seen = -1;
-  while (count() !== seen) {
-    seen = count();
-    await new Promise((resolve) => setTimeout(resolve, quietMs));
+/**
+ * The messages to `to` that arrived after `since`, once `expected` of them have (or `deadlineMs`
+ * passed) and a further `quietMs` brought no more, so a message too many still shows. Mail goes
+ * out after the answer, so how long after it arrives says nothing about whether it was sent.
+ */
+export async function settledMailsTo(
+  sink: SmtpSink,
+  to: string,
+  since: number,
+  expected: number,
+  { deadlineMs = 15_000, quietMs = 1000 } = {},
+) {
+  const deadline = Date.now() + deadlineMs;
+  while (mailsTo(sink, to, since).length < expected && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
+  await new Promise((resolve) => setTimeout(resolve, quietMs));
   return mailsTo(sink, to, since);
 }
 
