@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { loadConfig } from '../../src/core/config/config';
 import { openDatabase } from '../../src/core/db/database';
 import { createLogger } from '../../src/core/logger';
+import { SigningKeyStore } from '../../src/modules/auth/signing-keys.service';
 import { gatewayEnv, runScript } from '../support/spawn-gateway';
 
 /**
@@ -56,6 +57,9 @@ beforeAll(async () => {
   const database = await open(pristine);
   await database.dataSource.query(`CREATE TABLE canary (note text)`);
   await database.dataSource.query(`INSERT INTO canary VALUES ('kept')`);
+  // The signing keys a first start seals with DATA_DIR/secret.key.
+  const secretKey = (await readFile(path.join(pristine, 'secret.key'), 'utf8')).trim();
+  await new SigningKeyStore(database.dataSource, secretKey).initialize();
   await database.close();
 });
 
@@ -168,6 +172,19 @@ describe('the complete folder', () => {
     } finally {
       await database.close();
     }
+  });
+
+  it('whose secret.key was replaced is refused by `portcullis serve` with what is wrong', async () => {
+    const dataDir = await copyOfPristine('other-secret-key');
+    await writeFile(path.join(dataDir, 'secret.key'), 'another-key-that-sealed-nothing-here-0123456789\n');
+    const run = await runScript(
+      'src/cli.ts',
+      ['serve'],
+      gatewayEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }),
+      60_000,
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('the stored signing keys cannot be decrypted');
   });
 
   it('refused by `portcullis serve` exits 1 without printing a new owner', async () => {

@@ -53,7 +53,14 @@ export class SigningKeyStore {
       .getMany();
     const activeRow = rows.find((row) => row.status === SigningKeyStatus.ACTIVE);
     if (!activeRow?.privateJwkSealed) throw new Error('no active signing key');
-    const privateJwk = JSON.parse(await this.box.open(activeRow.privateJwkSealed)) as JWK;
+    const sealedKey = activeRow.privateJwkSealed;
+    const privateJwk = JSON.parse(
+      await this.box.open(sealedKey).catch(() => {
+        throw new Error(
+          'the stored signing keys cannot be decrypted: SECRET_KEY (or DATA_DIR/secret.key in embedded mode) is not the key they were sealed with',
+        );
+      }),
+    ) as JWK;
     this.active = { kid: activeRow.id, privateKey: (await importJWK(privateJwk, SIGNING_ALGORITHM)) as CryptoKey };
     this.publishedJwks = rows.map((row) => row.publicJwk);
     this.publicKeys.clear();
