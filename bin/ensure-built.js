@@ -27,13 +27,13 @@ function typescriptCompiler() {
  * `git pull` runs the new code and every other start skips the compiler. Without TypeScript
  * (a production install without dev dependencies) an existing build is used as it is.
  */
-function ensureBuilt() {
+function ensureBuilt({ optional = false } = {}) {
   const built = statSync(BUILT, { throwIfNoEntry: false });
   const sourcesChanged = Math.max(...SOURCES.map((source) => newestChange(path.join(ROOT, source))));
   if (built && built.mtimeMs >= sourcesChanged) return;
   const tsc = typescriptCompiler();
   if (!tsc) {
-    if (built) return;
+    if (built || optional) return;
     process.stderr.write(
       'portcullis: dist/ is missing; build it with `npm run build` (TypeScript is a dev dependency).\n',
     );
@@ -51,3 +51,7 @@ function ensureBuilt() {
 }
 
 module.exports = { ensureBuilt };
+
+// `npm install` runs this as the project's `prepare` step, so the first `npm start` finds a build;
+// an install without dev dependencies has no compiler and skips it.
+if (require.main === module) ensureBuilt({ optional: true });
