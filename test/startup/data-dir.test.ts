@@ -37,6 +37,16 @@ async function copyOfPristine(name: string): Promise<string> {
   return copy;
 }
 
+/** `portcullis serve` on the folder, to its exit (a refusal exits at once). */
+function serveOn(dataDir: string) {
+  return runScript(
+    'src/cli.ts',
+    ['serve'],
+    gatewayEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }),
+    60_000,
+  );
+}
+
 async function expectRefused(dataDir: string, problem: RegExp) {
   const error: Error = await open(dataDir).then(
     async (database) => {
@@ -177,12 +187,7 @@ describe('the complete folder', () => {
   it('whose secret.key was replaced is refused by `portcullis serve` with what is wrong', async () => {
     const dataDir = await copyOfPristine('other-secret-key');
     await writeFile(path.join(dataDir, 'secret.key'), 'another-key-that-sealed-nothing-here-0123456789\n');
-    const run = await runScript(
-      'src/cli.ts',
-      ['serve'],
-      gatewayEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }),
-      60_000,
-    );
+    const run = await serveOn(dataDir);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('the stored signing keys cannot be decrypted');
   });
@@ -190,12 +195,7 @@ describe('the complete folder', () => {
   it('refused by `portcullis serve` exits 1 without printing a new owner', async () => {
     const dataDir = await copyOfPristine('serve-damaged');
     await rm(path.join(dataDir, 'postgres', 'PG_VERSION'));
-    const run = await runScript(
-      'src/cli.ts',
-      ['serve'],
-      gatewayEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }),
-      60_000,
-    );
+    const run = await serveOn(dataDir);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`DATA_DIR ${dataDir} is damaged: postgres/PG_VERSION is missing`);
     expect(run.stdout).not.toContain('password:');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/core/config/config';
 import { openDatabase, type Database } from '../../src/core/db/database';
 import { createLogger } from '../../src/core/logger';
+import { embeddedServerPid } from '../support/embedded-server';
 import { freePort, gatewayEnv, runScript, spawnScript, waitForHealthy, withTimeout } from '../support/spawn-gateway';
 
 /**
@@ -36,17 +37,7 @@ function asGateway(dataDir: string, env: Record<string, string> = {}): Promise<D
   return openDatabase(config, createLogger('silent'));
 }
 
-async function serverPid(dataDir: string): Promise<number | null> {
-  const record = await readFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').catch(() => null);
-  if (!record) return null;
-  const pid = Number(record.split('\n')[0]);
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return null;
-  }
-}
+const serverPid = embeddedServerPid;
 
 it('initialises a new folder once when the gateway and an admin command start on it at once', async () => {
   const dataDir = path.join(workspace, 'first-start-race');

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { embeddedServerPid } from '../support/embedded-server';
 import { graphqlRequest } from '../support/graphql-client';
 import {
   freePort,
@@ -70,18 +71,8 @@ async function meEmail(url: string, token: string): Promise<string> {
   return response.data.me.email;
 }
 
-/** The embedded server's pid while it runs (PostgreSQL's postmaster.pid), else null. */
-async function serverPid(): Promise<number | null> {
-  const record = await readFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').catch(() => null);
-  if (!record) return null;
-  const pid = Number(record.split('\n')[0]);
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return null;
-  }
-}
+/** The embedded server's pid while it runs, else null. */
+const serverPid = () => embeddedServerPid(dataDir);
 
 let first: Running;
 let credentials: Credentials;
