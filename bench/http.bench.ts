@@ -4,7 +4,7 @@
  * rate of 8 clients at once (throughput). Needs the PostgreSQL that tests use (TEST_DATABASE_URL);
  * creates and drops its own database. Run it in two checkouts to compare HTTP layers.
  *
- *   npx ts-node --transpile-only bench/http.bench.ts
+ *   npm run bench:http
  */
 import 'reflect-metadata';
 import http from 'node:http';
