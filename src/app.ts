@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { DataSource } from 'typeorm';
 import type { IncomingMessage } from 'node:http';
 import type { Config } from './core/config/config';
 import { resolveSecretKey } from './core/config/secret-key';
@@ -74,11 +75,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       logger,
       apollo,
       createContext,
-      isReady: () =>
-        db.query('SELECT 1').then(
-          () => true,
-          () => false,
-        ),
+      isReady: () => answersWithin(db, READY_TIMEOUT_MS),
       jwks: () => services.signingKeys.jwks(),
       forwardAuth: (req, scope) => forwardAuth(req, scope.ipAddress, db, authenticate),
       auditExport: (req, scope, url) => auditExport(req, url, scope.ipAddress, db, authenticate),
@@ -130,4 +127,19 @@ async function announceBootstrap(
       '',
     ].join('\n'),
   );
+}
+
+/** A load balancer's readiness probe must not hang with a database that stopped answering. */
+const READY_TIMEOUT_MS = 2_000;
+
+function answersWithin(db: DataSource, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const answer = db.query('SELECT 1').then(
+    () => true,
+    () => false,
+  );
+  return Promise.race([answer, timeout]).finally(() => clearTimeout(timer));
 }

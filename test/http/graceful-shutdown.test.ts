@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestDatabase } from '../support/database';
@@ -320,3 +320,26 @@ it('exits 1 when a request is still unfinished at the end of SHUTDOWN_GRACE, cut
   expect(exchange.errorCode).toBe('ECONNRESET');
   expect(gateway.spawned.stdout()).toContain('requests were still running at the end of the grace period');
 }, 90_000);
+
+it('is not held up by connections that never sent a whole request (preconnects, health checks, scans)', async () => {
+  const gateway = await startGateway();
+  const silent = await openSocket(gateway.port);
+  const halfHeaders = await openSocket(gateway.port);
+  halfHeaders.write('POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+
+  const signalled = Date.now();
+  gateway.spawned.child.kill('SIGTERM');
+  const exit = await exitOf(gateway.spawned, 8_000);
+  expect(exit.code).toBe(0);
+  expect(Date.now() - signalled).toBeLessThan(5_000);
+  silent.destroy();
+  halfHeaders.destroy();
+}, 90_000);
+
+function openSocket(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}

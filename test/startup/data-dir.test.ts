@@ -147,6 +147,27 @@ describe('a DATA_DIR the server cannot reach', () => {
   });
 });
 
+describe('a marker that says the first start did not finish', () => {
+  it('over a folder that holds a cluster is refused, never initialised over', async () => {
+    const dataDir = await copyOfPristine('marker-initialising');
+    await writeFile(path.join(dataDir, 'portcullis.json'), JSON.stringify({ format: 1, state: 'initialising' }));
+    await expectRefused(
+      dataDir,
+      /is damaged: portcullis\.json says its first start did not finish, but it holds a cluster/,
+    );
+    const database = await open(dataDir).catch(() => null);
+    expect(database).toBeNull();
+    // The data is still there for whoever restores the marker.
+    await writeFile(path.join(dataDir, 'portcullis.json'), await readFile(path.join(pristine, 'portcullis.json')));
+    const restored = await open(dataDir);
+    try {
+      expect(await restored.dataSource.query('SELECT note FROM canary')).toEqual([{ note: 'kept' }]);
+    } finally {
+      await restored.close();
+    }
+  });
+});
+
 describe('a first start that was interrupted', () => {
   it('is redone from the start', async () => {
     const dataDir = path.join(workspace, 'interrupted');

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -5,7 +6,15 @@ import { loadConfig } from '../../src/core/config/config';
 import { openDatabase, type Database } from '../../src/core/db/database';
 import { createLogger } from '../../src/core/logger';
 import { embeddedServerPid } from '../support/embedded-server';
-import { freePort, gatewayEnv, runScript, spawnScript, waitForHealthy, withTimeout } from '../support/spawn-gateway';
+import {
+  freePort,
+  gatewayEnv,
+  REPO_ROOT,
+  runScript,
+  spawnScript,
+  waitForHealthy,
+  withTimeout,
+} from '../support/spawn-gateway';
 
 /**
  * What happens when several processes use one DATA_DIR at once, or when it is not what it should
@@ -195,3 +204,44 @@ it('connects to the embedded server without TLS whatever PGSSLMODE says', async 
     delete process.env.PGSSLMODE;
   }
 });
+
+it('shuts down when the process that started it exits without passing the signal on (npx, a shell)', async () => {
+  const dataDir = path.join(workspace, 'orphaned');
+  const port = await freePort();
+  const env = gatewayEnv({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', BCRYPT_COST: '4' });
+  // As `npx portcullis serve` runs it: npm, then a shell, then node; the shell dies on SIGTERM.
+  const shell = spawn('sh', ['-c', `"${process.execPath}" -r ts-node/register/transpile-only src/cli.ts serve; true`], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: 'ignore',
+  });
+  try {
+    const deadline = Date.now() + 90_000;
+    while (
+      !(await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
+      if (Date.now() > deadline) throw new Error('the gateway did not start');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const gatewayPid = Number((await readFile(path.join(dataDir, 'portcullis.pid'), 'utf8')).split(/\s/)[0]);
+    shell.kill('SIGKILL');
+    const stopped = Date.now() + 20_000;
+    while (isAlive(gatewayPid) && Date.now() < stopped) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(isAlive(gatewayPid)).toBe(false);
+    expect(await serverPid(dataDir)).toBeNull();
+  } finally {
+    shell.kill('SIGKILL');
+  }
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

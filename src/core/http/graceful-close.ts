@@ -30,11 +30,25 @@ export function trackConnectionsForClose(app: FastifyInstance) {
   // connection is idle and is ended like the others.
   const endIdleConnections = () => app.server.closeIdleConnections();
 
+  // Every connection, and how many requests it is answering: Node counts a connection that has
+  // not sent a whole request (a preconnect, a TCP health check, a scan) as neither idle nor busy.
+  const sockets = new Set<net.Socket>();
+  const answering = new WeakMap<net.Socket, number>();
+  app.server.on('connection', (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
   // Ahead of Fastify's own listener, so that every response is covered, a router refusal included.
-  app.server.prependListener('request', (_request: IncomingMessage, response: ServerResponse) => {
+  app.server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
     if (closing) response.setHeader('connection', 'close');
     inFlight.add(response);
-    response.once('close', () => inFlight.delete(response));
+    const socket = request.socket;
+    answering.set(socket, (answering.get(socket) ?? 0) + 1);
+    response.once('close', () => {
+      inFlight.delete(response);
+      answering.set(socket, (answering.get(socket) ?? 1) - 1);
+    });
   });
 
   return async function close(graceMs: number): Promise<CloseResult> {
@@ -48,6 +62,7 @@ export function trackConnectionsForClose(app: FastifyInstance) {
     // rather than met by a reset. Node's own close would end them at once.
     net.Server.prototype.close.call(app.server);
     await connectionsEnded(app.server, Math.min(KEEP_ALIVE_DRAIN_MS, graceMs));
+    for (const socket of sockets) if (!answering.get(socket)) socket.destroy();
     let drained = true;
     const deadline = setTimeout(() => {
       drained = false;

@@ -1,5 +1,6 @@
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { nestsFragmentsTooDeeply } from '../graphql/fragment-nesting';
 import { GRAPHIQL_CSP, graphiqlPage } from './graphiql';
 import { sendGraphQLError } from './replies';
 import { readBody } from './request-body';
@@ -24,6 +25,13 @@ function wantsGraphiQL(request: FastifyRequest): boolean {
   );
 }
 
+/** The query of a POST body or of a GET's query string, as Apollo will read it. */
+function queryText(request: FastifyRequest): unknown {
+  if (request.method === 'GET') return (request.query as Record<string, unknown> | undefined)?.query;
+  const body = request.body;
+  return body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>).query : undefined;
+}
+
 /** The Apollo integration builds a URL from the Host header: one no URL can hold is a malformed request. */
 function hasUsableHost(request: FastifyRequest): boolean {
   return URL.canParse(`${request.protocol}://${request.hostname}/`);
@@ -37,10 +45,11 @@ export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOp
   const executeGraphQL = fastifyApolloHandler(options.apollo, {
     context: (request) => options.createContext(request.raw, request.scope),
   });
-  const answerGraphQL = (request: FastifyRequest<{ Reply: string }>, reply: FastifyReply<{ Reply: string }>) =>
-    hasUsableHost(request)
-      ? executeGraphQL.call(app, request, reply)
-      : sendGraphQLError(reply, 400, 'request.invalid_input');
+  const answerGraphQL = (request: FastifyRequest<{ Reply: string }>, reply: FastifyReply<{ Reply: string }>) => {
+    if (!hasUsableHost(request)) return sendGraphQLError(reply, 400, 'request.invalid_input');
+    if (nestsFragmentsTooDeeply(queryText(request))) return sendGraphQLError(reply, 400, 'query.too_deep');
+    return executeGraphQL.call(app, request, reply);
+  };
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {

@@ -50,10 +50,32 @@ export function stopOnSignals(logger: Logger, graceSeconds: number): { serving(g
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+  stopWhenOrphaned(() => onSignal('parent exited'));
   return {
     serving(started) {
       gateway = started;
       stop();
     },
   };
+}
+
+/** How often the gateway checks that the process that started it is still there. */
+const PARENT_CHECK_MS = 1_000;
+
+/**
+ * `npx portcullis serve` runs the gateway under npm and a shell; npm passes SIGTERM to the shell,
+ * which dies without passing it on. The gateway then finds itself adopted by another process and
+ * shuts down as it would on the signal, rather than running on unsupervised.
+ */
+function stopWhenOrphaned(stop: () => void): void {
+  const parent = process.ppid;
+  // Started by init, a container's first process or a subreaper: nothing to watch.
+  if (parent <= 1) return;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      stop();
+    }
+  }, PARENT_CHECK_MS);
+  timer.unref();
 }

@@ -119,7 +119,15 @@ export async function inspectDataDir(
       `is not a Portcullis data folder (it is not empty and has no ${path.basename(layout.marker)}): choose an empty or new folder as DATA_DIR.`,
     );
   }
-  if (marker.state === 'initialising') return 'fresh';
+  // A first start that was cut before its cluster existed is redone; once the cluster exists it
+  // may hold data (a restored or hand-edited marker), and nothing is ever initialised over it.
+  if (marker.state === 'initialising') {
+    if (!(await entriesOf(layout.cluster).catch(() => ['unreadable']))) return 'fresh';
+    throw new DataDirError(
+      layout,
+      `is damaged: ${path.basename(layout.marker)} says its first start did not finish, but it holds a cluster. ${DAMAGED}`,
+    );
+  }
   const problem = await firstProblem(layout, marker);
   if (problem?.endsWith('(permission denied)')) {
     throw new DataDirError(layout, `cannot be used: ${problem}; run the gateway as the user that created the folder.`);
@@ -201,7 +209,6 @@ export async function initialiseDataDir(
   await writeMarker(layout, { format: 1, state: 'initialising' });
   const partial = `${layout.cluster}.partial`;
   await rm(partial, { recursive: true, force: true });
-  await rm(layout.cluster, { recursive: true, force: true });
   await mkdir(partial, { mode: 0o700 });
   if (user.uid !== undefined) await chown(partial, user.uid, user.gid ?? user.uid);
 
