@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/core/config/config';
 import { openDatabase, type Database } from '../../src/core/db/database';
 import { createLogger } from '../../src/core/logger';
-import { embeddedServerPid } from '../support/embedded-server';
+import { embeddedServerPid, isAlive } from '../support/embedded-server';
 import {
   freePort,
   gatewayEnv,
@@ -236,12 +236,3 @@ it('shuts down when the process that started it exits without passing the signal
     shell.kill('SIGKILL');
   }
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

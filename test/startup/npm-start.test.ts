@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { isAlive } from '../support/embedded-server';
 import { freePort, gatewayEnv, REPO_ROOT, withTimeout } from '../support/spawn-gateway';
 
 /**
@@ -50,15 +51,6 @@ async function npmStart(): Promise<Started> {
 /** The gateway's pid, from the pid file it holds in DATA_DIR. */
 async function gatewayPid(): Promise<number> {
   return Number((await readFile(path.join(workspace, 'data', 'portcullis.pid'), 'utf8')).split(/\s/)[0]);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 beforeAll(async () => {

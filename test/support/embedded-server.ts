@@ -6,10 +6,14 @@ export async function embeddedServerPid(dataDir: string): Promise<number | null>
   const record = await readFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').catch(() => null);
   if (!record) return null;
   const pid = Number(record.split('\n')[0]);
+  return isAlive(pid) ? pid : null;
+}
+
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return pid;
+    return true;
   } catch {
-    return null;
+    return false;
   }
 }
