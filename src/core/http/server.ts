@@ -7,6 +7,7 @@ import type { GraphQLContext } from '../context/context';
 import type { RequestScope } from '../context/request-scope';
 import type { ErrorKey } from '../errors/error-codes';
 import type { Logger } from '../logger';
+import { answerClientError } from './client-error';
 import { errorHandler } from './error-handler';
 import { trackConnectionsForClose, type CloseResult } from './graceful-close';
 import { graphqlRoute } from './graphql-route';
@@ -65,6 +66,7 @@ export async function createHttpServer(deps: HttpDependencies): Promise<HttpServ
     keepAliveTimeout: 5_000,
     requestTimeout: 300_000,
     return503OnClosing: false,
+    clientErrorHandler: answerClientError,
     // A path the router cannot decode (`/%zz`) names nothing served here, as before Fastify.
     frameworkErrors: (_error, request, reply) => {
       enterRequestScope(request, reply, config.trustProxy);
