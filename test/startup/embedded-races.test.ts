@@ -205,12 +205,12 @@ it('connects to the embedded server without TLS whatever PGSSLMODE says', async 
   }
 });
 
-it('shuts down when the process that started it exits without passing the signal on (npx, a shell)', async () => {
+it('shuts down on SIGTERM to npx, which passes it to a shell that dies without passing it on', async () => {
   const dataDir = path.join(workspace, 'orphaned');
   const port = await freePort();
   const env = gatewayEnv({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', BCRYPT_COST: '4' });
-  // As `npx portcullis serve` runs it: npm, then a shell, then node; the shell dies on SIGTERM.
-  const shell = spawn('sh', ['-c', `"${process.execPath}" -r ts-node/register/transpile-only src/cli.ts serve; true`], {
+  // As `npx portcullis serve` runs it: npm exec, then a shell, then node.
+  const npm = spawn('npm', ['exec', '--', 'node', '-r', 'ts-node/register/transpile-only', 'src/cli.ts', 'serve'], {
     cwd: REPO_ROOT,
     env,
     stdio: 'ignore',
@@ -219,7 +219,7 @@ it('shuts down when the process that started it exits without passing the signal
     const deadline = Date.now() + 90_000;
     while (
       !(await fetch(`http://127.0.0.1:${port}/healthz`).then(
-        (r) => r.ok,
+        (response) => response.ok,
         () => false,
       ))
     ) {
@@ -227,12 +227,12 @@ it('shuts down when the process that started it exits without passing the signal
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     const gatewayPid = Number((await readFile(path.join(dataDir, 'portcullis.pid'), 'utf8')).split(/\s/)[0]);
-    shell.kill('SIGKILL');
+    npm.kill('SIGTERM');
     const stopped = Date.now() + 20_000;
     while (isAlive(gatewayPid) && Date.now() < stopped) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(isAlive(gatewayPid)).toBe(false);
     expect(await serverPid(dataDir)).toBeNull();
   } finally {
-    shell.kill('SIGKILL');
+    npm.kill('SIGKILL');
   }
 });

@@ -1,5 +1,6 @@
 import type { Gateway } from '../../app';
 import type { Logger } from '../logger';
+import { parentOf, processCommand } from './processes';
 
 /** Time for Apollo, the rate-limit store and the database to stop once HTTP has drained. */
 const STOP_AFTER_DRAIN_MS = 15_000;
@@ -62,20 +63,32 @@ export function stopOnSignals(logger: Logger, graceSeconds: number): { serving(g
 /** How often the gateway checks that the process that started it is still there. */
 const PARENT_CHECK_MS = 1_000;
 
+/** npm's command line (`npm exec`, `npx`, `npm-cli.js`), which starts the gateway through a shell. */
+const NPM_COMMAND = /(^|[\s/])(npm|npx)(-cli\.js)?(\s|$)/;
+
 /**
  * `npx portcullis serve` runs the gateway under npm and a shell; npm passes SIGTERM to the shell,
- * which dies without passing it on. The gateway then finds itself adopted by another process and
- * shuts down as it would on the signal, rather than running on unsupervised.
+ * which dies without passing it on. Started that way, the gateway watches its parent and, once
+ * adopted by another process, shuts down as it would on the signal. Started any other way (a
+ * script that backgrounds it and exits, nohup, a supervisor), it is left alone.
  */
 function stopWhenOrphaned(stop: () => void): void {
   const parent = process.ppid;
-  // Started by init, a container's first process or a subreaper: nothing to watch.
-  if (parent <= 1) return;
-  const timer = setInterval(() => {
-    if (process.ppid !== parent) {
-      clearInterval(timer);
-      stop();
-    }
-  }, PARENT_CHECK_MS);
-  timer.unref();
+  void startedByNpm(parent).then((byNpm) => {
+    if (!byNpm) return;
+    const timer = setInterval(() => {
+      if (process.ppid !== parent) {
+        clearInterval(timer);
+        stop();
+      }
+    }, PARENT_CHECK_MS);
+    timer.unref();
+  });
+}
+
+async function startedByNpm(parent: number): Promise<boolean> {
+  if (parent <= 1) return false;
+  const grandparent = await parentOf(parent);
+  const commands = await Promise.all([parent, grandparent].map((pid) => (pid ? processCommand(pid) : null)));
+  return commands.some((command) => command !== null && NPM_COMMAND.test(command));
 }

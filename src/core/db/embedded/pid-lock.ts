@@ -1,5 +1,5 @@
 import { open, readFile, rm } from 'node:fs/promises';
-import { isProcessAlive, processCommand, processStartTime } from './processes';
+import { isProcessAlive, processCommand, processStartTime } from '../../process/processes';
 
 type Holder = { pid: number; startTime: string | null };
 

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import type { PostgresBinaries } from './binaries';
 import { DAMAGED, DataDirError, type DataDirLayout } from './data-dir';
 import { runAs, type ServerUser } from './server-user';
-import { isProcessAlive, processCommand } from './processes';
+import { isProcessAlive, processCommand } from '../../process/processes';
 
 export const EMBEDDED_HOST = '127.0.0.1';
 

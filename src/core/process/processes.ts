@@ -27,3 +27,11 @@ export async function processStartTime(pid: number): Promise<string | null> {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return fields[19] ?? null;
 }
+
+/** A process's parent pid (/proc/<pid>/stat, field 4); null where /proc cannot tell. */
+export async function parentOf(pid: number): Promise<number | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (stat === null) return null;
+  const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  return Number.isInteger(parent) ? parent : null;
+}
