@@ -30,7 +30,17 @@ function baseOptions(poolSize: number, statements: SqlStatementCounter) {
     // A database that does not answer fails a request within seconds (SERVICE_UNAVAILABLE) instead of
     // hanging it: the timeout bounds both a new connection and the wait for a pooled one. Keep-alive
     // probes find connections a network or failover silently cut, so the pool drops them.
-    extra: { max: poolSize, connectionTimeoutMillis: 5_000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 },
+    extra: {
+      max: poolSize,
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      // A checked-out connection that the server ends between two queries (a restart, an outage)
+      // emits 'error' with no listener — pg-pool listens only while it is idle, TypeORM never —
+      // which would crash the process. Its next query fails instead (answered
+      // SERVICE_UNAVAILABLE), and the pool drops it when it comes back.
+      onConnect: (client: Client) => void client.on('error', () => undefined),
+    },
   };
 }
 
