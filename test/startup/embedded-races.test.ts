@@ -5,7 +5,8 @@ import path from 'node:path';
 import { loadConfig } from '../../src/core/config/config';
 import { openDatabase, type Database } from '../../src/core/db/database';
 import { createLogger } from '../../src/core/logger';
-import { embeddedServerPid, isAlive } from '../support/embedded-server';
+import { isProcessAlive } from '../../src/core/process/processes';
+import { embeddedServerPid } from '../support/embedded-server';
 import {
   freePort,
   gatewayEnv,
@@ -229,8 +230,8 @@ it('shuts down on SIGTERM to npx, which passes it to a shell that dies without p
     const gatewayPid = Number((await readFile(path.join(dataDir, 'portcullis.pid'), 'utf8')).split(/\s/)[0]);
     npm.kill('SIGTERM');
     const stopped = Date.now() + 20_000;
-    while (isAlive(gatewayPid) && Date.now() < stopped) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(isAlive(gatewayPid)).toBe(false);
+    while (isProcessAlive(gatewayPid) && Date.now() < stopped) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(isProcessAlive(gatewayPid)).toBe(false);
     expect(await serverPid(dataDir)).toBeNull();
   } finally {
     npm.kill('SIGKILL');

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { isAlive } from '../support/embedded-server';
+import { isProcessAlive } from '../../src/core/process/processes';
 import { freePort, gatewayEnv, REPO_ROOT, withTimeout } from '../support/spawn-gateway';
 
 /**
@@ -73,7 +73,7 @@ it('builds when the sources are newer than the build, and a SIGTERM to npm stops
 
   started.npm.kill('SIGTERM');
   expect(await withTimeout(started.exited, 30_000, () => 'npm did not exit')).toBe(0);
-  expect(isAlive(gateway)).toBe(false);
+  expect(isProcessAlive(gateway)).toBe(false);
   expect(started.output()).toContain('"msg":"stopped"');
   await expect(stat(path.join(workspace, 'data', 'postgres', 'postmaster.pid'))).rejects.toMatchObject({
     code: 'ENOENT',

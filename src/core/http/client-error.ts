@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { errorCatalog } from '../errors/error-codes';
-import { SECURITY_HEADERS } from './replies';
+import { graphQLErrorBody, SECURITY_HEADERS } from './replies';
 
 /** Node's parser errors that have a status of their own; every other malformed request is a 400. */
 const STATUS_BY_CODE: Record<string, number> = {
@@ -22,10 +21,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
   }
   const status = STATUS_BY_CODE[error.code ?? ''] ?? 400;
   const requestId = randomUUID();
-  const { code, message } = errorCatalog['request.invalid_input'];
-  const body = JSON.stringify({
-    errors: [{ message, extensions: { code, reason: 'request.invalid_input', requestId } }],
-  });
+  const body = JSON.stringify(graphQLErrorBody('request.invalid_input', requestId));
   const headers: Record<string, string | number> = {
     ...SECURITY_HEADERS,
     'x-request-id': requestId,

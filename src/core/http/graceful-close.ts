@@ -61,7 +61,8 @@ export function trackConnectionsForClose(app: FastifyInstance) {
     // client has already written on one (or writes now) is then answered, with Connection: close,
     // rather than met by a reset. Node's own close would end them at once.
     net.Server.prototype.close.call(app.server);
-    await connectionsEnded(app.server, Math.min(KEEP_ALIVE_DRAIN_MS, graceMs));
+    const drainEnds = Date.now() + Math.min(KEEP_ALIVE_DRAIN_MS, graceMs);
+    while (sockets.size > 0 && Date.now() < drainEnds) await new Promise((resolve) => setTimeout(resolve, 20));
     for (const socket of sockets) if (!answering.get(socket)) socket.destroy();
     let drained = true;
     const deadline = setTimeout(() => {
@@ -75,14 +76,4 @@ export function trackConnectionsForClose(app: FastifyInstance) {
     }
     return { drained };
   };
-}
-
-/** Resolves when the server has no connection left, or after `waitMs`. */
-async function connectionsEnded(server: net.Server, waitMs: number): Promise<void> {
-  const deadline = Date.now() + waitMs;
-  while (Date.now() < deadline) {
-    const open = await new Promise<number>((resolve) => server.getConnections((_error, count) => resolve(count ?? 0)));
-    if (open === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

@@ -15,21 +15,19 @@ export function sendJson(reply: FastifyReply, status: number, value: unknown, he
     .send(JSON.stringify(value));
 }
 
-/** The shape of a GraphQL error response, for refusals made before or outside Apollo. */
+/** The body of a GraphQL error response, for refusals made before or outside Apollo. */
+export function graphQLErrorBody(key: ErrorKey, requestId: string, field?: string) {
+  const { code, message } = errorCatalog[key];
+  return { errors: [{ message, extensions: { code, reason: key, requestId, field } }] };
+}
+
 export function sendGraphQLError(
   reply: FastifyReply,
   status: number,
   key: ErrorKey,
   { field, headers }: { field?: string; headers?: Record<string, string> } = {},
 ) {
-  const { code, message } = errorCatalog[key];
-  const requestId = reply.request.scope.requestId;
-  return sendJson(
-    reply,
-    status,
-    { errors: [{ message, extensions: { code, reason: key, requestId, field } }] },
-    headers,
-  );
+  return sendJson(reply, status, graphQLErrorBody(key, reply.request.scope.requestId, field), headers);
 }
 
 /** Only GET and HEAD reach paths other than /graphql; anything else is refused as before routing. */

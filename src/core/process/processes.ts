@@ -17,21 +17,24 @@ export async function processCommand(pid: number): Promise<string | null> {
 }
 
 /**
- * When a process started, in clock ticks since boot (/proc/<pid>/stat, field 22): with the pid it
- * names one process for good, as pids are reused. Null where /proc is not available.
+ * The fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses),
+ * so field N of proc(5) is at index N - 3; null where /proc is not available.
  */
-export async function processStartTime(pid: number): Promise<string | null> {
+async function statFields(pid: number): Promise<string[] | null> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  if (stat === null) return null;
-  // The command name (field 2) may hold spaces and parentheses; fields after it are plain.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return fields[19] ?? null;
+  return stat === null ? null : stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
-/** A process's parent pid (/proc/<pid>/stat, field 4); null where /proc cannot tell. */
+/**
+ * When a process started, in clock ticks since boot (field 22): with the pid it names one process
+ * for good, as pids are reused. Null where /proc is not available.
+ */
+export async function processStartTime(pid: number): Promise<string | null> {
+  return (await statFields(pid))?.[19] ?? null;
+}
+
+/** A process's parent pid (field 4); null where /proc cannot tell. */
 export async function parentOf(pid: number): Promise<number | null> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  if (stat === null) return null;
-  const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  return Number.isInteger(parent) ? parent : null;
+  const parent = Number((await statFields(pid))?.[1]);
+  return Number.isInteger(parent) && parent > 0 ? parent : null;
 }

@@ -18,11 +18,10 @@ const STOP_AFTER_DRAIN_MS = 15_000;
 export function stopOnSignals(logger: Logger, graceSeconds: number): { serving(gateway: Gateway): void } {
   let gateway: Gateway | null = null;
   let requested: string | null = null;
-  let stopping = false;
 
+  // Runs once: when the first signal has come and the gateway has started, whichever is last.
   const stop = () => {
-    if (stopping || !gateway || !requested) return;
-    stopping = true;
+    if (!gateway || !requested) return;
     logger.info({ signal: requested, graceSeconds }, 'shutting down');
     setTimeout(
       () => {

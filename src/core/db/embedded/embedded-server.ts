@@ -108,23 +108,20 @@ export async function openEmbeddedServer(dataDir: string, options: EmbeddedOptio
       await initialiseDataDir(layout, binaries, user, options.secretKeySet);
     }
     const password = await readPassword(layout);
-    let server = await runningServer(layout, password);
+    const adopted = await runningServer(layout, password);
     // A server adopted from an earlier gateway keeps that gateway's settings: too few connections
     // for this one's pool would refuse its requests, so it is started again.
-    if (
-      server &&
-      gateway &&
-      (await assertAnswers(layout, server.port, password)).maxConnections < options.maxConnections
-    ) {
-      await stopServer(layout, binaries, user);
-      server = null;
+    const keeps =
+      adopted !== null &&
+      (!gateway || (await assertAnswers(layout, adopted.port, password)).maxConnections >= options.maxConnections);
+    if (adopted && !keeps) await stopServer(layout, binaries, user);
+    const server = keeps ? adopted : await startServer(layout, binaries, user, options.maxConnections);
+    if (!keeps) {
+      await assertAnswers(layout, server.port, password).catch(async (refusal: unknown) => {
+        await stopServer(layout, binaries, user);
+        throw refusal;
+      });
     }
-    const startedHere = server === null;
-    server ??= await startServer(layout, binaries, user, options.maxConnections);
-    await assertAnswers(layout, server.port, password).catch(async (refusal: unknown) => {
-      if (startedHere) await stopServer(layout, binaries, user);
-      throw refusal;
-    });
     // An admin command's own connection, held until it lets go: the last one out sees no other.
     const presence = gateway ? null : await connect(server.port, password);
     return { port: server.port, password, presence };
