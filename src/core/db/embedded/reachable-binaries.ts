@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { cp, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { binariesIn, type PostgresBinaries } from './binaries';
@@ -18,8 +19,8 @@ export async function reachableBinaries(
   if ((await firstUnreachable(path.join(installed.native, 'bin'), user)) === null) return installed;
   const copy = path.join(layout.binariesCopy, installed.version);
   if (!(await stat(path.join(copy, 'bin')).catch(() => null))) {
-    const partial = `${copy}.partial-${process.pid}`;
-    await rm(partial, { recursive: true, force: true });
+    // Unique per call: two opens in one process may copy at once.
+    const partial = `${copy}.partial-${randomUUID()}`;
     // Symbolic links stay links: the libraries' versioned names point at one file.
     await cp(installed.native, partial, { recursive: true, verbatimSymlinks: true });
     await rename(partial, copy).catch(async (error: NodeJS.ErrnoException) => {
