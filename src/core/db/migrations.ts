@@ -4,6 +4,7 @@ import { AuditRetention1795593600000 } from '../../../migrations/1795593600000-a
 import { RateLimits1795680000000 } from '../../../migrations/1795680000000-rate-limits';
 import { NoServiceAccountSessions1795766400000 } from '../../../migrations/1795766400000-no-service-account-sessions';
 import { InvitationsPendingEmailUnique1795852800000 } from '../../../migrations/1795852800000-invitations-pending-email-unique';
+import { AuditEventSubjects1795939200000 } from '../../../migrations/1795939200000-audit-event-subjects';
 
 /** Listed as classes, not globs, so the same list serves ts-node, jest and the compiled build. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   RateLimits1795680000000,
   NoServiceAccountSessions1795766400000,
   InvitationsPendingEmailUnique1795852800000,
+  AuditEventSubjects1795939200000,
 ];
