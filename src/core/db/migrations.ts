@@ -5,6 +5,7 @@ import { RateLimits1795680000000 } from '../../../migrations/1795680000000-rate-
 import { NoServiceAccountSessions1795766400000 } from '../../../migrations/1795766400000-no-service-account-sessions';
 import { InvitationsPendingEmailUnique1795852800000 } from '../../../migrations/1795852800000-invitations-pending-email-unique';
 import { AuditEventSubjects1795939200000 } from '../../../migrations/1795939200000-audit-event-subjects';
+import { Deletion1796025600000 } from '../../../migrations/1796025600000-deletion';
 import { EmailVerification1796112000000 } from '../../../migrations/1796112000000-email-verification';
 
 /** Listed as classes, not globs, so the same list serves ts-node, jest and the compiled build. */
@@ -16,5 +17,6 @@ export const migrations = [
   NoServiceAccountSessions1795766400000,
   InvitationsPendingEmailUnique1795852800000,
   AuditEventSubjects1795939200000,
+  Deletion1796025600000,
   EmailVerification1796112000000,
 ];

@@ -1,0 +1,206 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import DataLoader from 'dataloader';
+import type { DataSource, EntityManager } from 'typeorm';
+import { isId } from '../ids';
+
+/**
+ * Crypto-shredding of personal data in audit `changes` (docs/audit.md, "Deleting orgs and
+ * accounts"). Audit rows are append-only and hashed, so personal data cannot be removed from them;
+ * it is stored sealed (AES-256-GCM) under a random key per subject instead, and destroying the key
+ * erases it while every hash still holds.
+ */
+
+/** Keys whose values are personal data, at any depth of `changes`. */
+const PERSONAL_KEYS: ReadonlySet<string> = new Set([
+  'email',
+  'newEmail',
+  'oldEmail',
+  'firstName',
+  'lastName',
+  'fullName',
+]);
+const EMAIL_KEYS: ReadonlySet<string> = new Set(['email', 'newEmail', 'oldEmail']);
+
+/** What a reader sees of a value whose key was destroyed. */
+export const ERASED = '[erased]';
+
+const VERSION = 'v1';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export type SealedValue = { sealed: string };
+
+/** The subject whose key seals personal data about an account. */
+export function accountSubject(userId: string): string {
+  return `user:${userId.toLowerCase()}`;
+}
+
+/** The subject for an address with no account: its hash, so the subject itself names nobody. */
+export function emailSubject(email: string): string {
+  return `email:${createHash('sha256').update(email.trim().toLowerCase(), 'utf8').digest('hex')}`;
+}
+
+/** What an audit entry is about: its subject account, or else a User it targets. */
+export type PersonalDataOwner = { subjectUserId?: string | null; targetType?: string; targetId?: string | null };
+
+function ownerAccount(owner: PersonalDataOwner): string | null {
+  const account = owner.subjectUserId ?? (owner.targetType === 'User' ? owner.targetId : null);
+  return isId(account) ? account : null;
+}
+
+type Found = { key: string; value: unknown; subject: string | null };
+
+/** Every personal value at any depth with the subject it would be sealed under (null: no subject, dropped). */
+function personalValues(value: unknown, account: string | null, found: Found[] = []): Found[] {
+  if (Array.isArray(value)) value.forEach((inner) => personalValues(inner, account, found));
+  else if (value && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      if (!PERSONAL_KEYS.has(key)) personalValues(inner, account, found);
+      else if (inner !== null) found.push({ key, value: inner, subject: subjectFor(key, inner, account) });
+    }
+  }
+  return found;
+}
+
+function subjectFor(key: string, value: unknown, account: string | null): string | null {
+  if (account) return accountSubject(account);
+  return EMAIL_KEYS.has(key) && typeof value === 'string' ? emailSubject(value) : null;
+}
+
+function seal(value: unknown, subject: string, key: Buffer): SealedValue {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  // The subject is authenticated data: a sealed value moved under another subject fails to open.
+  cipher.setAAD(Buffer.from(subject, 'utf8'));
+  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  const packed = Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
+  return { sealed: `${VERSION}:${subject}:${packed}` };
+}
+
+function sealedParts(value: unknown): { subject: string; packed: Buffer } | null {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
+  const entries = Object.entries(value);
+  if (entries.length !== 1 || entries[0][0] !== 'sealed' || typeof entries[0][1] !== 'string') return null;
+  const text = entries[0][1];
+  const last = text.lastIndexOf(':');
+  if (!text.startsWith(`${VERSION}:`) || last <= VERSION.length) return null;
+  return { subject: text.slice(VERSION.length + 1, last), packed: Buffer.from(text.slice(last + 1), 'base64url') };
+}
+
+function open(parts: { subject: string; packed: Buffer }, key: Buffer | null): unknown {
+  if (!key || parts.packed.length < IV_BYTES + TAG_BYTES) return ERASED;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, parts.packed.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(parts.subject, 'utf8'));
+    decipher.setAuthTag(parts.packed.subarray(parts.packed.length - TAG_BYTES));
+    const body = parts.packed.subarray(IV_BYTES, parts.packed.length - TAG_BYTES);
+    return JSON.parse(Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8'));
+  } catch {
+    return ERASED;
+  }
+}
+
+/** Replaces personal values at any depth; `replace` answers undefined to drop the key. */
+function mapPersonal(value: unknown, replace: (key: string, inner: unknown) => unknown): unknown {
+  if (Array.isArray(value)) return value.map((inner) => mapPersonal(inner, replace));
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).flatMap(([key, inner]): Array<[string, unknown]> => {
+      if (!PERSONAL_KEYS.has(key) || inner === null) return [[key, mapPersonal(inner, replace)]];
+      const replaced = replace(key, inner);
+      return replaced === undefined ? [] : [[key, replaced]];
+    });
+    return Object.fromEntries(entries);
+  }
+  return value;
+}
+
+/**
+ * The subjects' keys, created where missing, in one statement. A key is never created for an
+ * account that no longer exists, so nothing written after an erasure reopens it; such values
+ * are dropped instead.
+ */
+async function subjectKeys(tx: EntityManager, subjects: string[]): Promise<Map<string, Buffer>> {
+  const rows: Array<{ subject: string; key: Buffer }> = await tx.query(
+    `INSERT INTO audit_subject_keys (subject, key)
+     SELECT t.subject, t.key FROM unnest($1::text[], $2::bytea[]) AS t(subject, key)
+      WHERE CASE WHEN t.subject LIKE 'user:%'
+                 THEN EXISTS (SELECT 1 FROM users u WHERE u.id = substr(t.subject, 6)::uuid)
+                 ELSE true END
+     ON CONFLICT (subject) DO UPDATE SET key = audit_subject_keys.key
+     RETURNING subject, key`,
+    [subjects, subjects.map(() => randomBytes(32))],
+  );
+  return new Map(rows.map((row) => [row.subject, row.key]));
+}
+
+/**
+ * Seals the personal values of stored `changes` under their subject's key, before the record is
+ * hashed: the hash covers the sealed form, so chains verify before and after an erasure. Values with
+ * no subject (a name with no account) are not stored at all.
+ */
+export async function sealPersonalData(
+  tx: EntityManager,
+  changes: Record<string, unknown> | null,
+  owner: PersonalDataOwner,
+): Promise<Record<string, unknown> | null> {
+  const account = ownerAccount(owner);
+  const found = personalValues(changes, account);
+  if (changes === null || found.length === 0) return changes;
+  const subjects = [...new Set(found.flatMap(({ subject }) => (subject ? [subject] : [])))];
+  const keys = subjects.length ? await subjectKeys(tx, subjects) : new Map<string, Buffer>();
+  return mapPersonal(changes, (key, inner) => {
+    const subject = subjectFor(key, inner, account);
+    const subjectKey = subject && keys.get(subject);
+    return subject && subjectKey ? seal(inner, subject, subjectKey) : undefined;
+  }) as Record<string, unknown>;
+}
+
+/** The subjects whose keys opening `changes` needs. */
+export function sealedSubjects(changes: Record<string, unknown> | null): string[] {
+  const subjects = new Set<string>();
+  const walk = (value: unknown): void => {
+    const parts = sealedParts(value);
+    if (parts) subjects.add(parts.subject);
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') Object.values(value).forEach(walk);
+  };
+  walk(changes);
+  return [...subjects];
+}
+
+/** `changes` with each sealed value opened, or ERASED where its key is gone. */
+export function openPersonalData(
+  changes: Record<string, unknown> | null,
+  keys: ReadonlyMap<string, Buffer | null>,
+): Record<string, unknown> | null {
+  const walk = (value: unknown): unknown => {
+    const parts = sealedParts(value);
+    if (parts) return open(parts, keys.get(parts.subject) ?? null);
+    if (Array.isArray(value)) return value.map(walk);
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, walk(inner)]));
+    }
+    return value;
+  };
+  return walk(changes) as Record<string, unknown> | null;
+}
+
+/** Per request: subject keys, one SELECT per tick, so a page of records costs one statement. */
+export function createAuditKeyLoaders(db: DataSource) {
+  return {
+    auditSubjectKey: new DataLoader<string, Buffer | null>(async (subjects) => {
+      const rows: Array<{ subject: string; key: Buffer }> = await db.query(
+        'SELECT subject, key FROM audit_subject_keys WHERE subject = ANY($1::text[])',
+        [[...subjects]],
+      );
+      const bySubject = new Map(rows.map((row) => [row.subject, row.key]));
+      return subjects.map((subject) => bySubject.get(subject) ?? null);
+    }),
+  };
+}
+
+/** Destroys the keys of an account (and of its address), erasing what was sealed under them. */
+export async function eraseAccountPersonalData(tx: EntityManager, userId: string, email: string | null): Promise<void> {
+  const subjects = [accountSubject(userId), ...(email ? [emailSubject(email)] : [])];
+  await tx.query('DELETE FROM audit_subject_keys WHERE subject = ANY($1::text[])', [subjects]);
+}
