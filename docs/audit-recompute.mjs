@@ -8,9 +8,10 @@
 //
 // The recipe, for anyone writing this in another language:
 //   1. Parse one line of the export as JSON.
-//   2. Drop the fields "seq" and "hash"; keep the other fourteen exactly as exported, nulls
-//      included: id, orgId, actorId, actorKind, apiKeyId, action, targetType, targetId,
-//      ipAddress, userAgent, requestId, changes, createdAt, prevHash.
+//   2. Drop the fields "seq" and "hash", and "eventId" and "subjectUserId" where they are null
+//      (records written before those fields existed were hashed without them); keep the other
+//      fourteen exactly as exported, nulls included: id, orgId, actorId, actorKind, apiKeyId,
+//      action, targetType, targetId, ipAddress, userAgent, requestId, changes, createdAt, prevHash.
 //   3. Serialise that object with RFC 8785 (JSON Canonicalization Scheme): members sorted by the
 //      UTF-16 code units of their names at every depth, no whitespace, strings and numbers as
 //      ECMAScript's JSON.stringify writes them.
@@ -36,7 +37,9 @@ function canonicalJson(value) {
 }
 
 function recomputedHash(record) {
-  const { seq: _seq, hash: _hash, ...hashed } = record;
+  const { seq: _seq, hash: _hash, eventId, subjectUserId, ...hashed } = record;
+  if (eventId != null) hashed.eventId = eventId;
+  if (subjectUserId != null) hashed.subjectUserId = subjectUserId;
   return createHash('sha256').update(canonicalJson(hashed), 'utf8').digest('hex');
 }
 

@@ -21,7 +21,7 @@ const STORED_ROWS = `
          api_key_id AS "apiKeyId", action, target_type AS "targetType", target_id AS "targetId",
          ip_address AS "ipAddress", user_agent AS "userAgent", request_id AS "requestId", changes,
          to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
-         prev_hash AS "prevHash", hash
+         prev_hash AS "prevHash", hash, event_id AS "eventId", subject_user_id AS "subjectUserId"
     FROM audit_logs WHERE org_id = $1 ORDER BY audit_logs.seq`;
 
 const storedRows = (org: string): Promise<Row[]> => server.sql(STORED_ROWS, [org]);
@@ -122,7 +122,7 @@ describe('GET /audit/export', () => {
     const response = await exportAudit(owner.token, { orgId, format: 'csv' });
     const text = await response.text();
     expect(text.split('\r\n')[0]).toBe(
-      'id,seq,orgId,actorId,actorKind,apiKeyId,action,targetType,targetId,ipAddress,userAgent,requestId,changes,createdAt,prevHash,hash',
+      'id,seq,orgId,actorId,actorKind,apiKeyId,action,targetType,targetId,ipAddress,userAgent,requestId,changes,createdAt,prevHash,hash,eventId,subjectUserId',
     );
     expect(text).toContain(`"'=HYPERLINK(""http://evil"")"`);
     expect(await exportCsv(owner.token, { orgId })).toEqual(await storedRows(orgId));

@@ -10,11 +10,13 @@ export const AUDIT_RECORD_COLUMNS = `
   api_key_id AS "apiKeyId", action, target_type AS "targetType", target_id AS "targetId",
   ip_address AS "ipAddress", user_agent AS "userAgent", request_id AS "requestId", changes,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
-  prev_hash AS "prevHash", hash`;
+  prev_hash AS "prevHash", hash, event_id AS "eventId", subject_user_id AS "subjectUserId"`;
 
 /**
  * The fields a record's hash covers: everything it says, plus the hash of the record before it.
- * Absent values are null, never left out; `seq` and the record's own `hash` are not covered.
+ * Absent values are null, never left out, except `eventId` and `subjectUserId`: records written
+ * before those columns existed hold null there and were hashed without them, so a null one is left
+ * out and those records still verify. `seq` and the record's own `hash` are not covered.
  */
 export type HashedAuditContent = {
   id: string;
@@ -32,6 +34,8 @@ export type HashedAuditContent = {
   /** ISO 8601 with millisecond precision, exactly as stored (timestamptz keeps microseconds). */
   createdAt: string;
   prevHash: string | null;
+  eventId?: string | null;
+  subjectUserId?: string | null;
 };
 
 /** A UTF-16 surrogate without its partner: `u` makes a well-formed pair one code point, so it never matches. */
@@ -64,6 +68,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** SHA-256 (lowercase hex) of the UTF-8 bytes of the canonical JSON of a record's hashed fields. */
-export function auditRecordHash(content: HashedAuditContent): string {
-  return createHash('sha256').update(canonicalJson(content), 'utf8').digest('hex');
+export function auditRecordHash({ eventId, subjectUserId, ...content }: HashedAuditContent): string {
+  const hashed = { ...content, eventId: eventId ?? undefined, subjectUserId: subjectUserId ?? undefined };
+  return createHash('sha256').update(canonicalJson(hashed), 'utf8').digest('hex');
 }

@@ -51,4 +51,12 @@ export class AuditLogEntity {
 
   @Column({ type: 'text', nullable: true })
   hash!: string | null;
+
+  /** Shared by the rows one account event writes into several chains; null on records older than it. */
+  @Column({ name: 'event_id', type: 'uuid', nullable: true })
+  eventId!: string | null;
+
+  /** The account the record is about, whatever its target. */
+  @Column({ name: 'subject_user_id', type: 'uuid', nullable: true })
+  subjectUserId!: string | null;
 }

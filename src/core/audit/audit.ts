@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { auditRecordHash, type HashedAuditContent } from './audit-hash';
+import { orgCopies, type AuditRow } from './org-copies';
 
 /** Who did it and from where; built from the request context (see core/context). */
 export type AuditActor = {
@@ -15,6 +16,8 @@ export type AuditActor = {
 export type AuditEntry = {
   action: string;
   orgId?: string | null;
+  /** The account the event is about, whatever its target; with no org, it makes an account event. */
+  subjectUserId?: string | null;
   targetType?: string;
   targetId?: string | null;
   changes?: Record<string, unknown>;
@@ -41,31 +44,45 @@ function storedChanges(changes: Record<string, unknown> | undefined): Record<str
 }
 
 /**
- * Writes one audit record with the caller's transaction, so it commits or rolls back with the
+ * Records one audit event with the caller's transaction, so it commits or rolls back with the
  * change it describes. Every state-changing operation calls this exactly once.
  *
- * Each org's records (and the account-level ones, org_id NULL) form a hash chain. The advisory lock
- * serialises writers of one chain until they commit, so two concurrent transactions cannot both
- * append to the same predecessor; it is released with the transaction, commit or rollback.
+ * An event with an org is one record in that org's chain. An account event (no org, a subject) is
+ * one record in the account chain (org_id NULL, full detail) plus one in the chain of every org the
+ * subject belongs to at that moment (see orgCopies), all sharing one `eventId`; anything else is one
+ * record in the account chain.
+ *
+ * Each chain is a hash chain. Its advisory lock serialises writers until they commit, so two
+ * concurrent transactions cannot both append to the same predecessor; it is released with the
+ * transaction, commit or rollback. Every writer takes its locks in one order, the account chain
+ * first and then orgs by id, so concurrent fan-outs cannot deadlock on each other.
  */
 export async function recordAudit(tx: EntityManager, actor: AuditActor, entry: AuditEntry): Promise<void> {
-  const orgId = entry.orgId ?? null;
-  await lockAuditChain(tx, orgId);
-  const content: HashedAuditContent = {
+  const changes = storedChanges(entry.changes);
+  const event: AuditRow = {
     ...actor,
     id: randomUUID(),
-    orgId,
+    eventId: randomUUID(),
+    orgId: entry.orgId ?? null,
+    subjectUserId: entry.subjectUserId ?? null,
     action: entry.action,
     targetType: entry.targetType ?? null,
     targetId: entry.targetId ?? null,
-    changes: storedChanges(entry.changes),
+    changes,
     createdAt: new Date().toISOString(),
-    prevHash: await lastHashOfChain(tx, orgId),
   };
+  const accountEventSubject = event.orgId === null ? event.subjectUserId : null;
+  const rows = accountEventSubject ? [event, ...(await orgCopies(tx, event, accountEventSubject))] : [event];
+  for (const row of rows) await lockAuditChain(tx, row.orgId);
+  for (const row of rows) await appendToChain(tx, row);
+}
+
+async function appendToChain(tx: EntityManager, row: AuditRow): Promise<void> {
+  const content: HashedAuditContent = { ...row, prevHash: await lastHashOfChain(tx, row.orgId) };
   await tx.query(
     `INSERT INTO audit_logs (id, org_id, actor_id, actor_kind, api_key_id, action, target_type, target_id,
-       ip_address, user_agent, request_id, changes, created_at, prev_hash, hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15)`,
+       ip_address, user_agent, request_id, changes, created_at, prev_hash, hash, event_id, subject_user_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15, $16, $17)`,
     [
       content.id,
       content.orgId,
@@ -82,6 +99,8 @@ export async function recordAudit(tx: EntityManager, actor: AuditActor, entry: A
       content.createdAt,
       content.prevHash,
       auditRecordHash(content),
+      content.eventId,
+      content.subjectUserId,
     ],
   );
 }

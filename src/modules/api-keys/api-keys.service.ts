@@ -88,6 +88,7 @@ export class ApiKeysService {
     await recordAudit(tx, actor, {
       action: 'service_account.created',
       orgId: input.orgId,
+      subjectUserId: account.id,
       targetType: 'User',
       targetId: account.id,
       changes: { after: { name: account.firstName, role: role.key } },
@@ -127,6 +128,7 @@ export class ApiKeysService {
     await recordAudit(tx, actor, {
       action: 'apikey.created',
       orgId: input.orgId,
+      subjectUserId: input.ownerId,
       targetType: 'ApiKey',
       targetId: issued.apiKey.id,
       changes: {
@@ -158,6 +160,7 @@ export class ApiKeysService {
       await recordAudit(tx, actor, {
         action: 'apikey.rotated',
         orgId: old.orgId,
+        subjectUserId: old.ownerId,
         targetType: 'ApiKey',
         targetId: old.id,
         changes: { after: { successorId: issued.apiKey.id, graceEndsAt: old.graceEndsAt } },
@@ -179,6 +182,7 @@ export class ApiKeysService {
     await recordAudit(tx, actor, {
       action: 'apikey.revoked',
       orgId: key.orgId,
+      subjectUserId: key.ownerId,
       targetType: 'ApiKey',
       targetId: key.id,
       changes: { before: { status: before }, after: { status: key.status } },

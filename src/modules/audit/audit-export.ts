@@ -37,6 +37,8 @@ export const EXPORT_COLUMNS = [
   'createdAt',
   'prevHash',
   'hash',
+  'eventId',
+  'subjectUserId',
 ] as const;
 
 export type ExportedRecord = Record<Exclude<(typeof EXPORT_COLUMNS)[number], 'changes'>, string | null> & {

@@ -73,6 +73,7 @@ export class AuthService {
           { ...actor, actorId: user?.id ?? null, actorKind: user?.kind ?? 'ANONYMOUS' },
           {
             action: 'session.login_failed',
+            subjectUserId: user?.id ?? null,
             targetType: 'User',
             targetId: user?.id ?? null,
             changes: { email, reason: refusal },
@@ -95,9 +96,10 @@ export class AuthService {
         { ...actor, actorId: user.id, actorKind: user.kind },
         {
           action: 'session.login',
-          orgId,
+          subjectUserId: user.id,
           targetType: 'Session',
           targetId: started.session.id,
+          changes: { sessionOrgId: orgId },
         },
       );
       return started;
@@ -232,9 +234,10 @@ export class AuthService {
         { ...actor, actorId: user.id, actorKind: user.kind },
         {
           action: 'session.refreshed',
-          orgId: session.orgId,
+          subjectUserId: user.id,
           targetType: 'Session',
           targetId: session.id,
+          changes: { sessionOrgId: session.orgId },
         },
       );
       return { ok: true, session, refreshToken: next, user };
@@ -259,9 +262,10 @@ export class AuthService {
         { ...actor, actorId: owner.id, actorKind: owner.kind },
         {
           action: 'session.refresh_token_reused',
-          orgId: session.orgId,
+          subjectUserId: owner.id,
           targetType: 'Session',
           targetId: session.id,
+          changes: { sessionOrgId: session.orgId },
         },
       );
     }
@@ -317,9 +321,10 @@ export class AuthService {
     const [{ user_id: userId, org_id: orgId, kind }] = ended;
     await recordAudit(tx, actor.actorId ? actor : { ...actor, actorId: userId, actorKind: kind }, {
       action: reason === 'logout' ? 'session.logout' : 'session.revoked',
-      orgId,
+      subjectUserId: userId,
       targetType: 'Session',
       targetId: sessionId,
+      changes: { sessionOrgId: orgId },
     });
     return true;
   }

@@ -84,6 +84,7 @@ export class BootstrapService {
       await recordAudit(tx, SYSTEM_ACTOR, {
         action: 'user.bootstrapped',
         orgId: org.id,
+        subjectUserId: user.id,
         targetType: 'User',
         targetId: user.id,
         changes: { after: { email, superUser: true, role: 'owner' } },

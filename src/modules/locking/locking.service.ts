@@ -20,6 +20,7 @@ export class LockingService {
     const sessionsEnded = await this.auth.endAllSessions(tx, userId, 'account_locked');
     await recordAudit(tx, actor, {
       action: 'user.locked',
+      subjectUserId: userId,
       targetType: 'User',
       targetId: userId,
       changes: { before, after: { locked: true, lockReason: user.lockReason }, sessionsEnded },
@@ -36,6 +37,7 @@ export class LockingService {
     await this.auth.forgetLoginFailures(tx, user.email);
     await recordAudit(tx, actor, {
       action: 'user.unlocked',
+      subjectUserId: userId,
       targetType: 'User',
       targetId: userId,
       changes: { before, after: { locked: false } },

@@ -32,6 +32,7 @@ export class MembersService {
     await recordAudit(tx, actor, {
       action: 'member.role_changed',
       orgId: target.orgId,
+      subjectUserId: target.userId,
       targetType: 'User',
       targetId: target.userId,
       changes: { before: { role: current.key }, after: { role: next.key } },
@@ -60,6 +61,7 @@ export class MembersService {
     await recordAudit(tx, actor, {
       action: status === MembershipStatus.ACTIVE ? 'member.activated' : 'member.deactivated',
       orgId: target.orgId,
+      subjectUserId: target.userId,
       targetType: 'User',
       targetId: target.userId,
       changes: { before: { status: before }, after: { status } },
@@ -88,6 +90,7 @@ export class MembersService {
     await recordAudit(tx, actor, {
       action: 'member.removed',
       orgId: target.orgId,
+      subjectUserId: target.userId,
       targetType: 'User',
       targetId: target.userId,
       changes: { before: { role: role.key, status: membership.status } },

@@ -51,6 +51,7 @@ export class PasswordsService {
     const sessionsEnded = await this.auth.endAllSessions(tx, user.id, 'password_changed', principal.sessionId);
     await recordAudit(tx, actor, {
       action: 'user.password_changed',
+      subjectUserId: user.id,
       targetType: 'User',
       targetId: user.id,
       changes: { sessionsEnded },
@@ -81,6 +82,7 @@ export class PasswordsService {
     );
     await recordAudit(tx, actor, {
       action: 'user.password_reset_requested',
+      subjectUserId: account?.id ?? null,
       targetType: 'User',
       targetId: account?.id ?? null,
       changes: {
@@ -130,6 +132,7 @@ export class PasswordsService {
     // Holding the emailed token is what identifies an anonymous caller as the account's owner.
     await recordAudit(tx, actor.actorId ? actor : { ...actor, actorId: user.id, actorKind: user.kind }, {
       action: 'user.password_reset',
+      subjectUserId: user.id,
       targetType: 'User',
       targetId: user.id,
       changes: { sessionsEnded },
@@ -147,6 +150,7 @@ export class PasswordsService {
     const sessionsEnded = await this.auth.endAllSessions(tx, user.id, 'password_set');
     await recordAudit(tx, actor, {
       action: 'user.password_set',
+      subjectUserId: user.id,
       targetType: 'User',
       targetId: user.id,
       changes: { sessionsEnded },

@@ -91,6 +91,7 @@ export class ResourcesService {
     await recordAudit(tx, actor, {
       action: 'access.granted',
       orgId: resource.orgId,
+      subjectUserId: principal === 'group' ? null : principalId,
       targetType: 'Resource',
       targetId: resourceId,
       changes: { after: { principalId, principalType: principal === 'group' ? 'Group' : 'User', level } },
@@ -106,6 +107,7 @@ export class ResourcesService {
     await recordAudit(tx, actor, {
       action: 'access.revoked',
       orgId: resource.orgId,
+      subjectUserId: grant.userId,
       targetType: 'Resource',
       targetId: resource.id,
       changes: { before: { principalId: grant.userId ?? grant.groupId, level: grant.level } },

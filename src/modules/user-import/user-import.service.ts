@@ -219,6 +219,7 @@ export class UserImportService {
     await recordAudit(tx, actor, {
       action: 'user.imported',
       orgId,
+      subjectUserId: userId,
       targetType: 'User',
       targetId: userId,
       changes: {
@@ -246,6 +247,7 @@ export class UserImportService {
     await recordAudit(tx, actor, {
       action: 'user.imported',
       orgId,
+      subjectUserId: plan.account.id,
       targetType: 'User',
       targetId: plan.account.id,
       changes: { before: describe(plan.before), after: describe(plan.after) },

@@ -42,7 +42,7 @@ export class UsersService {
     await tx.save(user);
     await recordAudit(tx, actor, {
       action: 'user.updated',
-      orgId: null,
+      subjectUserId: id,
       targetType: 'User',
       targetId: id,
       changes: {
