@@ -84,7 +84,7 @@ describe('resources', () => {
 });
 
 describe('checkAccess', () => {
-  it('names the path: direct grant, group grant, org role, or why not', async () => {
+  it('names the path: direct grant, group grant, or why not; never the org role', async () => {
     const api = await resource('orders-api');
     const member = await person(server, 'granted', { orgId, role: 'viewer' });
     const outsider = await person(server, 'nogrant');
@@ -101,8 +101,8 @@ describe('checkAccess', () => {
     const bare = await server.login(outsider.email, MEMBER_PASSWORD, orgId);
 
     expect((await check(member.token, { resource: 'orders-api', level: 'READ' })).data.checkAccess).toEqual({
-      allowed: true,
-      reason: 'org role gives READ',
+      allowed: false,
+      reason: 'no grant or group grant gives READ',
     });
     expect((await check(member.token, { resource: 'orders-api', level: 'WRITE' })).data.checkAccess.allowed).toBe(
       false,
@@ -259,7 +259,8 @@ describe('checkAccess', () => {
     const answer = async (vars: Record<string, unknown>) =>
       (await check(viewer.token, { resource: 'cased', level: 'READ', ...vars })).data.checkAccess;
 
-    const own = { allowed: true, reason: 'org role gives READ' };
+    await server.graphql(GRANT, { r: api, p: viewer.id, level: 'READ' }, { token: owner.token });
+    const own = { allowed: true, reason: 'direct grant (READ)' };
     expect(await answer({ principalId: viewer.id.toUpperCase() })).toEqual(own);
     expect(await answer({ resource: api.toUpperCase(), orgId: orgId.toUpperCase() })).toEqual(own);
     expect(await answer({ principalId: locked.id.toUpperCase() })).toEqual({
@@ -291,9 +292,12 @@ describe('GET /auth/check', () => {
     });
 
   it('answers 200 with identity headers, 401 without credentials, 403 without access', async () => {
-    await resource('gateway-api');
+    const api = await resource('gateway-api');
     const member = await person(server, 'forwarded', { orgId, role: 'viewer' });
     const { accessToken } = await server.login(member.email, MEMBER_PASSWORD, orgId);
+    // The role alone gives no use of the resource.
+    expect((await forward(accessToken, { 'x-resource': 'gateway-api' })).status).toBe(403);
+    await server.graphql(GRANT, { r: api, p: member.id, level: 'READ' }, { token: owner.token });
     const ok = await forward(accessToken);
     expect(ok.status).toBe(200);
     expect(ok.headers.get('x-user-id')).toBe(member.id);

@@ -1,5 +1,5 @@
 import { isId } from '../../core/ids';
-import { memberPermissions } from '../../core/permissions/caller-access';
+import { mayBeShutOut } from '../../core/permissions/verified-email';
 import type { Loaders } from '../../loaders';
 import { MembershipStatus } from '../members/membership.entity';
 import { PrincipalKind, UserStatus } from '../users/user.entity';
@@ -12,25 +12,18 @@ const allow = (reason: string): AccessDecision => ({ allowed: true, reason });
 const deny = (reason: string): AccessDecision => ({ allowed: false, reason });
 const covers = (granted: AccessLevel, wanted: AccessLevel) => LEVEL_ORDER[granted] >= LEVEL_ORDER[wanted];
 
-/** The level an org role gives on every resource of the org. */
-function levelFromPermissions(permissions: ReadonlySet<string>): AccessLevel | null {
-  if (permissions.has('access:grant')) return AccessLevel.ADMIN;
-  if (permissions.has('resources:write')) return AccessLevel.WRITE;
-  if (permissions.has('resources:read')) return AccessLevel.READ;
-  return null;
-}
-
 export type Subject = {
   userId: string;
-  /** Super users reach every resource; API-key callers pass their capped permissions. */
+  /** Super users reach every resource; nobody else uses one without a grant. */
   superUser?: boolean;
-  permissions?: ReadonlySet<string>;
 };
 
 /**
  * May this principal use this resource at this level, and by which path? Paths, in order: a
  * direct grant, a grant to one of its groups, a customerId listed on the resource (READ, for
- * CUSTOMER principals), its org role, super-user power. Every read goes through the request's
+ * CUSTOMER principals), super-user power. An org role never gives use: it governs the catalogue
+ * (resources:read sees it, resources:write edits it, access:grant manages grants), so an admin
+ * decides per resource who may use it and revoking every grant leaves nobody but super users. Every read goes through the request's
  * loaders, so a batch of checks costs a constant number of SQL statements.
  *
  * An account with no membership in the resource's org (of any status) is none of the org's
@@ -54,6 +47,9 @@ export async function decideAccess(
   if (membership?.status !== MembershipStatus.ACTIVE) {
     return subject.superUser ? allow('super user') : deny('not an active member of the org');
   }
+  if (mayBeShutOut(user) && (await loaders.orgById.load(resource.orgId))?.requireVerifiedEmail) {
+    return deny('the org requires a verified email address');
+  }
 
   const grants = await loaders.grantsByResourceId.load(resource.id);
   const direct = grants.find((grant) => grant.userId === user.id && covers(grant.level, level));
@@ -67,11 +63,11 @@ export async function decideAccess(
   if (user.kind === PrincipalKind.CUSTOMER) {
     const matches = user.customerId !== null && resource.customerIds.includes(user.customerId);
     if (matches && level === AccessLevel.READ) return allow(`customerId match (${user.customerId})`);
-    return deny(`no grant, group grant or customerId match gives ${level}`);
   }
-  const permissions = subject.permissions ?? (await memberPermissions(loaders, user.id, resource.orgId));
-  const roleLevel = levelFromPermissions(permissions);
-  if (roleLevel && covers(roleLevel, level)) return allow(`org role gives ${roleLevel}`);
   if (subject.superUser) return allow('super user');
-  return deny(`no grant, group grant or org role gives ${level}`);
+  return deny(
+    user.kind === PrincipalKind.CUSTOMER
+      ? `no grant, group grant or customerId match gives ${level}`
+      : `no grant or group grant gives ${level}`,
+  );
 }

@@ -33,8 +33,8 @@ export async function resolveCheckedResource(
   return { orgId, resource: await ctx.loaders.resourceByName.load({ orgId, name: target.resource }) };
 }
 
-/** The caller as the subject of a check in an org: its permissions as CallerAccess sees them (capped by an API key). */
-export async function subjectOf(ctx: GraphQLContext, orgId: string): Promise<Subject> {
+/** The caller as the subject of a check: only its grants and its super-user power count, never its role. */
+export function subjectOf(ctx: GraphQLContext): Subject {
   const principal = ctx.principal!;
-  return { userId: principal.userId, superUser: principal.superUser, permissions: await ctx.access.permissions(orgId) };
+  return { userId: principal.userId, superUser: principal.superUser };
 }

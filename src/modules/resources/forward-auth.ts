@@ -81,11 +81,7 @@ async function decide(
   const byId = isId(resourceName) ? await loaders.resourceById.load(resourceName) : null;
   const resource = byId?.orgId === orgId ? byId : await loaders.resourceByName.load({ orgId, name: resourceName });
   if (!resource) return { status: 403, headers: {}, reason: 'no such resource in this org' };
-  const subject = {
-    userId: principal.userId,
-    superUser: principal.superUser,
-    permissions: await access.permissions(orgId),
-  };
+  const subject = { userId: principal.userId, superUser: principal.superUser };
   const decision = await decideAccess(loaders, subject, resource, level);
   return decision.allowed
     ? { status: 200, headers: { ...identity, 'x-access-reason': decision.reason }, reason: decision.reason }

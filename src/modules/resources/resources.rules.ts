@@ -37,7 +37,7 @@ const mayUseResource = rule({ cache: 'no_cache' })(async (resource: ResourceType
   if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
   const decision = await decideAccess(
     ctx.loaders,
-    await subjectOf(ctx, resource.orgId),
+    subjectOf(ctx),
     resource as never,
     AccessLevel.READ,
   );
