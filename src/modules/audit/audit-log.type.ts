@@ -47,6 +47,19 @@ export class AuditLogType {
   orgId!: string | null;
   actorId!: string | null;
   apiKeyId!: string | null;
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      "Shared by the records of one event: an account event is recorded in the account chain and in each org's chain. Null on records older than event ids.",
+  })
+  eventId!: string | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: 'The account the record is about (the member, session owner or key owner), whatever its target.',
+  })
+  subjectUserId!: string | null;
+
 }
 
 @ObjectType('AuditLogEdge')

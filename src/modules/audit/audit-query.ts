@@ -6,8 +6,17 @@ import { isBigintText } from '../../core/graphql/cursor-values';
 import { isId } from '../../core/ids';
 import type { AuditLogFilter } from './audit.inputs';
 
-/** Whose records a listing may show: the orgs it covers ('all' only for super users), and one actor. */
-export type AuditScope = { orgIds: readonly string[] | 'all'; actorId?: string };
+/**
+ * Whose records a listing may show: the orgs it covers ('all' only for super users, the account
+ * chain included), one actor or one subject. `oneRowPerEvent` shows an event recorded in several
+ * visible chains once, by its first record (the lowest seq among those the scope covers).
+ */
+export type AuditScope = {
+  orgIds: readonly string[] | 'all';
+  actorId?: string;
+  subjectUserId?: string;
+  oneRowPerEvent?: boolean;
+};
 
 export type AuditPageArgs = { first?: number; after?: string | null; filter?: AuditLogFilter | null };
 
@@ -38,12 +47,24 @@ export async function listAuditLogs(db: DataSource, scope: AuditScope, args: Aud
   const first = args.first ?? DEFAULT_PAGE_SIZE;
   const filter = args.filter ?? {};
   // An id of the wrong shape names nobody, like an unknown id: no records rather than an error.
-  if (filter.actorId && !isId(filter.actorId)) return EMPTY_PAGE;
+  if ((filter.actorId && !isId(filter.actorId)) || (filter.subjectUserId && !isId(filter.subjectUserId))) {
+    return EMPTY_PAGE;
+  }
 
   const filtered = () => {
     const query = db.getRepository(AuditLogEntity).createQueryBuilder('a').where('TRUE');
     if (scope.orgIds !== 'all') query.andWhere('a.org_id IN (:...orgIds)', { orgIds: scope.orgIds });
     if (scope.actorId) query.andWhere('a.actor_id = :scopeActorId', { scopeActorId: scope.actorId });
+    if (scope.subjectUserId)
+      query.andWhere('a.subject_user_id = :scopeSubjectId', { scopeSubjectId: scope.subjectUserId });
+    if (scope.oneRowPerEvent) {
+      const visible = scope.orgIds === 'all' ? '' : 'AND b.org_id IN (:...orgIds)';
+      query.andWhere(
+        `NOT EXISTS (SELECT 1 FROM audit_logs b WHERE b.event_id = a.event_id AND b.seq < a.seq ${visible})`,
+      );
+    }
+    if (filter.subjectUserId)
+      query.andWhere('a.subject_user_id = :subjectUserId', { subjectUserId: filter.subjectUserId });
     if (filter.actorId) query.andWhere('a.actor_id = :actorId', { actorId: filter.actorId });
     if (filter.action) query.andWhere('a.action = :action', { action: filter.action });
     if (filter.targetType) query.andWhere('a.target_type = :targetType', { targetType: filter.targetType });

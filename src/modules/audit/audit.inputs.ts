@@ -9,6 +9,14 @@ export class AuditLogFilter {
   @MaxLength(64)
   actorId?: string | null;
 
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Records about this account, whatever their target (user, membership, session, API key).',
+  })
+  @IsOptional()
+  @MaxLength(64)
+  subjectUserId?: string | null;
+
   @Field(() => String, { nullable: true, description: 'An exact action, e.g. "member.role_changed".' })
   @IsOptional()
   @IsString()

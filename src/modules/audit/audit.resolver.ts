@@ -77,4 +77,13 @@ export class UserAuditLogsResolver {
     const scope = { orgIds: await auditReadableOrgs(ctx), actorId: user.id };
     return AuditLogConnectionType.from(await listAuditLogs(ctx.db, scope, page));
   }
+
+  @FieldResolver(() => AuditLogConnectionType, {
+    description:
+      'What happened to the user (their account, memberships, sessions and keys), newest first, once per event, in the orgs where the caller holds audit:read; a super user also reads the account chain.',
+  })
+  async auditLogsAbout(@Root() user: UserType, @Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
+    const scope = { orgIds: await auditReadableOrgs(ctx), subjectUserId: user.id, oneRowPerEvent: true };
+    return AuditLogConnectionType.from(await listAuditLogs(ctx.db, scope, page));
+  }
 }

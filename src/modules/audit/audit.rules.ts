@@ -52,7 +52,7 @@ export const auditRules = {
     // Removing records needs both: the right to read them and to change the org's settings.
     pruneAuditLogs: and(readsOrgAudit, hasPermission('org:update', orgFromArg('orgId'))),
   },
-  User: { auditLogs: canSeeUserRecords },
+  User: { auditLogs: canSeeUserRecords, auditLogsAbout: canSeeUserRecords },
   AuditLog: canReadRecord,
   // The query that produced them was already authorised; each record is checked on its own.
   AuditLogConnection: allow,
