@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { addMember, createOrgAs, createUser, person, type Person } from '../support/fixtures';
 import { errorCode } from '../support/graphql-client';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
@@ -263,28 +264,26 @@ describe('the users role filter', () => {
 });
 
 describe('malformed requests', () => {
-  const persisted = (value: unknown) => ({ query: '{ __typename }', extensions: { persistedQuery: value } });
+  const persisted = (value: unknown, query: string | null = '{ __typename }') => ({
+    ...(query === null ? {} : { query }),
+    extensions: { persistedQuery: value },
+  });
   // Written out: JSON.stringify itself cannot go that deep.
   const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
   const EMAIL_QUERY = 'query ($e: String!) { userByEmail(email: $e) { id } }';
 
   /** [what is sent, the body (a string is sent as it is), the HTTP status, the reason] */
   const cases: Array<[string, unknown, number, string]> = [
-    // Persisted queries are not offered; Apollo answers these 200, as the protocol's clients expect.
-    ['a persisted query hash', persisted({ version: 1, sha256Hash: 'abc' }), 200, 'PERSISTED_QUERY_NOT_SUPPORTED'],
+    // Automatic persisted queries: Apollo's own codes and statuses, as its clients expect.
     [
-      'a persisted query of another version',
-      persisted({ version: 2, sha256Hash: 'abc' }),
+      'an unknown persisted query hash',
+      persisted({ version: 1, sha256Hash: 'abc' }, null),
       200,
-      'PERSISTED_QUERY_NOT_SUPPORTED',
+      'PERSISTED_QUERY_NOT_FOUND',
     ],
-    ['a persisted query that is not an object', persisted('x'), 200, 'PERSISTED_QUERY_NOT_SUPPORTED'],
-    [
-      'a persisted query without a query',
-      { extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } },
-      200,
-      'PERSISTED_QUERY_NOT_SUPPORTED',
-    ],
+    ['a hash that does not match the query', persisted({ version: 1, sha256Hash: 'abc' }), 400, 'BAD_REQUEST'],
+    ['a persisted query of another version', persisted({ version: 2, sha256Hash: 'abc' }), 400, 'BAD_REQUEST'],
+    ['a persisted query that is not an object', persisted('x'), 400, 'BAD_REQUEST'],
     ['a subscription', { query: 'subscription { x }' }, 400, 'GRAPHQL_VALIDATION_FAILED'],
     [
       'a subscription beside a query',
@@ -328,7 +327,8 @@ describe('malformed requests', () => {
     ],
   ];
 
-  it.each(cases)('answers %s as BAD_USER_INPUT', async (_name, body, status, reason) => {
+  /** Apollo's codes pass through unchanged; the catalogue's refusals are BAD_USER_INPUT with their reason. */
+  it.each(cases)("answers %s with Apollo's code or the catalogue's", async (_name, body, status, reason) => {
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -336,18 +336,48 @@ describe('malformed requests', () => {
     });
     const { errors } = (await response.json()) as { errors: Array<{ extensions: Record<string, unknown> }> };
     expect(response.status).toBe(status);
-    expect(errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason });
-    expect(errors.every((error) => error.extensions.code === 'BAD_USER_INPUT')).toBe(true);
+    const expected = reason.includes('.') ? { code: 'BAD_USER_INPUT', reason } : { code: reason };
+    expect(errors[0].extensions).toMatchObject(expected);
+    expect(errors.every((error) => error.extensions.code === expected.code)).toBe(true);
   });
 
-  it('answers a persisted query or a subscription sent with GET as BAD_USER_INPUT', async () => {
+  it("answers an unknown persisted query or a subscription sent with GET with Apollo's code", async () => {
     const extensions = encodeURIComponent(JSON.stringify({ persistedQuery: { version: 1, sha256Hash: 'abc' } }));
-    for (const search of [`query=%7B__typename%7D&extensions=${extensions}`, 'query=subscription%7Bx%7D']) {
+    const expected: Record<string, string> = {
+      [`extensions=${extensions}`]: 'PERSISTED_QUERY_NOT_FOUND',
+      'query=subscription%7Bx%7D': 'GRAPHQL_VALIDATION_FAILED',
+    };
+    for (const [search, code] of Object.entries(expected)) {
       const response = await fetch(`${server.url}/graphql?${search}`, {
         headers: { 'apollo-require-preflight': 'true' },
       });
       const { errors } = (await response.json()) as { errors: Array<{ extensions: Record<string, unknown> }> };
-      expect(errors[0].extensions.code).toBe('BAD_USER_INPUT');
+      expect(errors[0].extensions.code).toBe(code);
     }
+  });
+});
+
+describe('automatic persisted queries', () => {
+  it('asks for the query of an unknown hash once, then runs it by hash alone, still checked', async () => {
+    const query = '{ me { id } }';
+    const persistedQuery = { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') };
+    const send = (body: Record<string, unknown>) =>
+      fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.token}` },
+        body: JSON.stringify({ ...body, extensions: { persistedQuery } }),
+      }).then((response) => response.json() as Promise<{ data?: unknown; errors?: Array<{ extensions: object }> }>);
+
+    expect((await send({})).errors?.[0].extensions).toEqual({ code: 'PERSISTED_QUERY_NOT_FOUND' });
+    expect((await send({ query })).data).toEqual({ me: { id: owner.id } });
+    expect((await send({})).data).toEqual({ me: { id: owner.id } });
+
+    // A remembered query is still authorised per request: without a token it is refused.
+    const anonymous = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ extensions: { persistedQuery } }),
+    }).then((response) => response.json() as Promise<{ errors?: Array<{ extensions: { code: string } }> }>);
+    expect(anonymous.errors?.[0].extensions.code).toBe('UNAUTHENTICATED');
   });
 });

@@ -210,9 +210,12 @@ describe('the depth and alias limits', () => {
     });
   });
 
-  it("keep Apollo's own validation failures as BAD_USER_INPUT with their code as the reason", async () => {
-    const response = await server.graphql('{ me { noSuchField } }', {}, { token: owner.token });
-    expect(response.status).toBe(400);
-    expect(response.errors?.[0].extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'GRAPHQL_VALIDATION_FAILED' });
+  it("keep Apollo's own codes for a syntax error and an unknown field", async () => {
+    const unknownField = await server.graphql('{ me { noSuchField } }', {}, { token: owner.token });
+    expect(unknownField.status).toBe(400);
+    expect(unknownField.errors?.[0].extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+    const syntax = await server.graphql('{ me { id }', {}, { token: owner.token });
+    expect(syntax.status).toBe(400);
+    expect(syntax.errors?.[0].extensions).toEqual({ code: 'GRAPHQL_PARSE_FAILED' });
   });
 });

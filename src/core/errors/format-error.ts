@@ -10,7 +10,10 @@ import { AppError } from './app-error';
 import { errorCatalog } from './error-codes';
 import { RETRY_AFTER_OUTAGE_SECONDS, ServiceUnavailableError } from './service-unavailable';
 
-/** Apollo's own request-level errors are the client's fault; they keep their message. */
+/**
+ * Apollo's own request-level errors are the client's fault: they keep their message and their
+ * code, which clients key on (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, …).
+ */
 const CLIENT_ERROR_CODES = new Set([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
@@ -43,6 +46,17 @@ function isRefusedValue(error: unknown): boolean {
 }
 
 /**
+ * A refusal Apollo raises itself, without a code, for a malformed request: an unsupported persisted
+ * query version, a hash that does not match its query. It carries the 4xx status Apollo answers with
+ * and wraps no exception, so it cannot be an internal fault.
+ */
+function isApolloRequestRefusal(error: unknown): boolean {
+  if (!(error instanceof GraphQLError) || error.originalError) return false;
+  const status = (error.extensions.http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+/**
  * The catalogued error behind a reported one: itself, or the one Apollo wrapped when it passed a
  * validation failure through with its own code (GRAPHQL_VALIDATION_FAILED).
  */
@@ -54,7 +68,8 @@ function catalogued(error: unknown): AppError | null {
 
 /**
  * The one place that decides what a client sees of an error: catalogued errors keep their code,
- * client mistakes become BAD_USER_INPUT, a database outage SERVICE_UNAVAILABLE (wherever it was
+ * Apollo's parse, validation and persisted-query errors keep theirs, other client mistakes become
+ * BAD_USER_INPUT, a database outage SERVICE_UNAVAILABLE (wherever it was
  * thrown: a resolver, a permission rule, the rate limiter), and everything else is masked and
  * logged with a requestId.
  */
@@ -103,7 +118,10 @@ export function createErrorFormatter(logger: Logger) {
     }
     const apolloCode = formatted.extensions?.code;
     if (typeof apolloCode === 'string' && CLIENT_ERROR_CODES.has(apolloCode)) {
-      return { ...base, message: formatted.message, extensions: { code: 'BAD_USER_INPUT', reason: apolloCode } };
+      return { ...base, message: formatted.message, extensions: { code: apolloCode } };
+    }
+    if (isApolloRequestRefusal(original)) {
+      return { ...base, message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
     }
 
     const requestId = currentRequest()?.requestId;

@@ -28,8 +28,11 @@ export function createApollo(schema: GraphQLSchema, config: Config, logger: Logg
     includeStacktraceInErrorResponses: false,
     formatError: createErrorFormatter(logger),
     validationRules: [knownOperationTypeRule, ...queryShapeRules(config.limits)],
-    // Not offered: a request naming a persisted query is answered PERSISTED_QUERY_NOT_SUPPORTED.
-    persistedQueries: false,
+    // Automatic persisted queries, as Apollo's clients expect: an unknown hash is answered
+    // PERSISTED_QUERY_NOT_FOUND and the client sends the full query once, which passes every check
+    // (nesting, shape, cost) before it is remembered. The store is Apollo's default bounded LRU cache
+    // (about 30 MiB per process), so registrations cannot grow memory without end.
+    persistedQueries: {},
     // The input and cost checks come first, and throw synchronously: Apollo then calls no later
     // plugin's hook, so a refused request does no other work. GraphiQL is served from local assets
     // by the HTTP layer; Apollo's page would load a CDN.
