@@ -58,3 +58,7 @@ it('gives each built-in role its key, name and rank, and no other role', () => {
   const roles = table('Role (key)').rows.map(([key, name, rank]) => ({ key: code(key), name, rank: Number(rank) }));
   expect(roles).toEqual(BUILT_IN_ROLES.map(({ key, name, rank }) => ({ key, name, rank })));
 });
+
+it('gives every built-in role each permission once', () => {
+  for (const role of BUILT_IN_ROLES) expect(new Set(role.permissions).size).toBe(role.permissions.length);
+});
