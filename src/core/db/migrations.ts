@@ -7,6 +7,7 @@ import { InvitationsPendingEmailUnique1795852800000 } from '../../../migrations/
 import { AuditEventSubjects1795939200000 } from '../../../migrations/1795939200000-audit-event-subjects';
 import { Deletion1796025600000 } from '../../../migrations/1796025600000-deletion';
 import { EmailVerification1796112000000 } from '../../../migrations/1796112000000-email-verification';
+import { RolePermissionsDistinct1796284800000 } from '../../../migrations/1796284800000-role-permissions-distinct';
 
 /** Listed as classes, not globs, so the same list serves ts-node, jest and the compiled build. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   AuditEventSubjects1795939200000,
   Deletion1796025600000,
   EmailVerification1796112000000,
+  RolePermissionsDistinct1796284800000,
 ];
