@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { createAuditKeyLoaders } from './core/audit/personal-data';
 import { createGroupLoaders } from './modules/groups/groups.loaders';
 import { createInvitationLoaders } from './modules/invitations/invitations.loaders';
 import { createApiKeyLoaders } from './modules/api-keys/api-keys.loaders';
@@ -23,6 +24,7 @@ export function createLoaders(db: DataSource) {
     ...createApiKeyLoaders(db),
     ...createResourceLoaders(db),
     ...createNodeLoaders(db),
+    ...createAuditKeyLoaders(db),
   };
 }
 

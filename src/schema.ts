@@ -14,6 +14,9 @@ import { apiKeyRules } from './modules/api-keys/api-keys.rules';
 import { AuditRetentionResolver } from './modules/audit/audit-retention.resolver';
 import { AuditLogConnectionResolver, AuditLogResolver, UserAuditLogsResolver } from './modules/audit/audit.resolver';
 import { auditRules } from './modules/audit/audit.rules';
+import { AuditChangesResolver } from './modules/audit/audit-changes.resolver';
+import { DeletionResolver } from './modules/deletion/deletion.resolver';
+import { deletionRules } from './modules/deletion/deletion.rules';
 import { authRules } from './modules/auth/auth.rules';
 import { AuthResolver } from './modules/auth/auth.resolver';
 import { GroupResolver, OrgGroupsResolver, UserGroupsResolver } from './modules/groups/group.resolver';
@@ -65,7 +68,9 @@ const resolvers = [
   AuditLogConnectionResolver,
   AuditLogResolver,
   AuditRetentionResolver,
+  AuditChangesResolver,
   AuthResolver,
+  DeletionResolver,
   GroupResolver,
   InvitationResolver,
   LockingResolver,
@@ -100,6 +105,7 @@ const ruleMaps = [
   apiKeyRules,
   auditRules,
   authRules,
+  deletionRules,
   groupRules,
   invitationRules,
   lockingRules,

@@ -13,6 +13,7 @@ import { InvitationsService } from './modules/invitations/invitations.service';
 import { LockingService } from './modules/locking/locking.service';
 import { SigningKeyStore } from './modules/auth/signing-keys.service';
 import { BootstrapService } from './modules/bootstrap/bootstrap.service';
+import { AccountDeletionService } from './modules/deletion/account-deletion.service';
 import { MembersService } from './modules/members/members.service';
 import { OrgsService } from './modules/orgs/orgs.service';
 import { PasswordsService } from './modules/passwords/passwords.service';
@@ -63,6 +64,7 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
     userImport: new UserImportService(hasher, config.importBcryptCost, invitations, rateLimits, logger),
     passwords: new PasswordsService(hasher, auth, mailer, logger, config.publicUrl),
     bootstrap: new BootstrapService(db, hasher, orgs),
+    accountDeletion: new AccountDeletionService(hasher, auth),
   };
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { auditRecordHash, type HashedAuditContent } from './audit-hash';
 import { orgCopies, type AuditRow } from './org-copies';
+import { sealPersonalData } from './personal-data';
 
 /** Who did it and from where; built from the request context (see core/context). */
 export type AuditActor = {
@@ -58,7 +59,8 @@ function storedChanges(changes: Record<string, unknown> | undefined): Record<str
  * first and then orgs by id, so concurrent fan-outs cannot deadlock on each other.
  */
 export async function recordAudit(tx: EntityManager, actor: AuditActor, entry: AuditEntry): Promise<void> {
-  const changes = storedChanges(entry.changes);
+  // Personal data is sealed before anything is hashed: the hash covers the sealed form.
+  const changes = await sealPersonalData(tx, storedChanges(entry.changes), entry);
   const event: AuditRow = {
     ...actor,
     id: randomUUID(),

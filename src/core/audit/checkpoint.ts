@@ -39,23 +39,54 @@ export async function insertCheckpoint(
   return { id, ...content, signature };
 }
 
+function newestCheckpoint(db: DataSource, orgId: string | null, kind: 'pruning' | 'seal') {
+  return db
+    .query(
+      `SELECT id, org_id AS "orgId", through_seq::text AS "throughSeq", last_hash AS "lastHash",
+              removed_count AS "removedCount", signature,
+              to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt"
+         FROM audit_checkpoints
+        WHERE ${orgId === null ? 'org_id IS NULL' : 'org_id = $1'}
+          AND removed_count ${kind === 'pruning' ? '> 0' : '= 0'}
+        ORDER BY through_seq DESC
+        LIMIT 1`,
+      orgId === null ? [] : [orgId],
+    )
+    .then((rows: AuditCheckpoint[]) => rows[0] ?? null);
+}
+
 /**
- * The chain's newest checkpoint: the one its remaining records start from. Null names the
+ * The chain's newest pruning checkpoint: the one its remaining records start from. Null names the
  * account-level chain, which retention never prunes; its checkpoints are looked up all the same, so
  * the verifier stays right should that change.
  */
-export async function latestCheckpoint(db: DataSource, orgId: string | null): Promise<AuditCheckpoint | null> {
-  const rows: AuditCheckpoint[] = await db.query(
-    `SELECT id, org_id AS "orgId", through_seq::text AS "throughSeq", last_hash AS "lastHash",
-            removed_count AS "removedCount", signature,
-            to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt"
-       FROM audit_checkpoints
-      WHERE ${orgId === null ? 'org_id IS NULL' : 'org_id = $1'}
-      ORDER BY through_seq DESC
-      LIMIT 1`,
-    orgId === null ? [] : [orgId],
+export function latestCheckpoint(db: DataSource, orgId: string | null): Promise<AuditCheckpoint | null> {
+  return newestCheckpoint(db, orgId, 'pruning');
+}
+
+/**
+ * The seal of a deleted org's chain: a checkpoint that removed nothing (pruning always removes at
+ * least one record) and holds the seq and hash of the chain's last record, so a chain cut short
+ * after the deletion shows.
+ */
+export function chainSeal(db: DataSource, orgId: string | null): Promise<AuditCheckpoint | null> {
+  return newestCheckpoint(db, orgId, 'seal');
+}
+
+/** Signs and stores the seal of an org's chain, under the chain's lock, after its last record. */
+export async function sealChain(tx: EntityManager, keys: CheckpointKeys, orgId: string): Promise<AuditCheckpoint> {
+  const [last]: Array<{ seq: string; hash: string }> = await tx.query(
+    'SELECT seq::text AS "seq", hash FROM audit_logs WHERE org_id = $1 ORDER BY audit_logs.seq DESC LIMIT 1',
+    [orgId],
   );
-  return rows[0] ?? null;
+  if (!last) throw new Error('an org being deleted has at least its deletion record');
+  return insertCheckpoint(tx, keys, {
+    orgId,
+    throughSeq: last.seq,
+    lastHash: last.hash,
+    removedCount: 0,
+    createdAt: new Date().toISOString(),
+  });
 }
 
 /** Whether the signature is the gateway's, over exactly the stored fields. */

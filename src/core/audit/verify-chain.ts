@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { AUDIT_RECORD_COLUMNS, auditRecordHash, type HashedAuditContent } from './audit-hash';
-import { checkpointSignatureHolds, latestCheckpoint, type CheckpointKeys } from './checkpoint';
+import { chainSeal, checkpointSignatureHolds, latestCheckpoint, type CheckpointKeys } from './checkpoint';
 
 /** `checked` counts the records examined, the first invalid one included. */
 export type ChainVerification = {
@@ -16,6 +16,8 @@ type StoredRecord = HashedAuditContent & { seq: string; hash: string | null };
 const BATCH_SIZE = 1000;
 
 const CHECKPOINT_FORGED = 'checkpoint: its signature does not hold, so it was forged or altered';
+const SEAL_BROKEN = 'seal: the record it names was altered or replaced';
+const SEAL_MISSING = 'seal: the chain ends before the record its seal names, so records were removed';
 
 /**
  * One batch of a chain after `seq` ($1). `org_id IS NULL` is the account-level chain; both forms use
@@ -52,16 +54,23 @@ function defectOf(record: StoredRecord, expectedPrevHash: string | null): string
  * After retention pruning, the walk starts from the newest checkpoint: its signature must hold
  * (nobody without the gateway's key can declare a prefix legitimately removed), and the first
  * remaining record must follow the hash it holds.
+ *
+ * A deleted org's chain ends with a seal (checkpoint.ts, chainSeal): the record it names must be
+ * reached with the hash it holds, so for such a chain removing the newest records shows too.
  */
 export async function verifyAuditChain(
   db: DataSource,
   orgId: string | null,
   keys: CheckpointKeys,
 ): Promise<ChainVerification> {
-  const checkpoint = await latestCheckpoint(db, orgId);
-  if (checkpoint && !(await checkpointSignatureHolds(keys, checkpoint))) {
-    return { valid: false, checked: 0, firstInvalidId: null, firstInvalidSeq: null, reason: CHECKPOINT_FORGED };
+  const [checkpoint, seal] = await Promise.all([latestCheckpoint(db, orgId), chainSeal(db, orgId)]);
+  for (const signed of [checkpoint, seal]) {
+    if (signed && !(await checkpointSignatureHolds(keys, signed))) {
+      return { valid: false, checked: 0, firstInvalidId: null, firstInvalidSeq: null, reason: CHECKPOINT_FORGED };
+    }
   }
+  // A seal at or before the pruning point has nothing left to vouch for.
+  let sealPending = seal !== null && BigInt(seal.throughSeq) > BigInt(checkpoint?.throughSeq ?? '0');
   let checked = 0;
   let lastSeq = checkpoint?.throughSeq ?? '0';
   let expectedPrevHash: string | null = checkpoint?.lastHash ?? null;
@@ -69,14 +78,20 @@ export async function verifyAuditChain(
   for (;;) {
     const batch: StoredRecord[] = await db.query(sql, orgId === null ? [lastSeq] : [lastSeq, orgId]);
     for (const record of batch) {
-      const reason = defectOf(record, expectedPrevHash);
+      const sealed = sealPending && record.seq === seal?.throughSeq;
+      const reason =
+        defectOf(record, expectedPrevHash) ?? (sealed && record.hash !== seal?.lastHash ? SEAL_BROKEN : null);
       if (reason)
         return { valid: false, checked: checked + 1, firstInvalidId: record.id, firstInvalidSeq: record.seq, reason };
+      if (sealed) sealPending = false;
       checked += 1;
       expectedPrevHash = record.hash;
     }
-    if (batch.length < BATCH_SIZE)
-      return { valid: true, checked, firstInvalidId: null, firstInvalidSeq: null, reason: null };
+    if (batch.length < BATCH_SIZE) {
+      return sealPending
+        ? { valid: false, checked, firstInvalidId: null, firstInvalidSeq: null, reason: SEAL_MISSING }
+        : { valid: true, checked, firstInvalidId: null, firstInvalidSeq: null, reason: null };
+    }
     lastSeq = batch[batch.length - 1].seq;
   }
 }

@@ -6,6 +6,8 @@ export type AppErrorOptions = {
   message?: string;
   /** The input field at fault, reported as `extensions.field`. */
   field?: string;
+  /** Ids the client needs to act on the error (e.g. `orgId`); never secrets, never personal data. */
+  details?: Record<string, unknown>;
 };
 
 /** The one error class for expected failures; anything else is masked by the formatter. */
@@ -16,7 +18,12 @@ export class AppError extends GraphQLError {
   constructor(key: ErrorKey, options: AppErrorOptions = {}) {
     const entry = errorCatalog[key];
     super(options.message ?? entry.message, {
-      extensions: { code: entry.code, reason: key, ...(options.field ? { field: options.field } : {}) },
+      extensions: {
+        ...options.details,
+        code: entry.code,
+        reason: key,
+        ...(options.field ? { field: options.field } : {}),
+      },
     });
     this.key = key;
     this.publicCode = entry.code;

@@ -41,6 +41,10 @@ export const errorCatalog = {
   'node.not_found': { code: 'NOT_FOUND', message: 'Not found' },
   'org.not_found': { code: 'NOT_FOUND', message: 'Organization not found' },
   'org.slug_in_use': { code: 'CONFLICT', message: 'That slug is already in use' },
+  'org.confirm_slug_mismatch': {
+    code: 'BAD_USER_INPUT',
+    message: "confirmSlug must be the org's slug exactly; nothing was deleted",
+  },
   'user.not_found': { code: 'NOT_FOUND', message: 'User not found' },
   'account.super_user': { code: 'FORBIDDEN', message: 'Only a super user can act on a super user' },
   'account.outside_authority': {
@@ -48,6 +52,12 @@ export const errorCatalog = {
     message: 'Acting on this account needs the permission and a higher rank in every org it belongs to',
   },
   'user.default_org_not_member': { code: 'BAD_USER_INPUT', message: 'The default org must be one you belong to' },
+  'user.last_owner': {
+    code: 'CONFLICT',
+    message: 'The account is the last owner of an org: make someone else owner, or delete the org, first',
+  },
+  'user.last_super_user': { code: 'CONFLICT', message: 'The last usable super user cannot be deleted' },
+  'user.password_required': { code: 'BAD_USER_INPUT', message: 'Deleting your own account needs your password' },
   'role.not_found': { code: 'NOT_FOUND', message: 'Role not found' },
   'role.name_in_use': { code: 'CONFLICT', message: 'A role with that name already exists in this org' },
   'role.in_use': { code: 'CONFLICT', message: 'The role is still assigned; reassign its members and groups first' },

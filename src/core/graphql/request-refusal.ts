@@ -7,8 +7,8 @@ import type { ErrorKey } from '../errors/error-codes';
  * formatter drops the `http` extension before the client sees it.
  */
 export class RequestRefusal extends AppError {
-  constructor(key: ErrorKey, options: AppErrorOptions & { details?: Record<string, unknown> } = {}) {
+  constructor(key: ErrorKey, options: AppErrorOptions = {}) {
     super(key, options);
-    Object.assign(this.extensions, options.details, { http: { status: 400 } });
+    Object.assign(this.extensions, { http: { status: 400 } });
   }
 }

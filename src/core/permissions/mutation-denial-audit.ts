@@ -83,9 +83,12 @@ function orgNamedBy(args: Record<string, unknown>): string | null {
   return isId(named) ? named : null;
 }
 
-/** The audit chain is per org: a denial may only join the chain of an org that exists. */
+/**
+ * The audit chain is per org: a denial may only join the chain of an org that exists. The key-share
+ * lock waits for a deletion of the org under way, so no record lands after a deleted org's seal.
+ */
 async function existingOrg(tx: EntityManager, orgId: string | null): Promise<string | null> {
   if (orgId === null) return null;
-  const rows: unknown[] = await tx.query('SELECT 1 FROM orgs WHERE id = $1', [orgId]);
+  const rows: unknown[] = await tx.query('SELECT 1 FROM orgs WHERE id = $1 FOR KEY SHARE', [orgId]);
   return rows.length > 0 ? orgId : null;
 }

@@ -3,6 +3,9 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { PageInfoType } from '../../core/graphql/connection';
 import type { AuditPage } from './audit-query';
 
+export const AUDIT_CHANGES_DESCRIPTION =
+  'Before and after values; never a secret. Emails and names read "[erased]" once their account was deleted.';
+
 @ObjectType('AuditLog', {
   description: 'One recorded change; never edited, and deleted only by retention (pruneAuditLogs).',
 })
@@ -31,7 +34,8 @@ export class AuditLogType {
   @Field(() => String, { nullable: true, description: 'The x-request-id of the request that made the change.' })
   requestId!: string | null;
 
-  @Field(() => GraphQLJSONObject, { nullable: true, description: 'Before and after values; never a secret.' })
+  /** As stored: personal data sealed (core/audit/personal-data.ts); AuditChangesResolver opens it. */
+  @Field(() => GraphQLJSONObject, { nullable: true, description: AUDIT_CHANGES_DESCRIPTION })
   changes!: Record<string, unknown> | null;
 
   @Field({ description: 'UTC.' })

@@ -2,6 +2,7 @@ import { allow, and, chain, or, rule } from 'graphql-shield';
 import type { GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { hasPermission, isAuthenticated, orgFromArg } from '../../core/permissions/rules';
+import { isDeletedOrg } from '../orgs/deleted-orgs';
 import { relationTo } from '../users/user-visibility';
 import type { AuditLogType } from './audit-log.type';
 
@@ -42,10 +43,27 @@ const canSeeUserRecords = rule({ cache: 'no_cache' })(async (user: { id: string 
 
 const readsOrgAudit = hasPermission('audit:read', orgFromArg('orgId'));
 
+/**
+ * A deleted org's records stay readable and verifiable by super users; anyone else gets what an
+ * unknown org gives (readsOrgAudit's NOT_FOUND).
+ */
+const superUserReadsDeletedOrg = rule({ cache: 'no_cache' })(
+  async (_parent, args: { orgId?: string | null }, ctx: GraphQLContext) =>
+    ctx.access.isSuperUser && (await isDeletedOrg(ctx.db, args.orgId)),
+);
+
 export const auditRules = {
   Query: {
-    auditLogs: chain(isAuthenticated, orgRequiredUnlessSuperUser, or(namesNoOrg, readsOrgAudit)),
-    verifyAuditChain: chain(isAuthenticated, accountChainOnlyForSuperUsers, or(namesNoOrg, readsOrgAudit)),
+    auditLogs: chain(
+      isAuthenticated,
+      orgRequiredUnlessSuperUser,
+      or(namesNoOrg, superUserReadsDeletedOrg, readsOrgAudit),
+    ),
+    verifyAuditChain: chain(
+      isAuthenticated,
+      accountChainOnlyForSuperUsers,
+      or(namesNoOrg, superUserReadsDeletedOrg, readsOrgAudit),
+    ),
   },
   Mutation: {
     setAuditRetention: hasPermission('org:update', orgFromArg('orgId')),
