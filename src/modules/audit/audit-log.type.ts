@@ -13,7 +13,10 @@ export class AuditLogType {
   @Field(() => ID)
   id!: string;
 
-  @Field({ description: 'A PrincipalKind (HUMAN, SERVICE_ACCOUNT, CUSTOMER), SYSTEM or ANONYMOUS.' })
+  @Field({
+    description:
+      "A PrincipalKind (HUMAN, SERVICE_ACCOUNT, CUSTOMER), SYSTEM or ANONYMOUS; in an org's record of an account event, EXTERNAL or SUPER_USER for an actor from outside the org (then actor, ipAddress and userAgent are null).",
+  })
   actorKind!: string;
 
   @Field({ description: 'What happened, e.g. "user.invited".' })
