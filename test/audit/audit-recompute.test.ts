@@ -1,8 +1,11 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { canonicalJson } from '../../src/core/audit/audit-hash';
+import { verifyAuditChain } from '../../src/core/audit/verify-chain';
 import { createOrgAs, person, roleId, type Person } from '../support/fixtures';
 import { errorCode } from '../support/graphql-client';
 import { REPO_ROOT } from '../support/spawn-gateway';
@@ -115,7 +118,40 @@ beforeAll(async () => {
     'mutation { login(email: "nobody@example.com", password: "nope") { accessToken } }',
   );
   expect(errorCode(failed)).toBe('UNAUTHENTICATED');
+  await appendLegacyRecord(otherOrgId);
 });
+
+/**
+ * A record as the gateway wrote them before event ids and subjects existed: fourteen hashed fields,
+ * the two new columns null. It must still verify, in the gateway and in the script.
+ */
+async function appendLegacyRecord(chainOrgId: string) {
+  const [last] = await server.sql('SELECT hash FROM audit_logs WHERE org_id = $1 ORDER BY seq DESC LIMIT 1', [
+    chainOrgId,
+  ]);
+  const record = {
+    id: randomUUID(),
+    orgId: chainOrgId,
+    actorId: null,
+    actorKind: 'SYSTEM',
+    apiKeyId: null,
+    action: 'test.legacy',
+    targetType: null,
+    targetId: null,
+    ipAddress: null,
+    userAgent: null,
+    requestId: null,
+    changes: null,
+    createdAt: new Date().toISOString(),
+    prevHash: last.hash,
+  };
+  const hash = createHash('sha256').update(canonicalJson(record), 'utf8').digest('hex');
+  await server.sql(
+    `INSERT INTO audit_logs (id, org_id, actor_kind, action, created_at, prev_hash, hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [record.id, record.orgId, record.actorKind, record.action, record.createdAt, record.prevHash, hash],
+  );
+}
 
 afterAll(async () => {
   await server.close();
@@ -137,6 +173,17 @@ describe('docs/audit-recompute.mjs on a real export', () => {
     expect(records.some((record) => JSON.stringify(record.changes).includes('\u2028'))).toBe(true);
     expect(records.some((record) => record.userAgent === 'agent "quoted" \\ back')).toBe(true);
     expect(records.some((record) => /:400[,}]/.test(JSON.stringify(record.changes)))).toBe(true);
+    // Both shapes: an account event's copies (event id and subject), and a record from before them.
+    expect(records.some((record) => record.eventId !== null && record.subjectUserId !== null)).toBe(true);
+    expect(records.some((record) => record.eventId === null && record.action === 'test.legacy')).toBe(true);
+    for (const chain of [otherOrgId, orgId, null]) {
+      const verified = await verifyAuditChain(
+        server.gateway.database.dataSource,
+        chain,
+        server.gateway.services.signingKeys,
+      );
+      expect(verified.valid).toBe(true);
+    }
 
     const run = await recompute([file]);
     expect(run.stderr).toBe('');
