@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
 import {
   accountSubject,
   emailSubject,
@@ -18,8 +19,8 @@ import { startTestGateway, type TestGateway } from '../support/test-gateway';
 let server: TestGateway;
 let superUser: { token: string; id: string };
 
-const inTransaction = <T>(work: Parameters<TestGateway['gateway']['database']['dataSource']['transaction']>[0]) =>
-  server.gateway.database.dataSource.transaction(work) as Promise<T>;
+const inTransaction = <T>(work: (tx: EntityManager) => Promise<T>): Promise<T> =>
+  server.gateway.database.dataSource.transaction(work);
 
 async function keysOf(changes: Record<string, unknown> | null): Promise<Map<string, Buffer | null>> {
   const subjects = sealedSubjects(changes);
