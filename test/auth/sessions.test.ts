@@ -43,7 +43,9 @@ describe('refreshSession', () => {
     // The newest token of the chain and its access token die with it.
     expect(errorCode(await refresh(third.refreshToken))).toBe('UNAUTHENTICATED');
     expect(errorCode(await server.graphql(ME, {}, { token: third.accessToken }))).toBe('UNAUTHENTICATED');
-    const audit = await server.sql(`SELECT * FROM audit_logs WHERE action = 'session.refresh_token_reused'`);
+    const audit = await server.sql(
+      `SELECT * FROM audit_logs WHERE action = 'session.refresh_token_reused' AND org_id IS NULL`,
+    );
     expect(audit).toHaveLength(1);
     expect(audit[0].actor_id).toBe(first.userId);
   });
