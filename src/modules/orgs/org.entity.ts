@@ -15,6 +15,10 @@ export class OrgEntity {
   @Column({ name: 'audit_retention_days', type: 'integer', nullable: true })
   auditRetentionDays!: number | null;
 
+  /** Members whose email address is unverified get nothing from their membership here. */
+  @Column({ name: 'require_verified_email', type: 'boolean', default: false })
+  requireVerifiedEmail!: boolean;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 
