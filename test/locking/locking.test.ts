@@ -125,7 +125,8 @@ describe('lockout per account and address', () => {
     expect(correct.errors?.[0].extensions?.retryAfter).toBeGreaterThan(14 * 60);
     expect(correct.headers.get('retry-after')).toBe(String(correct.errors?.[0].extensions?.retryAfter));
     const reasons = await server.sql(
-      `SELECT changes->>'reason' AS reason FROM audit_logs WHERE action = 'session.login_failed' AND target_id = $1`,
+      `SELECT changes->>'reason' AS reason FROM audit_logs
+        WHERE action = 'session.login_failed' AND target_id = $1 AND org_id IS NULL`,
       [target.id],
     );
     expect(reasons.map((row) => row.reason)).toEqual(Array(5).fill('wrong_password'));

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { auditRecordHash, type HashedAuditContent } from './audit-hash';
+import { appendToAccountAndOrgChains, appendToOrgChain } from './chain-append';
 import { orgCopies, type AuditRow } from './org-copies';
 import { sealPersonalData } from './personal-data';
 
@@ -73,55 +73,9 @@ export async function recordAudit(tx: EntityManager, actor: AuditActor, entry: A
     changes,
     createdAt: new Date().toISOString(),
   };
-  const accountEventSubject = event.orgId === null ? event.subjectUserId : null;
-  const rows = accountEventSubject ? [event, ...(await orgCopies(tx, event, accountEventSubject))] : [event];
-  for (const row of rows) await lockAuditChain(tx, row.orgId);
-  for (const row of rows) await appendToChain(tx, row);
+  if (event.orgId !== null) return appendToOrgChain(tx, { ...event, orgId: event.orgId });
+  // Whether or not the subject exists or belongs to orgs, the same statements run (no enumeration by work).
+  await appendToAccountAndOrgChains(tx, [event, ...(await orgCopies(tx, event, event.subjectUserId ?? null))]);
 }
 
-async function appendToChain(tx: EntityManager, row: AuditRow): Promise<void> {
-  const content: HashedAuditContent = { ...row, prevHash: await lastHashOfChain(tx, row.orgId) };
-  await tx.query(
-    `INSERT INTO audit_logs (id, org_id, actor_id, actor_kind, api_key_id, action, target_type, target_id,
-       ip_address, user_agent, request_id, changes, created_at, prev_hash, hash, event_id, subject_user_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15, $16, $17)`,
-    [
-      content.id,
-      content.orgId,
-      content.actorId,
-      content.actorKind,
-      content.apiKeyId,
-      content.action,
-      content.targetType,
-      content.targetId,
-      content.ipAddress,
-      content.userAgent,
-      content.requestId,
-      content.changes === null ? null : JSON.stringify(content.changes),
-      content.createdAt,
-      content.prevHash,
-      auditRecordHash(content),
-      content.eventId,
-      content.subjectUserId,
-    ],
-  );
-}
-
-/**
- * Serialises everyone who appends to or prunes one chain (org_id NULL: the account-level one) until
- * the transaction ends. Transaction-level advisory locks stack, so taking it twice is harmless.
- */
-export async function lockAuditChain(tx: EntityManager, orgId: string | null): Promise<void> {
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtext('audit:' || coalesce($1::text, '-')))`, [orgId]);
-}
-
-/** Read after taking the chain's lock, so it sees the last record every earlier writer committed. */
-async function lastHashOfChain(tx: EntityManager, orgId: string | null): Promise<string | null> {
-  const rows: Array<{ hash: string | null }> = await tx.query(
-    orgId === null
-      ? 'SELECT hash FROM audit_logs WHERE org_id IS NULL ORDER BY seq DESC LIMIT 1'
-      : 'SELECT hash FROM audit_logs WHERE org_id = $1 ORDER BY seq DESC LIMIT 1',
-    orgId === null ? [] : [orgId],
-  );
-  return rows[0]?.hash ?? null;
-}
+export { lockAuditChain } from './chain-append';

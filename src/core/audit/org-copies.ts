@@ -15,9 +15,10 @@ type SubjectOrg = { orgId: string; actorIsMember: boolean; actorIsSuperUser: boo
  * sorted by org id: the order in which their chains are locked. Each org reads what concerns its
  * member and nothing about another org: an actor who is not one of its members is shown only as
  * EXTERNAL (or SUPER_USER), without id, address, user agent or key, and no value naming another org
- * survives in `changes`. The account-chain row keeps every detail.
+ * survives in `changes`. The account-chain row keeps every detail. No subject: no copies, after the
+ * same query (so the work does not tell whether an account exists).
  */
-export async function orgCopies(tx: EntityManager, event: AuditRow, subjectUserId: string): Promise<AuditRow[]> {
+export async function orgCopies(tx: EntityManager, event: AuditRow, subjectUserId: string | null): Promise<AuditRow[]> {
   const orgs: SubjectOrg[] = await tx.query(
     `SELECT s.org_id AS "orgId",
             EXISTS (SELECT 1 FROM memberships a WHERE a.org_id = s.org_id AND a.user_id = $2) AS "actorIsMember",
