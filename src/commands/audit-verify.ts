@@ -18,7 +18,11 @@ export async function auditVerify(args: string[]): Promise<number> {
   const orgId = values.org ?? null;
   return withAdminSession({ create: false }, async (session) => {
     if (orgId) {
-      const [org] = await session.database.dataSource.query('SELECT 1 FROM orgs WHERE id = $1', [orgId]);
+      // A deleted org's chain stays, sealed, and can still be verified.
+      const [org] = await session.database.dataSource.query(
+        'SELECT 1 FROM orgs WHERE id = $1 UNION ALL SELECT 1 FROM deleted_orgs WHERE id = $1',
+        [orgId],
+      );
       if (!org) throw new Error(`no org has the id ${orgId}`);
     }
     const result = await verifyAuditChain(session.database.dataSource, orgId, await signingKeys(session));

@@ -209,7 +209,19 @@ const EXPECTATIONS: Record<string, Expectation> = {
     action: 'member.deactivated',
     prepare: async () => ({ args: { orgId, userId: await memberAccount() }, as: owner }),
   },
+  deleteAccount: {
+    action: 'user.deleted',
+    prepare: async () => ({ args: { password: MEMBER_PASSWORD }, as: await member() }),
+  },
   deleteGroup: { action: 'group.deleted', prepare: async () => ({ args: { id: await newGroup() }, as: owner }) },
+  deleteOrg: {
+    action: 'org.deleted',
+    async prepare() {
+      const id = await createOrgAs(server, owner.token, unique('Doomed'));
+      const [{ slug }] = await server.sql('SELECT slug FROM orgs WHERE id = $1', [id]);
+      return { args: { id, confirmSlug: slug }, as: owner };
+    },
+  },
   deleteResource: {
     action: 'resource.deleted',
     prepare: async () => ({ args: { id: await newResource() }, as: owner }),

@@ -84,7 +84,7 @@ beforeAll(async () => {
 
   // Unicode (accents, an astral emoji), quotes, backslashes and control-like text in `changes`
   // and in the user agent; numbers and nulls in `changes`; an API key as the actor.
-  await createRole(owner.token, orgId, 'Rôle "cité" \\ 😀 ü', { 'user-agent': 'agent "quoted" \\ back' });
+  await createRole(owner.token, orgId, 'Rôle "cité" \\ 😀\u2028ü', { 'user-agent': 'agent "quoted" \\ back' });
   await createRole(other.token, otherOrgId, 'Ελληνικά ✓');
   await graphql(
     'mutation ($orgId: ID!) { setAuditRetention(orgId: $orgId, days: 400) { id } }',

@@ -12,6 +12,7 @@ import {
 } from '../support/fixtures';
 import { errorCode } from '../support/graphql-client';
 import { startSmtpSink, tokenFrom, type SmtpSink } from '../support/smtp-sink';
+import { withOpenedChanges } from '../support/audit-changes';
 import { OWNER_PASSWORD, startTestGateway, type TestGateway } from '../support/test-gateway';
 
 let sink: SmtpSink;
@@ -83,10 +84,11 @@ async function memberOf(email: string, org = orgId) {
 }
 
 async function importAudits(org = orgId): Promise<Array<{ target_id: string; changes: any }>> {
-  return server.sql(
+  const rows = await server.sql(
     `SELECT target_id, changes FROM audit_logs WHERE action = 'user.imported' AND org_id = $1 ORDER BY seq`,
     [org],
   );
+  return withOpenedChanges(server, rows);
 }
 
 /** The messages the SMTP sink received for `email` since message number `since`. */
