@@ -18,6 +18,8 @@ import { AuditChangesResolver } from './modules/audit/audit-changes.resolver';
 import { DeletionResolver } from './modules/deletion/deletion.resolver';
 import { deletionRules } from './modules/deletion/deletion.rules';
 import { authRules } from './modules/auth/auth.rules';
+import { EmailVerificationResolver } from './modules/email-verification/email-verification.resolver';
+import { emailVerificationRules } from './modules/email-verification/email-verification.rules';
 import { AuthResolver } from './modules/auth/auth.resolver';
 import { GroupResolver, OrgGroupsResolver, UserGroupsResolver } from './modules/groups/group.resolver';
 import { groupRules } from './modules/groups/groups.rules';
@@ -70,6 +72,7 @@ const resolvers = [
   AuditRetentionResolver,
   AuditChangesResolver,
   AuthResolver,
+  EmailVerificationResolver,
   DeletionResolver,
   GroupResolver,
   InvitationResolver,
@@ -105,6 +108,7 @@ const ruleMaps = [
   apiKeyRules,
   auditRules,
   authRules,
+  emailVerificationRules,
   deletionRules,
   groupRules,
   invitationRules,

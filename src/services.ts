@@ -8,6 +8,7 @@ import { ApiKeyTokens } from './modules/api-keys/api-key-tokens';
 import { ApiKeysService } from './modules/api-keys/api-keys.service';
 import { AccessTokenService } from './modules/auth/access-tokens.service';
 import { AuthService } from './modules/auth/auth.service';
+import { EmailVerificationService } from './modules/email-verification/email-verification.service';
 import { GroupsService } from './modules/groups/groups.service';
 import { InvitationsService } from './modules/invitations/invitations.service';
 import { LockingService } from './modules/locking/locking.service';
@@ -63,6 +64,13 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
     users: new UsersService(),
     userImport: new UserImportService(hasher, config.importBcryptCost, invitations, rateLimits, logger),
     passwords: new PasswordsService(hasher, auth, mailer, logger, config.publicUrl),
+    emailVerification: new EmailVerificationService(
+      hasher,
+      mailer,
+      logger,
+      config.publicUrl,
+      config.emailVerificationTtl,
+    ),
     bootstrap: new BootstrapService(db, hasher, orgs),
     accountDeletion: new AccountDeletionService(hasher, auth),
   };

@@ -153,6 +153,13 @@ const EXPECTATIONS: Record<string, Expectation> = {
     action: 'team.members_added',
     prepare: async () => ({ args: { teamId: await newTeam(), userIds: [await memberAccount()] }, as: owner }),
   },
+  changeEmail: {
+    action: 'user.email_change_requested',
+    prepare: async () => ({
+      args: { newEmail: uniqueEmail('changed'), password: MEMBER_PASSWORD },
+      as: await member(),
+    }),
+  },
   changePassword: {
     action: 'user.password_changed',
     prepare: async () => ({
@@ -318,6 +325,10 @@ const EXPECTATIONS: Record<string, Expectation> = {
       return { args: { teamId, userIds: [userId] }, as: owner };
     },
   },
+  requestEmailVerification: {
+    action: 'user.email_verification_requested',
+    prepare: async () => ({ args: {}, as: await member() }),
+  },
   requestPasswordReset: {
     action: 'user.password_reset_requested',
     prepare: async () => ({ args: { email: (await member()).email }, as: null }),
@@ -401,6 +412,18 @@ const EXPECTATIONS: Record<string, Expectation> = {
     async prepare() {
       const account = await member();
       return { args: { id: account.id, input: { firstName: unique('Name') } }, as: account };
+    },
+  },
+  verifyEmail: {
+    action: 'user.email_verified',
+    async prepare() {
+      const account = await member();
+      const token = randomBytes(32).toString('base64url');
+      await server.sql(
+        `INSERT INTO email_verification_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, now() + interval '1 hour')`,
+        [hashToken(token), account.id],
+      );
+      return { args: { token }, as: null, actorId: account.id };
     },
   },
 };

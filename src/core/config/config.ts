@@ -54,6 +54,7 @@ const envSchema = z
     SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     ACCESS_TOKEN_TTL: duration('15m'),
     REFRESH_TOKEN_TTL: duration('30d'),
+    EMAIL_VERIFICATION_TTL: duration('24h'),
     JWT_AUDIENCE: z.string().min(1).default('portcullis'),
     BCRYPT_COST: integer(12, 4, 15),
     BOOTSTRAP_EMAIL: z.email().default('owner@portcullis.local'),
@@ -84,6 +85,12 @@ const envSchema = z
     RATE_LIMIT_INVITE_LINK_PER_ORG: rateLimit('50/1h'),
     RATE_LIMIT_ACCEPT_INVITATION_PER_IP: rateLimit('30/15m'),
     RATE_LIMIT_ACCEPT_INVITATION_PER_TOKEN: rateLimit('10/15m'),
+    RATE_LIMIT_EMAIL_VERIFICATION_PER_IP: rateLimit('30/1h'),
+    RATE_LIMIT_EMAIL_VERIFICATION_PER_ACCOUNT: rateLimit('5/1h'),
+    RATE_LIMIT_CHANGE_EMAIL_PER_IP: rateLimit('30/1h'),
+    RATE_LIMIT_CHANGE_EMAIL_PER_ACCOUNT: rateLimit('5/1h'),
+    RATE_LIMIT_VERIFICATION_MAIL_PER_EMAIL: rateLimit('5/1h'),
+    RATE_LIMIT_VERIFY_EMAIL_PER_IP: rateLimit('30/15m'),
     IMPORT_BCRYPT_COST: integer(8, 4, 15),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     TRUST_PROXY: proxyHops,
@@ -146,6 +153,12 @@ export type RateLimits = {
   inviteLinkPerOrg: RateLimit;
   acceptInvitationPerIp: RateLimit;
   acceptInvitationPerToken: RateLimit;
+  emailVerificationPerIp: RateLimit;
+  emailVerificationPerAccount: RateLimit;
+  changeEmailPerIp: RateLimit;
+  changeEmailPerAccount: RateLimit;
+  verificationMailPerEmail: RateLimit;
+  verifyEmailPerIp: RateLimit;
 };
 
 export type Config = {
@@ -158,6 +171,8 @@ export type Config = {
   /** Undefined only in embedded mode, where one is generated into DATA_DIR. */
   secretKey?: string;
   auth: { accessTokenTtl: number; refreshTokenTtl: number; audience: string; bcryptCost: number };
+  /** How long an email verification (or email change) link works, in seconds. */
+  emailVerificationTtl: number;
   /** Used only when the database has no users at all; no password means one is generated. */
   bootstrap: { email: string; password?: string; orgName: string };
   mail: { transport: 'smtp'; smtpUrl: string; from: string } | { transport: 'outbox'; from: string };
@@ -204,6 +219,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       audience: env.JWT_AUDIENCE,
       bcryptCost: env.BCRYPT_COST,
     },
+    emailVerificationTtl: env.EMAIL_VERIFICATION_TTL,
     bootstrap: { email: env.BOOTSTRAP_EMAIL, password: env.BOOTSTRAP_PASSWORD, orgName: env.BOOTSTRAP_ORG },
     mail: mailSettings(env),
     rateLimits: {
@@ -230,6 +246,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       inviteLinkPerOrg: env.RATE_LIMIT_INVITE_LINK_PER_ORG,
       acceptInvitationPerIp: env.RATE_LIMIT_ACCEPT_INVITATION_PER_IP,
       acceptInvitationPerToken: env.RATE_LIMIT_ACCEPT_INVITATION_PER_TOKEN,
+      emailVerificationPerIp: env.RATE_LIMIT_EMAIL_VERIFICATION_PER_IP,
+      emailVerificationPerAccount: env.RATE_LIMIT_EMAIL_VERIFICATION_PER_ACCOUNT,
+      changeEmailPerIp: env.RATE_LIMIT_CHANGE_EMAIL_PER_IP,
+      changeEmailPerAccount: env.RATE_LIMIT_CHANGE_EMAIL_PER_ACCOUNT,
+      verificationMailPerEmail: env.RATE_LIMIT_VERIFICATION_MAIL_PER_EMAIL,
+      verifyEmailPerIp: env.RATE_LIMIT_VERIFY_EMAIL_PER_IP,
     },
     importBcryptCost: Math.min(env.IMPORT_BCRYPT_COST, env.BCRYPT_COST),
     logLevel: env.LOG_LEVEL,

@@ -10,6 +10,7 @@ import { InvitationEntity } from '../../modules/invitations/invitation.entity';
 import { MembershipEntity } from '../../modules/members/membership.entity';
 import { OrgEntity } from '../../modules/orgs/org.entity';
 import { PasswordResetTokenEntity } from '../../modules/passwords/password-reset-token.entity';
+import { EmailVerificationTokenEntity } from '../../modules/email-verification/email-verification-token.entity';
 import { RoleEntity } from '../../modules/roles/role.entity';
 import { TeamEntity } from '../../modules/teams/team.entity';
 import { UserEntity } from '../../modules/users/user.entity';
@@ -19,6 +20,7 @@ export const entities = [
   ResourceEntity,
   ApiKeyEntity,
   AuditLogEntity,
+  EmailVerificationTokenEntity,
   GroupEntity,
   InvitationEntity,
   MembershipEntity,

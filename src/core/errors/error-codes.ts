@@ -24,6 +24,10 @@ export const errorCatalog = {
     message: 'An API key cannot do this: it needs a signed-in session of the account holder',
   },
   'session.service_account': { code: 'FORBIDDEN', message: 'Service accounts cannot sign in; they use API keys' },
+  'auth.email_unverified': {
+    code: 'FORBIDDEN',
+    message: 'This org requires a verified email address: verify yours (requestEmailVerification) first',
+  },
   'request.invalid_input': { code: 'BAD_USER_INPUT', message: 'Invalid input' },
   'request.too_large': { code: 'BAD_USER_INPUT', message: 'Request body is too large' },
   'request.too_complex': { code: 'BAD_USER_INPUT', message: 'Query is too complex' },
@@ -94,6 +98,11 @@ export const errorCatalog = {
   },
   'user.email_in_use': { code: 'CONFLICT', message: 'That email address is already registered' },
   'user.locked': { code: 'FORBIDDEN', message: 'The account is locked' },
+  'user.email_unchanged': { code: 'BAD_USER_INPUT', message: 'That is already your email address' },
+  'email.verification_invalid': {
+    code: 'BAD_USER_INPUT',
+    message: 'This verification link is invalid, expired or already used',
+  },
   'password.too_short': { code: 'BAD_USER_INPUT', message: 'Passwords must be at least 12 characters long' },
   'password.too_long': { code: 'BAD_USER_INPUT', message: 'Passwords must be at most 128 characters long' },
   'password.too_common': { code: 'BAD_USER_INPUT', message: 'This password is too common; choose another' },

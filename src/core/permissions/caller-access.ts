@@ -1,14 +1,18 @@
 import type { Principal } from '../context/context';
+import { AppError } from '../errors/app-error';
 import type { Loaders } from '../../loaders';
 import { PrincipalKind } from '../../modules/users/user.entity';
 import { MembershipStatus, type MembershipEntity } from '../../modules/members/membership.entity';
 import { PERMISSIONS, rankOf, targetRankOf } from './permissions';
+import { emailUnverifiedIn } from './verified-email';
 
 /** A super user outranks every role, owners included. */
 export const SUPER_USER_RANK = Number.MAX_SAFE_INTEGER;
 
 const ALL_PERMISSIONS: ReadonlySet<string> = new Set(PERMISSIONS);
 const NONE: ReadonlySet<string> = new Set();
+/** A member the org shuts out until they verify their email address (its requireVerifiedEmail). */
+const EMAIL_UNVERIFIED = 'email_unverified';
 
 /**
  * What the caller may do in each org, read through the request's loaders on every request, so a
@@ -43,14 +47,38 @@ export class CallerAccess {
     return activeMembership(this.loaders, this.principal.userId, orgId);
   }
 
-  /** A member's role, capped by the key's scopes when the caller uses an API key. */
+  /**
+   * A member's role, capped by the key's scopes when the caller uses an API key. A member an org
+   * shuts out for an unverified email is refused here, FORBIDDEN with its own reason, so every
+   * permission check in that org says why; their other orgs are untouched.
+   */
   async permissions(orgId: string): Promise<ReadonlySet<string>> {
+    const held = await this.heldPermissions(orgId);
+    if (held === EMAIL_UNVERIFIED) throw new AppError('auth.email_unverified');
+    return held;
+  }
+
+  private async heldPermissions(orgId: string): Promise<ReadonlySet<string> | typeof EMAIL_UNVERIFIED> {
     if (this.isSuperUser) return ALL_PERMISSIONS;
+    if (!this.principal || !this.reaches(orgId)) return NONE;
+    if (await this.emailUnverifiedIn(orgId)) return EMAIL_UNVERIFIED;
     // Customers hold no org permissions: they reach resources only through customerIds and grants.
-    if (!this.principal || !this.reaches(orgId) || this.principal.kind === PrincipalKind.CUSTOMER) return NONE;
+    if (this.principal.kind === PrincipalKind.CUSTOMER) return NONE;
     const held = await memberPermissions(this.loaders, this.principal.userId, orgId);
     const scopes = this.principal.scopes;
     return scopes ? new Set(scopes.filter((scope) => held.has(scope))) : held;
+  }
+
+  /** Only an active member is shut out: anyone else holds nothing there anyway. */
+  private async emailUnverifiedIn(orgId: string): Promise<boolean> {
+    const principal = this.principal;
+    if (!principal || principal.kind === PrincipalKind.SERVICE_ACCOUNT) return false;
+    if (!(await activeMembership(this.loaders, principal.userId, orgId))) return false;
+    // The org first: usually loaded already, and most orgs do not require it, so no account read.
+    const org = await this.loaders.orgById.load(orgId);
+    if (!org?.requireVerifiedEmail) return false;
+    const user = await this.loaders.userById.load(principal.userId);
+    return user !== null && emailUnverifiedIn(user, org);
   }
 
   /** An API key acts only in the org it was issued for. */
@@ -73,10 +101,13 @@ export class CallerAccess {
     return rankOf([...(await this.permissions(orgId))]);
   }
 
-  /** The orgs where the caller holds `permission`, among those given. */
+  /** The orgs where the caller holds `permission`, among those given; an org that shuts them out is left out. */
   async orgsWhere(permission: string, orgIds: string[]): Promise<string[]> {
-    const allowed = await Promise.all(orgIds.map((orgId) => this.can(orgId, permission)));
-    return orgIds.filter((_, index) => allowed[index]);
+    const held = await Promise.all(orgIds.map((orgId) => this.heldPermissions(orgId)));
+    return orgIds.filter((_, index) => {
+      const permissions = held[index];
+      return permissions !== EMAIL_UNVERIFIED && permissions.has(permission);
+    });
   }
 }
 

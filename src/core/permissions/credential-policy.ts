@@ -95,6 +95,7 @@ export const CREDENTIAL_POLICY: CredentialPolicy = {
     activate: notOnOwner(userArg('userId'), ACCOUNT_ACT),
     addGroupMembers: SIGNED_IN,
     addTeamMembers: SIGNED_IN,
+    changeEmail: SELF_SERVICE,
     changePassword: SELF_SERVICE,
     changeRole: notOnOwner(userArg('userId'), ACCOUNT_ACT),
     createGroup: SIGNED_IN,
@@ -123,6 +124,7 @@ export const CREDENTIAL_POLICY: CredentialPolicy = {
     removeGroupMembers: SIGNED_IN,
     removeMember: notOnOwner(userArg('userId'), ACCOUNT_ACT),
     removeTeamMembers: SIGNED_IN,
+    requestEmailVerification: SELF_SERVICE,
     requestPasswordReset: noKeys('leads to a password'),
     resendInvitation: SIGNED_IN,
     resetPassword: noKeys('sets a password'),
@@ -141,5 +143,6 @@ export const CREDENTIAL_POLICY: CredentialPolicy = {
     updateRole: SIGNED_IN,
     updateTeam: SIGNED_IN,
     updateUser: notOnOwner(userArg('id'), 'others only: its owner’s profile and default org are self-service'),
+    verifyEmail: noKeys('the mailed token is the credential; it may change the address'),
   },
 };

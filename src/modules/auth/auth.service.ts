@@ -6,6 +6,7 @@ import type { PasswordHasher } from '../../core/crypto/password-hasher';
 import { queryRows } from '../../core/db/sql';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
+import { mayBeShutOut } from '../../core/permissions/verified-email';
 import { emailLimitKey } from '../../core/rate-limit/email';
 import type { Charge, RateLimiter } from '../../core/rate-limit/rate-limiter';
 import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
@@ -24,7 +25,16 @@ export type SignedIn = {
 export type LoginInput = { email: string; password: string; orgId?: string | null };
 
 type LoginRefusal =
-  'unknown_email' | 'wrong_password' | 'no_password' | 'account_inactive' | 'account_locked' | 'not_a_member';
+  | 'unknown_email'
+  | 'wrong_password'
+  | 'no_password'
+  | 'account_inactive'
+  | 'account_locked'
+  | 'not_a_member'
+  | 'email_unverified';
+
+/** The org a session would act in, or why the one asked for is refused. */
+type LoginOrg = { orgId: string | null } | { refusal: 'not_a_member' | 'email_unverified' };
 
 type RefreshOutcome =
   { ok: true; session: SessionEntity; refreshToken: string; user: UserEntity } | { ok: false; reuseDetected: boolean };
@@ -63,10 +73,10 @@ export class AuthService {
     // Only an account about to be let in reads its org, so a refused one does no extra work that
     // would time apart a right password from a wrong one.
     const admissible = user && passwordMatches && user.status === UserStatus.ACTIVE && !user.lockedAt;
-    const orgId = admissible ? await this.loginOrg(user, input.orgId) : undefined;
-    const refusal = this.refusalFor(user, passwordMatches, orgId);
+    const loginOrg = admissible ? await this.loginOrg(user, input.orgId) : undefined;
+    const refusal = this.refusalFor(user, passwordMatches, loginOrg);
 
-    if (refusal || !user || orgId === undefined) {
+    if (refusal || !user || !loginOrg || !('orgId' in loginOrg)) {
       await this.db.transaction(async (tx) => {
         await recordAudit(
           tx,
@@ -80,9 +90,16 @@ export class AuthService {
           },
         );
       });
+      if (refusal === 'email_unverified') {
+        // The password was right, so the attempt is not a guess; saying why cannot help a guesser.
+        await this.limits.refund(failures.perAddress, failures.perAccount);
+        await this.limits.reset(...failures.perAccountAndAddress);
+        throw new AppError('auth.email_unverified');
+      }
       // The attempt stays counted as a failure.
       throw new AppError('auth.invalid_credentials');
     }
+    const { orgId } = loginOrg;
 
     const { session, refreshToken } = await this.db.transaction(async (tx) => {
       const started = await this.startSession(tx, user.id, orgId, actor);
@@ -133,38 +150,58 @@ export class AuthService {
   private refusalFor(
     user: UserEntity | null,
     passwordMatches: boolean,
-    orgId: string | null | undefined,
+    loginOrg: LoginOrg | undefined,
   ): LoginRefusal | null {
     if (!user) return 'unknown_email';
     if (!user.passwordHash) return 'no_password';
     if (!passwordMatches) return 'wrong_password';
     if (user.status !== UserStatus.ACTIVE) return 'account_inactive';
     if (user.lockedAt) return 'account_locked';
-    if (orgId === undefined) return 'not_a_member';
-    return null;
+    if (!loginOrg) return 'not_a_member';
+    return 'refusal' in loginOrg ? loginOrg.refusal : null;
   }
 
   /**
    * The org a session acts in: the one asked for (which must be an active membership, or any org
    * for a super user), else the default org, else the oldest active membership; null for none.
-   * `undefined` means the requested org is not allowed.
+   * An org that shuts the account out until it verifies its email address is refused when asked
+   * for and passed over otherwise, so its owner can still sign in and verify.
    */
-  private async loginOrg(user: UserEntity, requested: string | null | undefined): Promise<string | null | undefined> {
+  private async loginOrg(user: UserEntity, requested: string | null | undefined): Promise<LoginOrg> {
     const memberships = await this.db.getRepository(MembershipEntity).find({
       where: { userId: user.id, status: MembershipStatus.ACTIVE },
       order: { createdAt: 'ASC' },
     });
+    const shutOut = await this.orgsShuttingOut(
+      this.db.manager,
+      user,
+      memberships.map((membership) => membership.orgId),
+    );
     if (requested) {
-      if (!isId(requested)) return undefined;
-      if (memberships.some((membership) => membership.orgId === requested)) return requested;
+      if (!isId(requested)) return { refusal: 'not_a_member' };
+      if (memberships.some((membership) => membership.orgId === requested)) {
+        return shutOut.has(requested) ? { refusal: 'email_unverified' } : { orgId: requested };
+      }
       if (user.superUser) {
         const exists = await this.db.query('SELECT 1 FROM orgs WHERE id = $1', [requested]);
-        return exists.length > 0 ? requested : undefined;
+        if (exists.length > 0) return { orgId: requested };
       }
-      return undefined;
+      return { refusal: 'not_a_member' };
     }
-    const preferred = memberships.find((membership) => membership.orgId === user.defaultOrgId) ?? memberships[0];
-    return preferred?.orgId ?? null;
+    const open = memberships.filter((membership) => !shutOut.has(membership.orgId));
+    const preferred = open.find((membership) => membership.orgId === user.defaultOrgId) ?? open[0];
+    return { orgId: preferred?.orgId ?? null };
+  }
+
+  /** The orgs among `orgIds` that shut this account out until it verifies its email address. */
+  private async orgsShuttingOut(manager: EntityManager, user: UserEntity, orgIds: string[]): Promise<Set<string>> {
+    if (orgIds.length === 0 || !mayBeShutOut(user)) return new Set();
+    const rows = await queryRows<{ id: string }>(
+      manager,
+      'SELECT id FROM orgs WHERE id = ANY($1::uuid[]) AND require_verified_email',
+      [orgIds],
+    );
+    return new Set(rows.map((row) => row.id));
   }
 
   /**
@@ -224,6 +261,10 @@ export class AuthService {
         .getOne();
       const user = session && (await tx.findOneBy(UserEntity, { id: session.userId }));
       if (!session || !user || !this.sessionUsable(session, user)) return { ok: false, reuseDetected: false };
+      // Thrown, so the transaction rolls back and the token stays usable once the address is verified.
+      if (session.orgId && (await this.orgsShuttingOut(tx, user, [session.orgId])).size > 0) {
+        throw new AppError('auth.email_unverified');
+      }
 
       const next = await this.issueRefreshToken(tx, session.id);
       session.lastRefreshedAt = new Date();

@@ -1,4 +1,4 @@
-import { IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { NotBlank } from '../../core/graphql/text-rules';
 import { ArgsType, Field, ID, InputType } from 'type-graphql';
 
@@ -32,6 +32,14 @@ export class UpdateOrgInput {
   @IsOptional()
   @Matches(SLUG_PATTERN, { message: SLUG_MESSAGE })
   slug?: string | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'Shut members whose email address is unverified out of this org until they verify it.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  requireVerifiedEmail?: boolean | null;
 }
 
 @ArgsType()

@@ -28,9 +28,15 @@ export class OrgResolver {
     return ctx.db.transaction((tx) => ctx.services.orgs.createOrg(tx, org, owner.userId, auditActorOf(ctx)));
   }
 
-  @Mutation(() => OrgType, { description: 'Renames an org or changes its slug.' })
+  @Mutation(() => OrgType, {
+    description: 'Renames an org, changes its slug, or whether it requires verified email addresses.',
+  })
   async updateOrg(@Args() { id, input }: UpdateOrgArgs, @Ctx() ctx: GraphQLContext) {
-    const changes = { name: input.name ?? undefined, slug: input.slug ?? undefined };
+    const changes = {
+      name: input.name ?? undefined,
+      slug: input.slug ?? undefined,
+      requireVerifiedEmail: input.requireVerifiedEmail ?? undefined,
+    };
     return ctx.db.transaction((tx) => ctx.services.orgs.updateOrg(tx, auditActorOf(ctx), id, changes));
   }
 

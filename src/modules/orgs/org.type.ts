@@ -23,4 +23,10 @@ export class OrgType implements NodeInterface {
     description: 'Days audit records are kept before pruneAuditLogs removes them; null keeps them forever.',
   })
   auditRetentionDays!: number | null;
+
+  @Field({
+    description:
+      'Whether members (people and customers) must have verified their email address to act in this org or use its resources.',
+  })
+  requireVerifiedEmail!: boolean;
 }

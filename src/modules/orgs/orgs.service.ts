@@ -11,6 +11,8 @@ const ORG_SLUG = { index: 'orgs_slug_key', conflict: 'org.slug_in_use', field: '
 
 export type NewOrg = { name: string; slug: string };
 
+export type OrgChanges = Partial<NewOrg> & { requireVerifiedEmail?: boolean };
+
 export class OrgsService {
   async visibleOrgs(db: DataSource, principal: Principal): Promise<OrgEntity[]> {
     const query = db.getRepository(OrgEntity).createQueryBuilder('org').orderBy('org.name', 'ASC').addOrderBy('org.id');
@@ -54,18 +56,22 @@ export class OrgsService {
     return org;
   }
 
-  async updateOrg(tx: EntityManager, actor: AuditActor, id: string, changes: Partial<NewOrg>): Promise<OrgEntity> {
+  async updateOrg(tx: EntityManager, actor: AuditActor, id: string, changes: OrgChanges): Promise<OrgEntity> {
     const org = await findLockedOrFail(tx, OrgEntity, id, 'org.not_found');
-    const before = { name: org.name, slug: org.slug };
+    const before = { name: org.name, slug: org.slug, requireVerifiedEmail: org.requireVerifiedEmail };
     if (changes.name) org.name = changes.name.trim();
     if (changes.slug) org.slug = changes.slug;
+    if (changes.requireVerifiedEmail !== undefined) org.requireVerifiedEmail = changes.requireVerifiedEmail;
     await saveUnique(tx, org, ORG_SLUG);
     await recordAudit(tx, actor, {
       action: 'org.updated',
       orgId: org.id,
       targetType: 'Org',
       targetId: org.id,
-      changes: { before, after: { name: org.name, slug: org.slug } },
+      changes: {
+        before,
+        after: { name: org.name, slug: org.slug, requireVerifiedEmail: org.requireVerifiedEmail },
+      },
     });
     return org;
   }
