@@ -1,5 +1,7 @@
 import type { DataSource } from 'typeorm';
+import { KeysetPages } from './core/graphql/keyset-pages';
 import { createAuditKeyLoaders } from './core/audit/personal-data';
+import { createAuthLoaders } from './modules/auth/auth.loaders';
 import { createGroupLoaders } from './modules/groups/groups.loaders';
 import { createInvitationLoaders } from './modules/invitations/invitations.loaders';
 import { createApiKeyLoaders } from './modules/api-keys/api-keys.loaders';
@@ -15,6 +17,7 @@ import { createUserLoaders } from './modules/users/users.loaders';
 export function createLoaders(db: DataSource) {
   return {
     ...createUserLoaders(db),
+    ...createAuthLoaders(db),
     ...createOrgLoaders(db),
     ...createRoleLoaders(db),
     ...createTeamLoaders(db),
@@ -25,6 +28,7 @@ export function createLoaders(db: DataSource) {
     ...createResourceLoaders(db),
     ...createNodeLoaders(db),
     ...createAuditKeyLoaders(db),
+    pages: new KeysetPages(db),
   };
 }
 

@@ -2,6 +2,7 @@ import type { GraphQLSchema } from 'graphql';
 import { allow } from 'graphql-shield';
 import { applyMiddleware } from 'graphql-middleware';
 import { buildSchema } from 'type-graphql';
+import { connectionTypeNames } from './core/graphql/connection-type';
 import { freshLoadersAfterMutation } from './core/graphql/fresh-loaders';
 import { enforceListBudget } from './core/graphql/list-budget';
 import { validateArgument } from './core/graphql/validate-argument';
@@ -99,11 +100,14 @@ const resolvers = [
 /** Lists that only report on the request's own input (see enforceListBudget). */
 const INPUT_BOUNDED_LISTS: ReadonlySet<string> = new Set([...IMPORT_RESULT_LISTS]);
 
-/** Shared GraphQL plumbing: page info carries no data of its own. */
-const coreRules = { PageInfo: allow };
+/** Shared GraphQL plumbing: page info and the generic connections carry no data of their own. */
+const coreRules = () => ({
+  PageInfo: allow,
+  ...Object.fromEntries(connectionTypeNames().map((name) => [name, allow])),
+});
 
-const ruleMaps = [
-  coreRules,
+const ruleMaps = () => [
+  coreRules(),
   resourceRules,
   apiKeyRules,
   auditRules,
@@ -145,4 +149,4 @@ export async function buildGatewaySchema(): Promise<GraphQLSchema> {
 }
 
 /** Every module's rules merged into the one shield map. */
-export const permissionRules = () => mergeRuleMaps(ruleMaps);
+export const permissionRules = () => mergeRuleMaps(ruleMaps());

@@ -1,5 +1,5 @@
 import { createOrgAs, person, roleId, type Person } from '../support/fixtures';
-import { errorCode } from '../support/graphql-client';
+import { errorCode, withNodes } from '../support/graphql-client';
 import { freePort, gatewayEnv, spawnScript, waitForHealthy, type SpawnedScript } from '../support/spawn-gateway';
 import { TEST_SECRET_KEY, startTestGateway, type TestGateway } from '../support/test-gateway';
 
@@ -47,11 +47,13 @@ afterAll(async () => {
 describe('service accounts', () => {
   it('are SERVICE_ACCOUNT principals that cannot sign in with a password, listed on the org', async () => {
     const listed = await server.graphql(
-      'query ($orgId: ID!) { org(id: $orgId) { serviceAccounts { id kind fullName } } }',
+      'query ($orgId: ID!) { org(id: $orgId) { serviceAccounts { edges { node { id kind fullName } } } } }',
       { orgId },
       { token: owner.token },
     );
-    expect(listed.data.org.serviceAccounts).toEqual([{ id: robotId, kind: 'SERVICE_ACCOUNT', fullName: 'Deploy Bot' }]);
+    expect(withNodes(listed.data.org.serviceAccounts)).toEqual([
+      { id: robotId, kind: 'SERVICE_ACCOUNT', fullName: 'Deploy Bot' },
+    ]);
     const [row] = await server.sql('SELECT email, password_hash FROM users WHERE id = $1', [robotId]);
     expect(row).toEqual({ email: null, password_hash: null });
     await expect(server.sql(`UPDATE users SET password_hash = 'x' WHERE id = $1`, [robotId])).rejects.toThrow(
@@ -100,7 +102,7 @@ describe('keys', () => {
     expect((await callWith(token)).data.users.totalCount).toBeGreaterThan(0);
     expect(JSON.stringify(await server.sql('SELECT * FROM api_keys'))).not.toContain(token.split('.')[2]);
     const listed = await server.graphql(
-      'query ($orgId: ID!) { org(id: $orgId) { apiKeys { id } } }',
+      'query ($orgId: ID!) { org(id: $orgId) { apiKeys { edges { node { id } } } } }',
       { orgId },
       { token: owner.token },
     );

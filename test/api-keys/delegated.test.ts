@@ -139,7 +139,7 @@ describe("a key with every permission of its owner's role", () => {
     ['updateUser of its owner', async () => updateUser(alice.id, { firstName: 'Mallory' })],
     ['updateUser of its owner’s default org', async () => updateUser(alice.id, { defaultOrgId: aliceOrgId })],
     ['updateUser of its owner, id in capitals', async () => updateUser(alice.id.toUpperCase(), { lastName: 'X' })],
-    ['sessions', async () => ({ query: 'query { sessions { id } }', variables: {} })],
+    ['sessions', async () => ({ query: 'query { sessions { edges { node { id } } } }', variables: {} })],
     [
       'revokeSession',
       async () => ({

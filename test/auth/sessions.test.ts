@@ -1,4 +1,4 @@
-import { errorCode } from '../support/graphql-client';
+import { errorCode, withNodes } from '../support/graphql-client';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
 let server: TestGateway;
@@ -94,14 +94,18 @@ describe('logout', () => {
 });
 
 describe('sessions and revokeSession', () => {
-  const SESSIONS = '{ sessions { id current userAgent org { slug } } }';
+  const SESSIONS = '{ sessions(first: 100) { edges { node { id current userAgent org { slug } } } } }';
   const REVOKE = 'mutation ($id: ID!) { revokeSession(id: $id) }';
 
   it("lists the caller's active sessions and marks the current one", async () => {
     const a = await server.login();
     const b = await server.login();
     const response = await server.graphql(SESSIONS, {}, { token: a.accessToken });
-    const sessions = response.data.sessions as Array<{ id: string; current: boolean; org: { slug: string } }>;
+    const sessions = withNodes(response.data.sessions) as Array<{
+      id: string;
+      current: boolean;
+      org: { slug: string };
+    }>;
     expect(sessions.filter((session) => session.current)).toHaveLength(1);
     expect(sessions.every((session) => session.org.slug === 'acme')).toBe(true);
 
@@ -112,7 +116,9 @@ describe('sessions and revokeSession', () => {
     expect(sessions.map((session) => session.id)).toContain(other.id);
     expect((await server.graphql(REVOKE, { id: other.id }, { token: a.accessToken })).data.revokeSession).toBe(true);
     expect(errorCode(await server.graphql(ME, {}, { token: b.accessToken }))).toBe('UNAUTHENTICATED');
-    const after = (await server.graphql(SESSIONS, {}, { token: a.accessToken })).data.sessions as Array<{ id: string }>;
+    const after = withNodes((await server.graphql(SESSIONS, {}, { token: a.accessToken })).data.sessions) as Array<{
+      id: string;
+    }>;
     expect(after.map((session) => session.id)).not.toContain(other.id);
   });
 

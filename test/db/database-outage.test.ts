@@ -288,7 +288,7 @@ beforeAll(async () => {
     graphqlProbe(
       'org (permission rules)',
       memberToken,
-      'query ($orgId: ID!) { org(id: $orgId) { id teams { id } members(first: 5) { totalCount } } }',
+      'query ($orgId: ID!) { org(id: $orgId) { id teams { edges { node { id } } } members(first: 5) { totalCount } } }',
       () => ({ orgId }),
       (data) => data.org.id === orgId,
     ),

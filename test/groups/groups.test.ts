@@ -1,5 +1,5 @@
 import { addMember, createOrgAs, createUser, person, roleId, type Person } from '../support/fixtures';
-import { errorCode, type GraphQLResponse } from '../support/graphql-client';
+import { errorCode, type GraphQLResponse, withNodes } from '../support/graphql-client';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
 /**
@@ -17,7 +17,7 @@ let editor: Person;
 let viewer: Person;
 let otherOwner: Person;
 
-const GROUP_FIELDS = 'id name role { key } org { id } members { id email kind }';
+const GROUP_FIELDS = 'id name role { key } org { id } members { edges { node { id email kind } } }';
 const CREATE = `mutation ($input: CreateGroupInput!) { createGroup(input: $input) { ${GROUP_FIELDS} } }`;
 const UPDATE = `mutation ($id: ID!, $input: UpdateGroupInput!) { updateGroup(id: $id, input: $input) { ${GROUP_FIELDS} } }`;
 const DELETE = 'mutation ($id: ID!) { deleteGroup(id: $id) }';
@@ -112,7 +112,12 @@ describe('group CRUD', () => {
         editor.token,
       )
     ).createGroup;
-    expect(created).toMatchObject({ name: 'Support', role: { key: 'viewer' }, org: { id: orgId }, members: [] });
+    expect(withNodes(created)).toMatchObject({
+      name: 'Support',
+      role: { key: 'viewer' },
+      org: { id: orgId },
+      members: [],
+    });
     const id = created.id;
     const [row] = await server.sql('SELECT org_id, name, role_id FROM groups WHERE id = $1', [id]);
     expect(row).toEqual({ org_id: orgId, name: 'Support', role_id: await roleId(server, orgId, 'viewer') });
@@ -194,7 +199,7 @@ describe('group members', () => {
 
     const added = (await ok(ADD, { groupId, principalIds: [viewer.id, robot, customer, viewer.id] }, owner.token))
       .addGroupMembers;
-    expect(added.members).toEqual([
+    expect(withNodes(added.members)).toEqual([
       { id: customer, email: customerEmail, kind: 'CUSTOMER' },
       { id: viewer.id, email: viewer.email, kind: 'HUMAN' },
       { id: robot, email: null, kind: 'SERVICE_ACCOUNT' },
@@ -204,7 +209,7 @@ describe('group members', () => {
     await ok(ADD, { groupId, principalIds: [robot] }, owner.token);
 
     const removed = await ok(REMOVE, { groupId, principalIds: [robot, admin.id] }, owner.token);
-    expect(removed.removeGroupMembers.members.map((member: { id: string }) => member.id)).toEqual([
+    expect(withNodes(removed.removeGroupMembers.members).map((member: { id: string }) => member.id)).toEqual([
       customer,
       viewer.id,
     ]);
@@ -250,13 +255,13 @@ describe('group members', () => {
 
     const listed = await ok(
       `query ($org: ID!, $user: ID!) {
-        org(id: $org) { groups { name role { key } members { email } } }
+        org(id: $org) { groups { edges { node { name role { key } members { edges { node { email } } } } } } }
         user(id: $user) { groups(orgId: $org) { name } }
       }`,
       { org, user: alpha.id },
       beta.token,
     );
-    expect(listed.org.groups).toEqual([
+    expect(withNodes(listed.org.groups)).toEqual([
       { name: 'Alpha team', role: null, members: [{ email: alpha.email }] },
       { name: 'Zulu', role: { key: 'viewer' }, members: [alpha.email, beta.email].sort().map((email) => ({ email })) },
     ]);
@@ -428,8 +433,10 @@ describe('who may do what', () => {
   });
 
   it("lets members read the org's groups, but not another org", async () => {
-    const GROUPS = 'query ($orgId: ID!) { org(id: $orgId) { groups { id } } }';
-    expect((await ok(GROUPS, { orgId }, viewer.token)).org.groups.map((group: any) => group.id)).toContain(groupId);
+    const GROUPS = 'query ($orgId: ID!) { org(id: $orgId) { groups(first: 100) { edges { node { id } } } } }';
+    expect(withNodes((await ok(GROUPS, { orgId }, viewer.token)).org.groups).map((group: any) => group.id)).toContain(
+      groupId,
+    );
     expect(errorCode(await server.graphql(GROUPS, { orgId }, { token: otherOwner.token }))).toBe('NOT_FOUND');
     const userGroups = await server.graphql(
       'query ($id: ID!, $orgId: ID!) { user(id: $id) { groups(orgId: $orgId) { id } } }',
@@ -441,7 +448,8 @@ describe('who may do what', () => {
 });
 
 describe('no N+1', () => {
-  const GROUPS = 'query ($orgId: ID!) { org(id: $orgId) { groups { role { key } members { email } } } }';
+  const GROUPS =
+    'query ($orgId: ID!) { org(id: $orgId) { groups { edges { node { role { key } members { edges { node { email } } } } } } } }';
 
   async function statementsFor(groupCount: number): Promise<number> {
     const founder = await person(server, `founder${groupCount}`);
@@ -455,7 +463,7 @@ describe('no N+1', () => {
     }
     const statements = server.gateway.database.statements;
     const before = statements.total;
-    const groups = (await ok(GROUPS, { orgId: org }, founder.token)).org.groups;
+    const groups = withNodes((await ok(GROUPS, { orgId: org }, founder.token)).org.groups);
     expect(groups).toHaveLength(groupCount);
     return statements.total - before;
   }

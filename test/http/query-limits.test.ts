@@ -62,8 +62,8 @@ describe('the cost model', () => {
     // me, id, email, superUser, memberships 1 + 100 × (org, slug, role, key): a plain list counts as a full page
     expect(costOf(README_ME)).toBe(405);
     expect(costOf('{ me { memberships { id } } }')).toBe(102);
-    // An org's teams and their members: 1 + 1 + 100 × (name, members 1 + 100 × email), just over the limit
-    expect(costOf('{ org { teams { name members { email } } } }')).toBe(2 + 100 * 102);
+    // The roles of each of the caller's orgs: 1 + 1 + 100 × (org, roles 1 + 100 × key), just over the limit
+    expect(costOf('{ me { memberships { org { roles { key } } } } }')).toBe(2 + 100 * 102);
   });
 
   it("takes a connection's page size from `first`, from variables, or its default of 20", () => {

@@ -1,5 +1,5 @@
 import { createOrgAs, person, roleId, type Person } from '../support/fixtures';
-import { errorCode } from '../support/graphql-client';
+import { errorCode, withNodes } from '../support/graphql-client';
 import { startSmtpSink, tokenFrom, type SmtpSink } from '../support/smtp-sink';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
@@ -11,7 +11,7 @@ let orgId: string;
 const INVITE = `mutation ($input: InviteInput!) { invite(input: $input) { id email status kind expiresAt role { key } invitedBy { id } } }`;
 const ACCEPT = `mutation ($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { accessToken refreshToken user { id email firstName kind customerId } } }`;
 const LINK = `mutation ($input: CreateInviteLinkInput!) { createInviteLink(input: $input) { url token expiresAt invitation { id kind status maxUses } } }`;
-const INVITATIONS = `query ($orgId: ID!, $status: InvitationStatus) { org(id: $orgId) { invitations(status: $status) { id email status } } }`;
+const INVITATIONS = `query ($orgId: ID!, $status: InvitationStatus) { org(id: $orgId) { invitations(status: $status, first: 100) { edges { node { id email status } } } } }`;
 const NEW_PASSWORD = 'a brand new passphrase';
 
 async function invite(email: string, extra: Record<string, unknown> = {}, token = owner.token) {
@@ -106,7 +106,9 @@ describe('email invitations', () => {
     // Single use.
     expect(errorCode(await accept({ token, password: NEW_PASSWORD, firstName: 'A', lastName: 'B' }))).toBe('NOT_FOUND');
     const listed = await server.graphql(INVITATIONS, { orgId, status: 'ACCEPTED' }, { token: owner.token });
-    expect(listed.data.org.invitations.map((i: { email: string }) => i.email)).toContain('New.Person@Example.com');
+    expect(withNodes(listed.data.org.invitations).map((i: { email: string }) => i.email)).toContain(
+      'New.Person@Example.com',
+    );
   });
 
   it('lets an existing account accept while signed in, and only the addressee', async () => {
@@ -168,7 +170,7 @@ describe('email invitations', () => {
       errorCode(await accept({ token: expiredToken, password: NEW_PASSWORD, firstName: 'E', lastName: 'X' })),
     ).toBe('NOT_FOUND');
     const expired = await server.graphql(INVITATIONS, { orgId, status: 'EXPIRED' }, { token: owner.token });
-    expect(expired.data.org.invitations).toEqual([
+    expect(withNodes(expired.data.org.invitations)).toEqual([
       expect.objectContaining({ email: 'expired@example.com', status: 'EXPIRED' }),
     ]);
 
@@ -184,7 +186,9 @@ describe('email invitations', () => {
       errorCode(await accept({ token: revokedToken, password: NEW_PASSWORD, firstName: 'R', lastName: 'V' })),
     ).toBe('NOT_FOUND');
     const pending = await server.graphql(INVITATIONS, { orgId, status: 'PENDING' }, { token: owner.token });
-    expect(pending.data.org.invitations.map((i: { email: string }) => i.email)).not.toContain('revoked@example.com');
+    expect(withNodes(pending.data.org.invitations).map((i: { email: string }) => i.email)).not.toContain(
+      'revoked@example.com',
+    );
   });
 
   it('makes a customer of an invitation with a customerId, and rejects weak passwords', async () => {

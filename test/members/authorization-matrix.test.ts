@@ -423,7 +423,7 @@ const ACCOUNT_OPERATIONS: readonly AccountOperation[] = [
   {
     name: 'orgs { id }',
     prepare: async (caller) => ({
-      send: (token) => server.graphql('{ orgs { id } }', {}, { token }),
+      send: (token) => server.graphql('{ orgs(first: 100) { edges { node { id } } } }', {}, { token }),
       assertApplied: async (response) => {
         const rows =
           caller === 'superUser'
@@ -431,7 +431,9 @@ const ACCOUNT_OPERATIONS: readonly AccountOperation[] = [
             : await server.sql("SELECT org_id AS id FROM memberships WHERE user_id = $1 AND status = 'ACTIVE'", [
                 signedIn(caller).id,
               ]);
-        expect(sortedIds(response.data.orgs)).toEqual(sortedIds(rows));
+        expect(sortedIds(response.data.orgs.edges.map((edge: { node: { id: string } }) => edge.node))).toEqual(
+          sortedIds(rows),
+        );
       },
       assertUnchanged: async (response) => expectNoData(response, 'orgs'),
     }),

@@ -155,11 +155,14 @@ describe('checkAccess', () => {
 
     // Customers see only their own profile and the resources they may use.
     const listed = await server.graphql(
-      'query ($orgId: ID!) { org(id: $orgId) { resources { id } } }',
+      'query ($orgId: ID!) { org(id: $orgId) { resources { totalCount edges { node { id } } } } }',
       { orgId },
       { token: client.token },
     );
-    expect(listed.data.org.resources.map((r: { id: string }) => r.id).sort()).toEqual([a, b].sort());
+    expect(listed.data.org.resources.edges.map((edge: { node: { id: string } }) => edge.node.id).sort()).toEqual(
+      [a, b].sort(),
+    );
+    expect(listed.data.org.resources.totalCount).toBe(2);
     expect(
       errorCode(
         await server.graphql(

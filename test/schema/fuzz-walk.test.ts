@@ -184,7 +184,9 @@ function document({ operation, field, entry }: Target, args: Record<string, unkn
   const head = definitions.length ? `${operation} Fuzz(${definitions.join(', ')})` : `${operation} Fuzz`;
   const call = inline.length ? `${field.name}(${inline.join(', ')})` : field.name;
   const selected = `${call} ${selection(field.type)}`;
-  return { query: `${head} { ${entry ? `entry: ${entry} { ${selected} }` : selected} }`, variables };
+  // An entry through `node(id)` holds `{}` where its type condition takes the selection.
+  const entered = entry?.includes('{}') ? entry.replace('{}', `{ ${selected} }`) : `${entry} { ${selected} }`;
+  return { query: `${head} { ${entry ? `entry: ${entered}` : selected} }`, variables };
 }
 
 async function send(query: string, variables: Record<string, unknown>, token?: string) {
@@ -224,7 +226,14 @@ function rootFields(type: GraphQLObjectType | null | undefined) {
 
 /** Every field with arguments below the root, reached from an object of the callers' org. */
 function nestedTargets(): Target[] {
-  const entries: Record<string, string> = { User: 'me', Org: `org(id: "${ownOrgId}")` };
+  const byNode = (type: string, id: string) => `node(id: "${id}") { ... on ${type} {} }`;
+  const entries: Record<string, string> = {
+    User: 'me',
+    Org: `org(id: "${ownOrgId}")`,
+    Team: byNode('Team', pools.own.team[0]),
+    Group: byNode('Group', pools.own.group[0]),
+    Resource: byNode('Resource', pools.own.resource[0]),
+  };
   const roots = [schema.getQueryType(), schema.getMutationType()];
   return Object.values(schema.getTypeMap())
     .filter((type): type is GraphQLObjectType => isObjectType(type) && !type.name.startsWith('__'))
@@ -259,7 +268,8 @@ describe('every Query and Mutation field, with generated arguments', () => {
 
     for (const target of targets) {
       const { field } = target;
-      const name = `${target.entry ? `${target.entry.replace(/\(.*/, '')}.` : `${target.operation}.`}${field.name}`;
+      const entryName = target.entry?.match(/\.\.\. on (\w+)/)?.[1] ?? target.entry?.replace(/\(.*/, '');
+      const name = `${entryName ? `${entryName}.` : `${target.operation}.`}${field.name}`;
       const calls = [
         ...MODES.map((mode) => ({ mode, args: generator.args(field, mode) })),
         ...generator.forgedCursorCalls(field).map((args) => ({ mode: 'forged-cursor', args })),
@@ -299,5 +309,6 @@ describe('every Query and Mutation field, with generated arguments', () => {
     expect(failures).toEqual([]);
     // The walk reaches the resolvers: most fields answer data for at least one caller and input.
     expect(answered.size).toBeGreaterThan(targets.length / 2);
-  });
+    // Every connection's first/after adds calls: some hundreds of requests, each a few milliseconds.
+  }, 300_000);
 });

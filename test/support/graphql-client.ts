@@ -31,3 +31,15 @@ export async function graphqlRequest<T = any>(
 export function errorCode(response: GraphQLResponse): string | undefined {
   return response.errors?.[0]?.extensions?.code;
 }
+
+/**
+ * The value with every connection (an object with `edges`) replaced by the list of its nodes, for
+ * tests about what a list holds rather than how it pages.
+ */
+export function withNodes<T = any>(value: T): T {
+  if (Array.isArray(value)) return value.map(withNodes) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  if (Array.isArray(record.edges)) return record.edges.map((edge: { node: unknown }) => withNodes(edge.node)) as T;
+  return Object.fromEntries(Object.entries(record).map(([key, field]) => [key, withNodes(field)])) as T;
+}

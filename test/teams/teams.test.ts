@@ -1,5 +1,5 @@
 import { addMember, createOrgAs, createUser, person, type Person } from '../support/fixtures';
-import { errorCode, type GraphQLResponse } from '../support/graphql-client';
+import { errorCode, withNodes, type GraphQLResponse } from '../support/graphql-client';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
 let server: TestGateway;
@@ -14,7 +14,7 @@ let carol: Person;
 let stranger: Person;
 let oscar: Person;
 
-const TEAM_FIELDS = 'id name slug createdAt org { id } members { id email }';
+const TEAM_FIELDS = 'id name slug createdAt org { id } members(first: 100) { edges { node { id email } } }';
 const CREATE = `mutation ($input: CreateTeamInput!) { createTeam(input: $input) { ${TEAM_FIELDS} } }`;
 const UPDATE = `mutation ($id: ID!, $name: String) { updateTeam(id: $id, input: { name: $name }) { ${TEAM_FIELDS} } }`;
 const DELETE = 'mutation ($id: ID!) { deleteTeam(id: $id) }';
@@ -35,7 +35,7 @@ type Team = {
 
 function dataOf<T>(response: GraphQLResponse, field: string): T {
   if (response.errors) throw new Error(JSON.stringify(response.errors));
-  return response.data[field];
+  return withNodes(response.data[field]);
 }
 
 async function createTeam(name: string, token = editor.token, org = orgId): Promise<Team> {
@@ -267,18 +267,12 @@ describe('team members', () => {
     const query = `query ($orgId: ID!, $teamId: ID!) {
       users(orgId: $orgId, filter: { teamId: $teamId }) { totalCount edges { node { id } } }
     }`;
-    const users = dataOf<any>(
-      await server.graphql(query, { orgId, teamId: team.id }, { token: viewer.token }),
-      'users',
-    );
+    const { users } = (await server.graphql(query, { orgId, teamId: team.id }, { token: viewer.token })).data;
     expect(users.totalCount).toBe(2);
     expect(users.edges.map((edge: any) => edge.node.id)).toEqual([alice.id, carol.id]);
 
     const empty = await createTeam('Empty');
-    const none = dataOf<any>(
-      await server.graphql(query, { orgId, teamId: empty.id }, { token: viewer.token }),
-      'users',
-    );
+    const none = (await server.graphql(query, { orgId, teamId: empty.id }, { token: viewer.token })).data.users;
     expect(none).toEqual({ totalCount: 0, edges: [] });
   });
 });
@@ -345,21 +339,22 @@ describe('team permissions', () => {
 
   it('lets a viewer read Org.teams, Team.members and node(id)', async () => {
     const query = `query ($orgId: ID!, $teamId: ID!) {
-      org(id: $orgId) { teams { id name slug org { id } members { id email } } }
-      node(id: $teamId) { id ... on Team { name members { email } } }
+      org(id: $orgId) { teams(first: 100) { edges { node { id name slug org { id } members { edges { node { id email } } } } } } }
+      node(id: $teamId) { id ... on Team { name members { edges { node { email } } } } }
     }`;
     const response = await server.graphql(query, { orgId, teamId: team.id }, { token: viewer.token });
     expect(response.errors).toBeUndefined();
-    const names: string[] = response.data.org.teams.map((listed: Team) => listed.name);
+    const { org, node } = withNodes(response.data);
+    const names: string[] = org.teams.map((listed: Team) => listed.name);
     expect(names).toEqual([...names].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())));
-    expect(response.data.org.teams.find((listed: Team) => listed.id === team.id)).toEqual({
+    expect(org.teams.find((listed: Team) => listed.id === team.id)).toEqual({
       id: team.id,
       name: 'Guarded',
       slug: 'guarded',
       org: { id: orgId },
       members: [{ id: alice.id, email: alice.email }],
     });
-    expect(response.data.node).toEqual({ id: team.id, name: 'Guarded', members: [{ email: alice.email }] });
+    expect(node).toEqual({ id: team.id, name: 'Guarded', members: [{ email: alice.email }] });
   });
 
   it('without teams:read, shows a user only their own teams', async () => {
@@ -378,23 +373,27 @@ describe('team permissions', () => {
     const token = reader.token;
     const read = (query: string, variables: Record<string, unknown>) => server.graphql(query, variables, { token });
 
-    const own = await read('query ($orgId: ID!) { me { teams(orgId: $orgId) { id name members { id } } } }', { orgId });
-    expect(own.data?.me.teams).toEqual([
+    const own = await read(
+      'query ($orgId: ID!) { me { teams(orgId: $orgId) { id name members { edges { node { id } } } } } }',
+      { orgId },
+    );
+    expect(withNodes(own.data?.me.teams)).toEqual([
       { id: team.id, name: 'Guarded', members: [{ id: alice.id }, { id: reader.id }] },
     ]);
     expect(errorCode(await read('query ($id: ID!) { node(id: $id) { id } }', { id: team.id }))).toBeUndefined();
 
     const others = 'query ($id: ID!, $orgId: ID!) { user(id: $id) { teams(orgId: $orgId) { id } } }';
     expect(errorCode(await read(others, { id: alice.id, orgId }))).toBe('FORBIDDEN');
-    expect(errorCode(await read('query ($orgId: ID!) { org(id: $orgId) { teams { id } } }', { orgId }))).toBe(
-      'FORBIDDEN',
-    );
+    expect(
+      errorCode(await read('query ($orgId: ID!) { org(id: $orgId) { teams { edges { node { id } } } } }', { orgId })),
+    ).toBe('FORBIDDEN');
     expect(errorCode(await read('query ($id: ID!) { node(id: $id) { id } }', { id: otherTeam.id }))).toBe('NOT_FOUND');
   });
 });
 
 describe('no N+1', () => {
-  const TEAMS = 'query ($orgId: ID!) { org(id: $orgId) { teams { name members { email } } } }';
+  const TEAMS =
+    'query ($orgId: ID!) { org(id: $orgId) { teams { edges { node { name members { edges { node { email } } } } } } } }';
 
   /** An org of `teams` teams, each with three members. */
   async function orgWithTeams(name: string, teams: number): Promise<string> {
@@ -417,7 +416,7 @@ describe('no N+1', () => {
     const before = statements.total;
     const response = await server.graphql(TEAMS, { orgId: org }, { token: owner.token });
     expect(response.errors).toBeUndefined();
-    return { count: statements.total - before, teams: response.data.org.teams.length };
+    return { count: statements.total - before, teams: response.data.org.teams.edges.length };
   }
 
   it('issues the same number of SQL statements for 2 teams as for 10', async () => {

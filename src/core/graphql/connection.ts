@@ -25,13 +25,35 @@ export class PageArgs {
   after?: string | null;
 }
 
-@ObjectType('PageInfo')
+@ObjectType('PageInfo', { description: 'Forward paging: pass endCursor as `after` while hasNextPage.' })
 export class PageInfoType {
   @Field()
   hasNextPage!: boolean;
 
+  @Field({ description: 'True when the page starts after a cursor (`after` was given).' })
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  startCursor!: string | null;
+
   @Field(() => String, { nullable: true })
   endCursor!: string | null;
+}
+
+/** A page of edges as a listing read it: whether more follow, and whether it starts after a cursor. */
+export type PageShape = {
+  edges: ReadonlyArray<{ cursor: string }>;
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+};
+
+export function pageInfoFrom(page: PageShape): PageInfoType {
+  return {
+    hasNextPage: page.hasNextPage,
+    hasPreviousPage: page.hasPreviousPage,
+    startCursor: page.edges[0]?.cursor ?? null,
+    endCursor: page.edges.at(-1)?.cursor ?? null,
+  };
 }
 
 /** Cursors are opaque to clients: a keyset position (sort value and id), base64url-encoded JSON. */
@@ -51,6 +73,27 @@ export function decodeCursor(cursor: string): KeysetPosition | null {
     if (!Array.isArray(decoded) || decoded.length !== 2) return null;
     const [value, id] = decoded;
     if ((value !== null && (typeof value !== 'string' || !isSafeText(value))) || !isId(id)) return null;
+    return { value, id };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A cursor of a keyset list (see keyset-pages.ts): the list's kind, so that a cursor of another
+ * list is refused rather than read as a position in this one, then the sort value and the id.
+ */
+export function encodeListCursor(kind: string, position: { value: string; id: string }): string {
+  return Buffer.from(JSON.stringify([kind, position.value, position.id])).toString('base64url');
+}
+
+/** The position a cursor of list `kind` names, or null for anything else. */
+export function decodeListCursor(kind: string, cursor: string): { value: string; id: string } | null {
+  try {
+    const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (!Array.isArray(decoded) || decoded.length !== 3) return null;
+    const [cursorKind, value, id] = decoded;
+    if (cursorKind !== kind || typeof value !== 'string' || !isSafeText(value) || !isId(id)) return null;
     return { value, id };
   } catch {
     return null;

@@ -2,12 +2,15 @@ import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
+import { PageArgs } from '../../core/graphql/connection';
+import { connectionFrom } from '../../core/graphql/connection-type';
 import { OrgType } from '../orgs/org.type';
 import { UserType } from '../users/user.type';
 import { visibleOrgsOf } from '../users/user-visibility';
 import type { ApiKeyEntity } from './api-key.entity';
 import { CreateKeyInput, CreateServiceAccountInput, RotateKeyArgs } from './api-key.inputs';
-import { ApiKeyStatus, ApiKeyType, IssuedApiKeyType } from './api-key.type';
+import { ApiKeyConnection, ApiKeyStatus, ApiKeyType, IssuedApiKeyType, ServiceAccountConnection } from './api-key.type';
+import { orgApiKeys, orgServiceAccounts, userApiKeys } from './api-keys.lists';
 import { keyIsLive } from './api-keys.service';
 
 @Resolver(() => ApiKeyType)
@@ -78,26 +81,41 @@ export class ApiKeyResolver {
 
 @Resolver(() => OrgType)
 export class OrgApiKeysResolver {
-  @FieldResolver(() => [ApiKeyType], { description: 'Every key of the org, newest first.' })
-  apiKeys(@Root() org: OrgType, @Ctx() ctx: GraphQLContext) {
-    return ctx.services.apiKeys.listForOrg(org.id);
+  @FieldResolver(() => ApiKeyConnection, { description: 'Every key of the org, newest first.' })
+  async apiKeys(@Root() org: OrgType, @Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
+    return connectionFrom(
+      ApiKeyConnection,
+      await ctx.loaders.pages.load(orgApiKeys, org.id, page),
+      ctx.loaders.apiKeyById,
+    );
   }
 
-  @FieldResolver(() => [UserType])
-  serviceAccounts(@Root() org: OrgType, @Ctx() ctx: GraphQLContext) {
-    return ctx.services.apiKeys.serviceAccounts(org.id);
+  @FieldResolver(() => ServiceAccountConnection, { description: "The org's service accounts, by name." })
+  async serviceAccounts(@Root() org: OrgType, @Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
+    const accounts = await ctx.loaders.pages.load(orgServiceAccounts, org.id, page);
+    return connectionFrom(ServiceAccountConnection, accounts, ctx.loaders.userById);
   }
 }
 
 @Resolver(() => UserType)
 export class UserApiKeysResolver {
-  @FieldResolver(() => [ApiKeyType], { description: 'Keys the user owns, in orgs where the caller may see keys.' })
-  async apiKeys(@Root() user: UserType, @Ctx() ctx: GraphQLContext) {
-    const keys = await ctx.loaders.apiKeysByOwnerId.load(user.id);
-    if (user.id === ctx.principal?.userId) return keys;
-    const visible = await visibleOrgsOf(ctx, user.id);
-    if (visible === 'all') return keys;
-    const readable = await ctx.access.orgsWhere('apikeys:read', [...visible]);
-    return keys.filter((key) => readable.includes(key.orgId));
+  @FieldResolver(() => ApiKeyConnection, {
+    description: 'Keys the user owns, newest first, in orgs where the caller may see keys.',
+  })
+  async apiKeys(@Root() user: UserType, @Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
+    const callerId = ctx.principal!.userId;
+    const owner = { userId: user.id, orgIds: await orgsShowingKeysOf(ctx, user.id) };
+    return connectionFrom(
+      ApiKeyConnection,
+      await ctx.loaders.pages.load(userApiKeys(callerId), owner, page),
+      ctx.loaders.apiKeyById,
+    );
   }
+}
+
+/** Where the caller sees a user's keys: all of their own; elsewhere where it reads both the member and keys. */
+async function orgsShowingKeysOf(ctx: GraphQLContext, userId: string): Promise<readonly string[] | 'all'> {
+  if (userId === ctx.principal?.userId) return 'all';
+  const visible = await visibleOrgsOf(ctx, userId);
+  return visible === 'all' ? 'all' : ctx.access.orgsWhere('apikeys:read', [...visible]);
 }

@@ -1,5 +1,7 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { connectionType } from '../../core/graphql/connection-type';
 import { NodeInterface } from '../nodes/node.type';
+import { UserType } from '../users/user.type';
 
 export enum ApiKeyStatus {
   ACTIVE = 'ACTIVE',
@@ -59,3 +61,11 @@ export class IssuedApiKeyType {
   @Field({ description: 'Send as `Authorization: Bearer …`. It cannot be retrieved again.' })
   token!: string;
 }
+
+export const ApiKeyConnection = connectionType('ApiKey', () => ApiKeyType, 'API keys, newest first.');
+
+export const ServiceAccountConnection = connectionType(
+  'ServiceAccount',
+  () => UserType,
+  "An org's service accounts, by name.",
+);

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
-import { loaderByColumn, loaderById } from '../../core/db/load-by-ids';
+import { loaderById } from '../../core/db/load-by-ids';
 import { ApiKeyEntity } from './api-key.entity';
 
 export function createApiKeyLoaders(db: DataSource) {
-  return { apiKeyById: loaderById(db, ApiKeyEntity), apiKeysByOwnerId: loaderByColumn(db, ApiKeyEntity, 'ownerId') };
+  return { apiKeyById: loaderById(db, ApiKeyEntity) };
 }

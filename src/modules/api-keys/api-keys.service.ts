@@ -266,18 +266,4 @@ export class ApiKeysService {
       )
       .catch((error: unknown) => this.logger.warn({ err: error, keyId }, 'could not record API key use'));
   }
-
-  listForOrg(orgId: string): Promise<ApiKeyEntity[]> {
-    return this.db.getRepository(ApiKeyEntity).find({ where: { orgId }, order: { createdAt: 'DESC', id: 'DESC' } });
-  }
-
-  async serviceAccounts(orgId: string): Promise<UserEntity[]> {
-    return this.db
-      .getRepository(UserEntity)
-      .createQueryBuilder('u')
-      .innerJoin('memberships', 'm', 'm.user_id = u.id AND m.org_id = :orgId', { orgId })
-      .where('u.kind = :kind', { kind: PrincipalKind.SERVICE_ACCOUNT })
-      .orderBy('u.firstName', 'ASC')
-      .getMany();
-  }
 }

@@ -1,6 +1,6 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
-import { PageInfoType } from '../../core/graphql/connection';
+import { PageInfoType, pageInfoFrom } from '../../core/graphql/connection';
 import type { AuditPage } from './audit-query';
 
 export const AUDIT_CHANGES_DESCRIPTION =
@@ -93,7 +93,7 @@ export class AuditLogConnectionType {
     return Object.assign(new AuditLogConnectionType(), {
       page,
       edges: page.edges.map(({ cursor, record }) => ({ cursor, node: record })),
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+      pageInfo: pageInfoFrom(page),
     });
   }
 }

@@ -23,12 +23,20 @@ export type AuditPageArgs = { first?: number; after?: string | null; filter?: Au
 export type AuditPage = {
   edges: Array<{ cursor: string; record: AuditLogEntity }>;
   hasNextPage: boolean;
+  /** Whether the page starts after a cursor. */
+  hasPreviousPage: boolean;
   endCursor: string | null;
   /** Counted only when asked for: the same scope and filters, no paging. */
   totalCount: () => Promise<number>;
 };
 
-const EMPTY_PAGE: AuditPage = { edges: [], hasNextPage: false, endCursor: null, totalCount: async () => 0 };
+const emptyPage = (args: AuditPageArgs): AuditPage => ({
+  edges: [],
+  hasNextPage: false,
+  hasPreviousPage: Boolean(args.after),
+  endCursor: null,
+  totalCount: async () => 0,
+});
 
 function cursorSeq(after: string): string {
   const position = decodeCursor(after);
@@ -43,12 +51,12 @@ function cursorSeq(after: string): string {
  * its place however many records arrive after the first page, and each step is an index range scan.
  */
 export async function listAuditLogs(db: DataSource, scope: AuditScope, args: AuditPageArgs): Promise<AuditPage> {
-  if (scope.orgIds !== 'all' && scope.orgIds.length === 0) return EMPTY_PAGE;
+  if (scope.orgIds !== 'all' && scope.orgIds.length === 0) return emptyPage(args);
   const first = args.first ?? DEFAULT_PAGE_SIZE;
   const filter = args.filter ?? {};
   // An id of the wrong shape names nobody, like an unknown id: no records rather than an error.
   if ((filter.actorId && !isId(filter.actorId)) || (filter.subjectUserId && !isId(filter.subjectUserId))) {
-    return EMPTY_PAGE;
+    return emptyPage(args);
   }
 
   const filtered = () => {
@@ -87,6 +95,7 @@ export async function listAuditLogs(db: DataSource, scope: AuditScope, args: Aud
   return {
     edges,
     hasNextPage: records.length > first,
+    hasPreviousPage: Boolean(args.after),
     endCursor: edges.at(-1)?.cursor ?? null,
     totalCount: () => filtered().getCount(),
   };

@@ -2,10 +2,13 @@ import { IdArgs } from '../../core/graphql/id-args';
 import { Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
+import { PageArgs } from '../../core/graphql/connection';
+import { connectionFrom } from '../../core/graphql/connection-type';
 import type { Charge } from '../../core/rate-limit/rate-limiter';
 import { OrgType } from '../orgs/org.type';
 import { actAs } from './sign-in';
-import { AuthPayloadType, SessionType } from './auth.type';
+import { activeSessions } from './auth.lists';
+import { AuthPayloadType, SessionConnection, SessionType } from './auth.type';
 import { LoginArgs, RefreshTokenArgs } from './auth.inputs';
 
 @Resolver(() => SessionType)
@@ -37,10 +40,11 @@ export class AuthResolver {
     return ctx.db.transaction((tx) => ctx.services.auth.revokeSession(tx, principal, id, auditActorOf(ctx)));
   }
 
-  @Query(() => [SessionType], { description: "The caller's active sessions." })
-  async sessions(@Ctx() ctx: GraphQLContext) {
+  @Query(() => SessionConnection, { description: "The caller's active sessions, newest first." })
+  async sessions(@Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
     if (!ctx.principal) throw new AppError('auth.unauthenticated');
-    return ctx.services.auth.activeSessions(ctx.principal.userId);
+    const sessions = await ctx.loaders.pages.load(activeSessions, ctx.principal.userId, page);
+    return connectionFrom(SessionConnection, sessions, ctx.loaders.sessionById);
   }
 
   @FieldResolver(() => Boolean, { description: 'Whether this is the session of the current request.' })

@@ -390,17 +390,6 @@ export class AuthService {
     return ended.length;
   }
 
-  async activeSessions(userId: string): Promise<SessionEntity[]> {
-    return this.db
-      .getRepository(SessionEntity)
-      .createQueryBuilder('session')
-      .where('session.userId = :userId', { userId })
-      .andWhere('session.revokedAt IS NULL')
-      .andWhere('session.expiresAt > now()')
-      .orderBy('session.lastRefreshedAt', 'DESC')
-      .getMany();
-  }
-
   /**
    * Turns a bearer access token into a principal, re-reading the session and account on every
    * request so that sign-out, revocation, deactivation and locks apply at once.

@@ -1,4 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
+import { connectionType } from '../../core/graphql/connection-type';
 import { UserType } from '../users/user.type';
 
 @ObjectType('AuthPayload', { description: 'Credentials issued by login, refreshSession or acceptInvitation.' })
@@ -38,3 +39,9 @@ export class SessionType {
 
   orgId!: string | null;
 }
+
+export const SessionConnection = connectionType(
+  'Session',
+  () => SessionType,
+  "The caller's active sessions, newest first.",
+);

@@ -1,13 +1,15 @@
 import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
+import { PageArgs } from '../../core/graphql/connection';
+import { connectionFrom } from '../../core/graphql/connection-type';
 import { OrgType } from '../orgs/org.type';
 import { RoleType } from '../roles/role.type';
-import type { UserEntity } from '../users/user.entity';
 import { UserType } from '../users/user.type';
 import type { GroupEntity } from './group.entity';
 import { CreateGroupInput, GroupMembersArgs, UpdateGroupArgs, UserGroupsArgs } from './group.inputs';
-import { GroupType } from './group.type';
+import { GroupConnection, GroupMemberConnection, GroupType } from './group.type';
+import { groupMembers, orgGroups } from './groups.lists';
 
 const byName = (a: GroupEntity, b: GroupEntity) => a.name.localeCompare(b.name);
 
@@ -58,18 +60,22 @@ export class GroupResolver {
     return group.roleId ? ctx.loaders.roleById.load(group.roleId) : null;
   }
 
-  @FieldResolver(() => [UserType], { description: 'Users, service accounts and customers, by email.' })
-  async members(@Root() group: GroupType, @Ctx() ctx: GraphQLContext) {
-    const ids = await ctx.loaders.memberIdsByGroupId.load(group.id);
-    return found<UserEntity>(ctx.loaders.userById, ids);
+  @FieldResolver(() => GroupMemberConnection, { description: 'Users, service accounts and customers, by email.' })
+  async members(@Root() group: GroupType, @Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
+    const members = await ctx.loaders.pages.load(groupMembers, group.id, page);
+    return connectionFrom(GroupMemberConnection, members, ctx.loaders.userById);
   }
 }
 
 @Resolver(() => OrgType)
 export class OrgGroupsResolver {
-  @FieldResolver(() => [GroupType], { description: "The org's groups, by name." })
-  async groups(@Root() org: OrgType, @Ctx() ctx: GraphQLContext) {
-    return [...(await ctx.loaders.groupsByOrgId.load(org.id))].sort(byName);
+  @FieldResolver(() => GroupConnection, { description: "The org's groups, by name." })
+  async groups(@Root() org: OrgType, @Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
+    return connectionFrom(
+      GroupConnection,
+      await ctx.loaders.pages.load(orgGroups, org.id, page),
+      ctx.loaders.groupById,
+    );
   }
 }
 

@@ -1,5 +1,7 @@
 import { Field, ID, ObjectType } from 'type-graphql';
+import { connectionType } from '../../core/graphql/connection-type';
 import { NodeInterface } from '../nodes/node.type';
+import { UserType } from '../users/user.type';
 
 @ObjectType('Group', {
   implements: NodeInterface,
@@ -21,3 +23,11 @@ export class GroupType implements NodeInterface {
   /** Not exposed: resolves `role`. */
   roleId!: string | null;
 }
+
+export const GroupConnection = connectionType('Group', () => GroupType, "An org's groups, by name.");
+
+export const GroupMemberConnection = connectionType(
+  'GroupMember',
+  () => UserType,
+  "A group's members (users, service accounts, customers), by email.",
+);

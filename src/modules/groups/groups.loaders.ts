@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
-import { loaderByColumn, loaderById } from '../../core/db/load-by-ids';
+import { loaderById } from '../../core/db/load-by-ids';
 import { GroupEntity } from './group.entity';
 
 /** One group a user belongs to: enough to list their groups and to add its role to their permissions. */
@@ -16,7 +16,6 @@ function byKey<T>(keys: readonly string[], rows: Array<[string, T]>): T[][] {
 export function createGroupLoaders(db: DataSource) {
   return {
     groupById: loaderById(db, GroupEntity),
-    groupsByOrgId: loaderByColumn(db, GroupEntity, 'orgId'),
     /** Every user's groups in every org: one statement per batch, read by each permission check. */
     groupLinksByUserId: new DataLoader<string, GroupLink[]>(async (userIds) => {
       const rows: Array<{ user_id: string; group_id: string; org_id: string; role_id: string | null }> = await db.query(

@@ -1,5 +1,6 @@
 import { ArrayMaxSize, IsEmail, IsInt, IsOptional, IsString, Length, Max, MaxLength, Min } from 'class-validator';
 import { ArgsType, Field, ID, InputType, Int } from 'type-graphql';
+import { PageArgs } from '../../core/graphql/connection';
 import { InvitationStatus } from './invitation.type';
 
 export const LINK_MAX_LIFETIME_SECONDS = 86_400;
@@ -110,7 +111,7 @@ export class AcceptInvitationInput {
 }
 
 @ArgsType()
-export class InvitationsArgs {
+export class InvitationsArgs extends PageArgs {
   @Field(() => InvitationStatus, { nullable: true })
   @IsOptional()
   status?: InvitationStatus | null;

@@ -1,6 +1,7 @@
 import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
+import { connectionFrom } from '../../core/graphql/connection-type';
 import { emailLimitKey } from '../../core/rate-limit/email';
 import { AuthPayloadType } from '../auth/auth.type';
 import { actAs } from '../auth/sign-in';
@@ -9,7 +10,8 @@ import { RoleType } from '../roles/role.type';
 import { UserType } from '../users/user.type';
 import type { InvitationEntity } from './invitation.entity';
 import { AcceptInvitationInput, CreateInviteLinkInput, InvitationsArgs, InviteInput } from './invitation.inputs';
-import { InvitationStatus, InvitationType, InviteLinkType } from './invitation.type';
+import { InvitationConnection, InvitationStatus, InvitationType, InviteLinkType } from './invitation.type';
+import { orgInvitations } from './invitations.lists';
 import { effectiveStatus } from './invitations.service';
 
 @Resolver(() => InvitationType)
@@ -86,8 +88,9 @@ export class InvitationResolver {
 
 @Resolver(() => OrgType)
 export class OrgInvitationsResolver {
-  @FieldResolver(() => [InvitationType], { description: 'Newest first; filter by status.' })
-  invitations(@Root() org: OrgType, @Args() { status }: InvitationsArgs, @Ctx() ctx: GraphQLContext) {
-    return ctx.services.invitations.list(ctx.db, org.id, status);
+  @FieldResolver(() => InvitationConnection, { description: 'Newest first; filter by status.' })
+  async invitations(@Root() org: OrgType, @Args() { status, ...page }: InvitationsArgs, @Ctx() ctx: GraphQLContext) {
+    const invitations = await ctx.loaders.pages.load(orgInvitations(status), org.id, page);
+    return connectionFrom(InvitationConnection, invitations, ctx.loaders.invitationById);
   }
 }

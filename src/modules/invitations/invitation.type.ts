@@ -1,4 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { connectionType } from '../../core/graphql/connection-type';
 import { NodeInterface } from '../nodes/node.type';
 import { InvitationKind } from './invitation.entity';
 
@@ -69,3 +70,9 @@ export class InviteLinkType {
   @Field()
   expiresAt!: Date;
 }
+
+export const InvitationConnection = connectionType(
+  'Invitation',
+  () => InvitationType,
+  "An org's invitations, newest first.",
+);

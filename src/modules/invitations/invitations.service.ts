@@ -249,14 +249,6 @@ export class InvitationsService {
     return invitation;
   }
 
-  async list(db: DataSource, orgId: string, status: InvitationStatus | null | undefined): Promise<InvitationEntity[]> {
-    const query = db.getRepository(InvitationEntity).createQueryBuilder('i').where('i.orgId = :orgId', { orgId });
-    if (status === InvitationStatus.EXPIRED) query.andWhere(`i.status = 'PENDING' AND i.expiresAt <= now()`);
-    else if (status === InvitationStatus.PENDING) query.andWhere(`i.status = 'PENDING' AND i.expiresAt > now()`);
-    else if (status) query.andWhere('i.status = :status', { status });
-    return query.orderBy('i.createdAt', 'DESC').addOrderBy('i.id', 'DESC').getMany();
-  }
-
   /**
    * Joins the invitation's org with its role, groups and teams, in one transaction. A signed-in
    * caller just joins (an email invitation must be addressed to them); anyone else creates an

@@ -1,5 +1,5 @@
 import { Field, ObjectType } from 'type-graphql';
-import { PageInfoType } from '../../core/graphql/connection';
+import { PageInfoType, pageInfoFrom } from '../../core/graphql/connection';
 import { UserType } from '../users/user.type';
 import type { MemberPage } from './member-list';
 import { MembershipType } from './membership.type';
@@ -28,7 +28,7 @@ export class MembershipConnectionType {
     return Object.assign(new MembershipConnectionType(), {
       page,
       edges: page.edges.map(({ cursor, membership }) => ({ cursor, node: membership })),
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+      pageInfo: pageInfoFrom(page),
     });
   }
 }
@@ -59,7 +59,7 @@ export class UserConnectionType {
     return Object.assign(new UserConnectionType(), {
       page,
       edges: page.edges.map(({ cursor, membership }) => ({ cursor, membership })),
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+      pageInfo: pageInfoFrom(page),
     });
   }
 }

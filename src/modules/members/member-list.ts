@@ -30,6 +30,8 @@ const SORT: Record<UserOrderField, { expression: string; type: string; accepts: 
 export type MemberPage = {
   edges: Array<{ cursor: string; membership: MembershipEntity }>;
   hasNextPage: boolean;
+  /** Whether the page starts after a cursor. */
+  hasPreviousPage: boolean;
   endCursor: string | null;
   /** Counted only when asked for: the same filters, no paging. */
   totalCount: () => Promise<number>;
@@ -113,6 +115,7 @@ export async function listMembers(db: DataSource, orgId: string, args: MembersAr
   return {
     edges,
     hasNextPage: entities.length > first,
+    hasPreviousPage: Boolean(args.after),
     endCursor: edges.at(-1)?.cursor ?? null,
     totalCount: () => filtered().getCount(),
   };

@@ -1,11 +1,14 @@
 import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
+import { PageArgs } from '../../core/graphql/connection';
+import { connectionFrom } from '../../core/graphql/connection-type';
 import { isId } from '../../core/ids';
 import { RoleType } from '../roles/role.type';
 import { slugify } from './slug';
 import { CreateOrgInput, OrgLookupArgs, UpdateOrgArgs } from './org.inputs';
-import { OrgType } from './org.type';
+import { OrgConnection, OrgType } from './org.type';
+import { visibleOrgs } from './orgs.lists';
 
 @Resolver(() => OrgType)
 export class OrgResolver {
@@ -16,9 +19,11 @@ export class OrgResolver {
     throw new AppError('request.invalid_input', { message: 'Give an id or a slug', field: 'id' });
   }
 
-  @Query(() => [OrgType], { description: "The caller's orgs (every org, for a super user)." })
-  async orgs(@Ctx() ctx: GraphQLContext) {
-    return ctx.services.orgs.visibleOrgs(ctx.db, ctx.principal!);
+  @Query(() => OrgConnection, { description: "The caller's orgs by name (every org, for a super user)." })
+  async orgs(@Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
+    const principal = ctx.principal!;
+    const orgs = await ctx.loaders.pages.load(visibleOrgs(principal.superUser), principal.userId, page);
+    return connectionFrom(OrgConnection, orgs, ctx.loaders.orgById);
   }
 
   @Mutation(() => OrgType, { description: 'Creates an org; the caller becomes its owner.' })

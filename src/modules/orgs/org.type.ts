@@ -1,4 +1,5 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { connectionType } from '../../core/graphql/connection-type';
 import { NodeInterface } from '../nodes/node.type';
 
 @ObjectType('Org', {
@@ -30,3 +31,5 @@ export class OrgType implements NodeInterface {
   })
   requireVerifiedEmail!: boolean;
 }
+
+export const OrgConnection = connectionType('Org', () => OrgType, 'Orgs, by name.');

@@ -1,5 +1,4 @@
-import type { DataSource, EntityManager } from 'typeorm';
-import type { Principal } from '../../core/context/context';
+import type { EntityManager } from 'typeorm';
 import { recordAudit, type AuditActor } from '../../core/audit/audit';
 import { findLockedOrFail, saveUnique } from '../../core/db/rows';
 import { BUILT_IN_ROLES } from '../../core/permissions/permissions';
@@ -14,16 +13,6 @@ export type NewOrg = { name: string; slug: string };
 export type OrgChanges = Partial<NewOrg> & { requireVerifiedEmail?: boolean };
 
 export class OrgsService {
-  async visibleOrgs(db: DataSource, principal: Principal): Promise<OrgEntity[]> {
-    const query = db.getRepository(OrgEntity).createQueryBuilder('org').orderBy('org.name', 'ASC').addOrderBy('org.id');
-    if (!principal.superUser) {
-      query.innerJoin('memberships', 'm', "m.org_id = org.id AND m.user_id = :userId AND m.status = 'ACTIVE'", {
-        userId: principal.userId,
-      });
-    }
-    return query.getMany();
-  }
-
   /** Creates the org with its built-in roles and makes `ownerId` its owner, audited as one change. */
   async createOrg(tx: EntityManager, input: NewOrg, ownerId: string, actor: AuditActor): Promise<OrgEntity> {
     const org = await saveUnique(tx, tx.create(OrgEntity, { name: input.name.trim(), slug: input.slug }), ORG_SLUG);

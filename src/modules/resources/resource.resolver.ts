@@ -1,11 +1,12 @@
 import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
+import { PageArgs } from '../../core/graphql/connection';
+import { connectionFrom } from '../../core/graphql/connection-type';
 import { GroupType } from '../groups/group.type';
 import { OrgType } from '../orgs/org.type';
 import { PrincipalKind } from '../users/user.entity';
 import { UserType } from '../users/user.type';
-import { AccessLevel } from './access-grant.entity';
 import { decideAccess } from './access-decision';
 import { checkedPrincipalId, resolveCheckedResource, subjectOf } from './checked-resource';
 import {
@@ -17,11 +18,14 @@ import {
   UpdateResourceArgs,
 } from './resource.inputs';
 import type { ResourceEntity } from './resource.entity';
+import { groupGrants, orgResources, resourceGrants } from './resources.lists';
 import {
   AccessDecisionType,
+  AccessGrantConnection,
   AccessGrantType,
   AccessPrincipalUnion,
   ResourceAccessCountsType,
+  ResourceConnection,
   ResourceType,
 } from './resource.type';
 
@@ -74,7 +78,7 @@ export class ResourceResolver {
     const { orgId, resource } = await resolveCheckedResource(ctx, args);
     if (!resource || !orgId) return { allowed: false, reason: 'no such resource in this org' };
     const principalId = checkedPrincipalId(ctx, args.principalId);
-    const subject = principalId === ctx.principal!.userId ? await subjectOf(ctx, orgId) : { userId: principalId };
+    const subject = principalId === ctx.principal!.userId ? subjectOf(ctx) : { userId: principalId };
     return decideAccess(ctx.loaders, subject, resource, args.level);
   }
 
@@ -83,9 +87,10 @@ export class ResourceResolver {
     return ctx.loaders.orgById.load(resource.orgId);
   }
 
-  @FieldResolver(() => [AccessGrantType])
-  grants(@Root() resource: ResourceType, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.grantsByResourceId.load(resource.id);
+  @FieldResolver(() => AccessGrantConnection, { description: 'Oldest first.' })
+  async grants(@Root() resource: ResourceType, @Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
+    const grants = await ctx.loaders.pages.load(resourceGrants, resource.id, page);
+    return connectionFrom(AccessGrantConnection, grants, ctx.loaders.grantById);
   }
 
   @FieldResolver(() => [UserType], { description: 'CUSTOMER members whose customerId is listed.' })
@@ -134,24 +139,26 @@ export class AccessGrantResolver {
 
 @Resolver(() => GroupType)
 export class GroupGrantsResolver {
-  @FieldResolver(() => [AccessGrantType], { description: "The group's access grants on the org's resources." })
-  grants(@Root() group: GroupType, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.grantsByGroupId.load(group.id);
+  @FieldResolver(() => AccessGrantConnection, {
+    description: "The group's access grants on the org's resources, oldest first.",
+  })
+  async grants(@Root() group: GroupType, @Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
+    return connectionFrom(
+      AccessGrantConnection,
+      await ctx.loaders.pages.load(groupGrants, group.id, page),
+      ctx.loaders.grantById,
+    );
   }
 }
 
 @Resolver(() => OrgType)
 export class OrgResourcesResolver {
-  @FieldResolver(() => [ResourceType], {
-    description: 'All resources with resources:read; otherwise those the caller may use.',
+  @FieldResolver(() => ResourceConnection, {
+    description: 'By name: all resources with resources:read; otherwise those the caller may use.',
   })
-  async resources(@Root() org: OrgType, @Ctx() ctx: GraphQLContext) {
-    const all = await ctx.services.resources.listForOrg(ctx.db, org.id);
-    if (await ctx.access.can(org.id, 'resources:read')) return all;
-    const subject = await subjectOf(ctx, org.id);
-    const decisions = await Promise.all(
-      all.map((resource) => decideAccess(ctx.loaders, subject, resource, AccessLevel.READ)),
-    );
-    return all.filter((_, index) => decisions[index].allowed);
+  async resources(@Root() org: OrgType, @Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
+    const parent = { orgId: org.id, readsAll: await ctx.access.can(org.id, 'resources:read') };
+    const resources = await ctx.loaders.pages.load(orgResources(ctx.principal!.userId), parent, page);
+    return connectionFrom(ResourceConnection, resources, ctx.loaders.resourceById);
   }
 }

@@ -1,4 +1,5 @@
 import { createUnionType, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { connectionType } from '../../core/graphql/connection-type';
 import { GroupEntity } from '../groups/group.entity';
 import { GroupType } from '../groups/group.type';
 import { NodeInterface } from '../nodes/node.type';
@@ -48,6 +49,14 @@ export class AccessGrantType implements NodeInterface {
   userId!: string | null;
   groupId!: string | null;
 }
+
+export const ResourceConnection = connectionType('Resource', () => ResourceType, "An org's resources, by name.");
+
+export const AccessGrantConnection = connectionType(
+  'AccessGrant',
+  () => AccessGrantType,
+  'Access grants, oldest first.',
+);
 
 export const AccessPrincipalUnion = createUnionType({
   name: 'AccessPrincipal',

@@ -27,6 +27,6 @@ export function createResourceLoaders(db: DataSource) {
     ),
     resourcesByOrgId: loaderByColumn(db, ResourceEntity, 'orgId'),
     grantsByResourceId: loaderByColumn(db, AccessGrantEntity, 'resourceId'),
-    grantsByGroupId: loaderByColumn(db, AccessGrantEntity, 'groupId'),
+    grantById: loaderById(db, AccessGrantEntity),
   };
 }

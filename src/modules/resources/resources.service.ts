@@ -154,10 +154,6 @@ export class ResourcesService {
       .getMany();
   }
 
-  listForOrg(db: DataSource, orgId: string): Promise<ResourceEntity[]> {
-    return db.getRepository(ResourceEntity).find({ where: { orgId }, order: { name: 'ASC' } });
-  }
-
   /** Whether the id names a member of the org (any kind) or a group of it; anything else is bad input. */
   private async principalIn(tx: EntityManager, orgId: string, principalId: string): Promise<'user' | 'group'> {
     if (isId(principalId)) {

@@ -1,11 +1,14 @@
 import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
+import { PageArgs } from '../../core/graphql/connection';
+import { connectionFrom } from '../../core/graphql/connection-type';
 import { OrgType } from '../orgs/org.type';
 import { UserType } from '../users/user.type';
 import { CreateTeamInput, TeamMembersArgs, UpdateTeamArgs, UserTeamsArgs } from './team.inputs';
-import { TeamType } from './team.type';
+import { TeamConnection, TeamMemberConnection, TeamType } from './team.type';
 import { loadAll } from './teams.loaders';
+import { orgTeams, teamMembers } from './teams.lists';
 
 @Resolver(() => TeamType)
 export class TeamResolver {
@@ -39,17 +42,21 @@ export class TeamResolver {
     return ctx.loaders.orgById.load(team.orgId);
   }
 
-  @FieldResolver(() => [UserType], { description: 'Ordered by email.' })
-  async members(@Root() team: TeamType, @Ctx() ctx: GraphQLContext) {
-    return loadAll(ctx.loaders.userById, await ctx.loaders.memberIdsByTeamId.load(team.id));
+  @FieldResolver(() => TeamMemberConnection, { description: 'Ordered by email.' })
+  async members(@Root() team: TeamType, @Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
+    return connectionFrom(
+      TeamMemberConnection,
+      await ctx.loaders.pages.load(teamMembers, team.id, page),
+      ctx.loaders.userById,
+    );
   }
 }
 
 @Resolver(() => OrgType)
 export class OrgTeamsResolver {
-  @FieldResolver(() => [TeamType], { description: 'Ordered by name.' })
-  async teams(@Root() org: OrgType, @Ctx() ctx: GraphQLContext) {
-    return loadAll(ctx.loaders.teamById, await ctx.loaders.teamIdsByOrgId.load(org.id));
+  @FieldResolver(() => TeamConnection, { description: 'Ordered by name.' })
+  async teams(@Root() org: OrgType, @Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
+    return connectionFrom(TeamConnection, await ctx.loaders.pages.load(orgTeams, org.id, page), ctx.loaders.teamById);
   }
 }
 

@@ -19,16 +19,6 @@ function idListLoader(db: DataSource, sql: string) {
 export function createTeamLoaders(db: DataSource) {
   return {
     teamById: loaderById(db, TeamEntity),
-    teamIdsByOrgId: idListLoader(
-      db,
-      'SELECT org_id AS key, id FROM teams WHERE org_id = ANY($1::uuid[]) ORDER BY lower(name), id',
-    ),
-    /** By email, as `users` lists members by default. */
-    memberIdsByTeamId: idListLoader(
-      db,
-      `SELECT tm.team_id AS key, u.id FROM team_members tm JOIN users u ON u.id = tm.user_id
-        WHERE tm.team_id = ANY($1::uuid[]) ORDER BY lower(coalesce(u.email, '')), u.id`,
-    ),
     teamIdsByUserId: idListLoader(
       db,
       `SELECT tm.user_id AS key, t.id FROM team_members tm JOIN teams t ON t.id = tm.team_id
