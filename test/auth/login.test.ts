@@ -1,4 +1,5 @@
 import { PasswordHasher } from '../../src/core/crypto/password-hasher';
+import { withOpenedChanges } from '../support/audit-changes';
 import { errorCode } from '../support/graphql-client';
 import { OWNER_EMAIL, OWNER_PASSWORD, startTestGateway, type TestGateway } from '../support/test-gateway';
 
@@ -102,7 +103,8 @@ describe('login', () => {
     await login('ghost@example.com', 'not the password at all', undefined);
     const ok = await login(OWNER_EMAIL, OWNER_PASSWORD);
 
-    const failures = (await auditRows('session.login_failed')).slice(failuresBefore);
+    // Addresses are stored sealed (personal data); opened, each record names the one tried.
+    const failures = await withOpenedChanges(server, (await auditRows('session.login_failed')).slice(failuresBefore));
     expect(failures.map((row) => row.changes)).toEqual([
       { email: OWNER_EMAIL, reason: 'wrong_password' },
       { email: 'ghost@example.com', reason: 'unknown_email' },
