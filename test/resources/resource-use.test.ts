@@ -188,3 +188,37 @@ it('keeps the catalogue with the role: resources:read still sees the resource it
   );
   expect(reason.checkAccess).toEqual({ allowed: false, reason: 'no grant or group grant gives READ' });
 });
+
+it('lists the matching customers of every resource of a page in a constant number of statements', async () => {
+  const statementsFor = async (count: number) => {
+    const { createOrg } = await gql('mutation ($input: CreateOrgInput!) { createOrg(input: $input) { id } }', {
+      input: { name: `Customers ${count}` },
+    });
+    const customer = await createUser(server, uniqueEmail('listed'), { kind: 'CUSTOMER' });
+    await server.sql(`UPDATE users SET customer_id = 'globex' WHERE id = $1`, [customer]);
+    await server.sql('INSERT INTO memberships (org_id, user_id, role_id) VALUES ($1, $2, $3)', [
+      createOrg.id,
+      customer,
+      await roleId(server, createOrg.id, 'viewer'),
+    ]);
+    for (let i = 0; i < count; i++) {
+      await gql('mutation ($input: CreateResourceInput!) { createResource(input: $input) { id } }', {
+        input: { orgId: createOrg.id, name: `api-${i}`, customerIds: ['globex'] },
+      });
+    }
+    const before = server.gateway.database.statements.total;
+    const { org } = await gql(
+      `query ($id: ID!) { org(id: $id) { resources(first: 50) { edges { node {
+         customers { id } accessCounts { customers } } } } } }`,
+      { id: createOrg.id },
+    );
+    const statements = server.gateway.database.statements.total - before;
+    expect(org.resources.edges).toHaveLength(count);
+    for (const { node } of org.resources.edges) {
+      expect(node.customers).toEqual([{ id: customer }]);
+      expect(node.accessCounts.customers).toBe(1);
+    }
+    return statements;
+  };
+  expect(await statementsFor(12)).toBe(await statementsFor(3));
+});

@@ -17,7 +17,6 @@ import {
   RevokeAllArgs,
   UpdateResourceArgs,
 } from './resource.inputs';
-import type { ResourceEntity } from './resource.entity';
 import { groupGrants, orgResources, resourceGrants } from './resources.lists';
 import {
   AccessDecisionType,
@@ -95,14 +94,14 @@ export class ResourceResolver {
 
   @FieldResolver(() => [UserType], { description: 'CUSTOMER members whose customerId is listed.' })
   async customers(@Root() resource: ResourceType, @Ctx() ctx: GraphQLContext) {
-    return ctx.services.resources.matchingCustomers(ctx.db, resource as ResourceEntity);
+    return ctx.loaders.customersByResourceId.load(resource.id);
   }
 
   @FieldResolver(() => ResourceAccessCountsType)
   async accessCounts(@Root() resource: ResourceType, @Ctx() ctx: GraphQLContext): Promise<ResourceAccessCountsType> {
     const grants = await ctx.loaders.grantsByResourceId.load(resource.id);
     const users = await Promise.all(grants.filter((g) => g.userId).map((g) => ctx.loaders.userById.load(g.userId!)));
-    const matched = await ctx.services.resources.matchingCustomers(ctx.db, resource as ResourceEntity);
+    const matched = await ctx.loaders.customersByResourceId.load(resource.id);
     const granted = (kind: PrincipalKind) => users.filter((user) => user?.kind === kind);
     const customerIds = new Set([...granted(PrincipalKind.CUSTOMER), ...matched].map((user) => user!.id));
     return {

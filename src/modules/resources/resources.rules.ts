@@ -35,12 +35,7 @@ const orgOfGrantParent: OrgLocator = async (grant: { resourceId: string }, _args
 /** Without resources:read, a resource is visible only to those who may READ it (customers, grantees). */
 const mayUseResource = rule({ cache: 'no_cache' })(async (resource: ResourceType, _args, ctx: GraphQLContext) => {
   if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
-  const decision = await decideAccess(
-    ctx.loaders,
-    subjectOf(ctx),
-    resource as never,
-    AccessLevel.READ,
-  );
+  const decision = await decideAccess(ctx.loaders, subjectOf(ctx), resource as never, AccessLevel.READ);
   return decision.allowed || new AppError('resource.not_found');
 });
 

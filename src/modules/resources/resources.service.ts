@@ -1,11 +1,10 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { recordAudit, type AuditActor } from '../../core/audit/audit';
 import { findLockedOrFail, saveUnique } from '../../core/db/rows';
 import { queryRows } from '../../core/db/sql';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
 import { MembershipEntity } from '../members/membership.entity';
-import { PrincipalKind, UserEntity } from '../users/user.entity';
 import { AccessGrantEntity, type AccessLevel } from './access-grant.entity';
 import { ResourceEntity } from './resource.entity';
 
@@ -137,21 +136,6 @@ export class ResourcesService {
       changes: { before: { grants: removed.length, customerIds }, after: { grants: 0, customerIds: [] } },
     });
     return removed.length;
-  }
-
-  /** CUSTOMER members of the resource's org whose customerId the resource lists. */
-  matchingCustomers(db: DataSource, resource: ResourceEntity): Promise<UserEntity[]> {
-    if (resource.customerIds.length === 0) return Promise.resolve([]);
-    return db
-      .getRepository(UserEntity)
-      .createQueryBuilder('u')
-      .innerJoin('memberships', 'm', 'm.user_id = u.id AND m.org_id = :orgId', { orgId: resource.orgId })
-      .where('u.kind = :kind AND u.customer_id = ANY(:customerIds)', {
-        kind: PrincipalKind.CUSTOMER,
-        customerIds: resource.customerIds,
-      })
-      .orderBy('u.email')
-      .getMany();
   }
 
   /** Whether the id names a member of the org (any kind) or a group of it; anything else is bad input. */
