@@ -117,20 +117,34 @@ function mapPersonal(value: unknown, replace: (key: string, inner: unknown) => u
 /**
  * The subjects' keys, created where missing, in one statement. A key is never created for an
  * account that no longer exists, so nothing written after an erasure reopens it; such values
- * are dropped instead.
+ * are dropped. Existing keys are read, not locked: writers about one subject do not queue on it.
  */
 async function subjectKeys(tx: EntityManager, subjects: string[]): Promise<Map<string, Buffer>> {
   const rows: Array<{ subject: string; key: Buffer }> = await tx.query(
-    `INSERT INTO audit_subject_keys (subject, key)
-     SELECT t.subject, t.key FROM unnest($1::text[], $2::bytea[]) AS t(subject, key)
-      WHERE CASE WHEN t.subject LIKE 'user:%'
-                 THEN EXISTS (SELECT 1 FROM users u WHERE u.id = substr(t.subject, 6)::uuid)
-                 ELSE true END
-     ON CONFLICT (subject) DO UPDATE SET key = audit_subject_keys.key
-     RETURNING subject, key`,
+    `WITH created AS (
+       INSERT INTO audit_subject_keys (subject, key)
+       SELECT t.subject, t.key FROM unnest($1::text[], $2::bytea[]) AS t(subject, key)
+        WHERE CASE WHEN t.subject LIKE 'user:%'
+                   THEN EXISTS (SELECT 1 FROM users u WHERE u.id = substr(t.subject, 6)::uuid)
+                   ELSE true END
+       ON CONFLICT (subject) DO NOTHING
+       RETURNING subject, key
+     )
+     SELECT subject, key FROM created
+     UNION ALL
+     SELECT subject, key FROM audit_subject_keys WHERE subject = ANY($1::text[])`,
     [subjects, subjects.map(() => randomBytes(32))],
   );
-  return new Map(rows.map((row) => [row.subject, row.key]));
+  const keys = new Map(rows.map((row) => [row.subject, row.key]));
+  // A key another transaction committed after this statement's snapshot was taken: read it now.
+  const missed = subjects.filter((subject) => !keys.has(subject));
+  if (missed.length === 0) return keys;
+  const late: Array<{ subject: string; key: Buffer }> = await tx.query(
+    'SELECT subject, key FROM audit_subject_keys WHERE subject = ANY($1::text[])',
+    [missed],
+  );
+  for (const row of late) keys.set(row.subject, row.key);
+  return keys;
 }
 
 /**
