@@ -147,10 +147,20 @@ describe('deleteOrg', () => {
     expect(last.action).toBe('org.deleted');
     expect(seal).toEqual({ seq: last.seq, removed_count: 0 });
 
+    const exported = await fetch(`${server.url}/audit/export?orgId=${org.orgId}&format=ndjson`, {
+      headers: { authorization: `Bearer ${superUser.token}` },
+    });
+    expect(exported.status).toBe(200);
+    expect((await exported.text()).trim().split('\n')).toHaveLength(logs.data.auditLogs.totalCount);
+
     // Its former owner and anyone else get what an unknown org gives.
     for (const token of [org.owner.token, org.admin.token]) {
       expect(errorCode(await server.graphql(AUDIT_LOGS, { orgId: org.orgId }, { token }))).toBe('NOT_FOUND');
       expect(errorCode(await server.graphql(VERIFY, { orgId: org.orgId }, { token }))).toBe('NOT_FOUND');
+      const refused = await fetch(`${server.url}/audit/export?orgId=${org.orgId}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(refused.status).toBe(404);
     }
   });
 

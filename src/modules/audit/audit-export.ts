@@ -7,6 +7,7 @@ import type { ErrorKey } from '../../core/errors/error-codes';
 import { RETRY_AFTER_OUTAGE_SECONDS } from '../../core/errors/service-unavailable';
 import { bearerToken } from '../../core/http/client-info';
 import { isId } from '../../core/ids';
+import { isDeletedOrg } from '../orgs/deleted-orgs';
 import { CallerAccess } from '../../core/permissions/caller-access';
 import { createLoaders } from '../../loaders';
 import type { Authenticate } from '../resources/forward-auth';
@@ -125,7 +126,8 @@ async function authorisedExport(
   );
   if (orgId === null) {
     if (!access.isSuperUser) return { status: 400, error: 'audit.org_required', field: 'orgId' };
-  } else {
+  } else if (!(access.isSuperUser && (await isDeletedOrg(db, orgId)))) {
+    // A deleted org's chain stays exportable by super users, as auditLogs and verifyAuditChain are.
     if (!isId(orgId) || !(await access.canSeeOrg(orgId))) return { status: 404, error: 'org.not_found' };
     if (!(await access.can(orgId, 'audit:read'))) return { status: 403, error: 'auth.forbidden' };
   }
