@@ -50,10 +50,6 @@ export class AuditLogType {
   })
   hash!: string | null;
 
-  /** Read by the actor, apiKey and org field resolvers and by the record's shield rule. */
-  orgId!: string | null;
-  actorId!: string | null;
-  apiKeyId!: string | null;
   @Field(() => ID, {
     nullable: true,
     description:
@@ -67,6 +63,10 @@ export class AuditLogType {
   })
   subjectUserId!: string | null;
 
+  /** Read by the actor, apiKey and org field resolvers and by the record's shield rule. */
+  orgId!: string | null;
+  actorId!: string | null;
+  apiKeyId!: string | null;
 }
 
 @ObjectType('AuditLogEdge')

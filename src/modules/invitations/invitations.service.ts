@@ -278,7 +278,6 @@ export class InvitationsService {
         if (!invitation || !isUsable(invitation)) throw new AppError('invitation.invalid_token');
         const user = principal
           ? await this.joiningUser(tx, invitation, principal)
-            subjectUserId: user.id,
           : await this.createInvitedUser(tx, invitation, request, passwordHash as string);
         await this.join(tx, invitation, user);
         await recordAudit(
@@ -287,6 +286,7 @@ export class InvitationsService {
           {
             action: 'invitation.accepted',
             orgId: invitation.orgId,
+            subjectUserId: user.id,
             targetType: 'Invitation',
             targetId: invitation.id,
             changes: { after: { userId: user.id, newAccount: !principal, kind: invitation.kind } },
