@@ -31,8 +31,7 @@ async function isVisible(ctx: GraphQLContext, type: NodeTypeName, id: string): P
       const resource = await ctx.loaders.resourceById.load(id);
       if (!resource || !(await ctx.access.canSeeOrg(resource.orgId))) return false;
       if (await ctx.access.can(resource.orgId, 'resources:read')) return true;
-      return (await decideAccess(ctx.loaders, subjectOf(ctx), resource, AccessLevel.READ))
-        .allowed;
+      return (await decideAccess(ctx.loaders, subjectOf(ctx), resource, AccessLevel.READ)).allowed;
     }
     case 'ApiKey': {
       const key = await ctx.loaders.apiKeyById.load(id);
