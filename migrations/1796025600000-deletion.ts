@@ -8,8 +8,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * no longer exists.
  *
  * `audit_subject_keys` holds one random AES-256 key per subject (`user:<uuid>`, or
- * `email:<sha-256 hex>` for an address without an account); personal data in audit `changes` is
- * stored sealed under it. Deleting a subject's row is the erasure: the audit rows stay as they were,
+ * `email:<random uuid>` for an address without an account, found by the address's SHA-256 in
+ * `address_hash`, which leaves with the row); personal data in audit `changes` is stored sealed under it. Deleting a subject's row is the erasure: the audit rows stay as they were,
  * so their hashes still hold, and what was sealed can no longer be opened.
  */
 export class Deletion1796025600000 implements MigrationInterface {
@@ -23,8 +23,9 @@ export class Deletion1796025600000 implements MigrationInterface {
         deleted_by uuid
       );
       CREATE TABLE audit_subject_keys (
-        subject text PRIMARY KEY CHECK (subject ~ '^(user:[0-9a-f-]{36}|email:[0-9a-f]{64})$'),
+        subject text PRIMARY KEY CHECK (subject ~ '^(user|email):[0-9a-f-]{36}$'),
         key bytea NOT NULL CHECK (octet_length(key) = 32),
+        address_hash text UNIQUE CHECK (address_hash ~ '^[0-9a-f]{64}$'),
         created_at timestamptz NOT NULL DEFAULT now()
       );
     `);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import {
   accountSubject,
-  emailSubject,
+  addressHash,
   ERASED,
   openPersonalData,
   sealedSubjects,
@@ -84,9 +84,19 @@ describe('sealing', () => {
       sealPersonalData(tx, { email: address, firstName: 'Nameless', reason: 'unknown_email' }, {}),
     );
     const hash = createHash('sha256').update('nobody.here@example.com').digest('hex');
-    expect(sealedSubjects(anonymous)).toEqual([`email:${hash}`]);
-    expect(emailSubject(address)).toBe(`email:${hash}`);
+    expect(addressHash(address)).toBe(hash);
+    // The sealed value names a random subject, never the address's hash: once the key row is gone,
+    // nothing in the audit row can be matched against a guessed address.
+    const [subject] = sealedSubjects(anonymous);
+    expect(subject).toMatch(/^email:[0-9a-f-]{36}$/);
+    expect(JSON.stringify(anonymous)).not.toContain(hash);
+    expect(await server.sql('SELECT address_hash FROM audit_subject_keys WHERE subject = $1', [subject])).toEqual([
+      { address_hash: hash },
+    ]);
     expect(openPersonalData(anonymous, await keysOf(anonymous))).toEqual({ email: address, reason: 'unknown_email' });
+    // The same address, in any spelling, is sealed under the same subject.
+    const again = await inTransaction((tx) => sealPersonalData(tx, { email: 'NOBODY.here@example.com' }, {}));
+    expect(sealedSubjects(again)).toEqual([subject]);
   });
 
   it('creates no key for an account that no longer exists: its values are not stored', async () => {

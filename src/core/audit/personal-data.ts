@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import { isId } from '../ids';
@@ -35,10 +35,17 @@ export function accountSubject(userId: string): string {
   return `user:${userId.toLowerCase()}`;
 }
 
-/** The subject for an address with no account: its hash, so the subject itself names nobody. */
-export function emailSubject(email: string): string {
-  return `email:${createHash('sha256').update(email.trim().toLowerCase(), 'utf8').digest('hex')}`;
+/**
+ * How an address with no account is found among the keys: its SHA-256, kept only in the key's row.
+ * The subject sealed values name is a random id instead, so once the key row is deleted nothing in
+ * the audit rows can be matched against a guessed address.
+ */
+export function addressHash(email: string): string {
+  return createHash('sha256').update(email.trim().toLowerCase(), 'utf8').digest('hex');
 }
+
+/** What a value's key is looked up by: `user:<id>` (also its subject) or `address:<hash>`. */
+const ADDRESS_CLAIM = 'address:';
 
 /** What an audit entry is about: its subject account, or else a User it targets. */
 export type PersonalDataOwner = { subjectUserId?: string | null; targetType?: string; targetId?: string | null };
@@ -64,7 +71,7 @@ function personalValues(value: unknown, account: string | null, found: Found[] =
 
 function subjectFor(key: string, value: unknown, account: string | null): string | null {
   if (account) return accountSubject(account);
-  return EMAIL_KEYS.has(key) && typeof value === 'string' ? emailSubject(value) : null;
+  return EMAIL_KEYS.has(key) && typeof value === 'string' ? `${ADDRESS_CLAIM}${addressHash(value)}` : null;
 }
 
 function seal(value: unknown, subject: string, key: Buffer): SealedValue {
@@ -114,38 +121,54 @@ function mapPersonal(value: unknown, replace: (key: string, inner: unknown) => u
   return value;
 }
 
+type SubjectKey = { subject: string; key: Buffer };
+
 /**
- * The subjects' keys, created where missing, in one statement. A key is never created for an
- * account that no longer exists, so nothing written after an erasure reopens it; such values
- * are dropped. Existing keys are read, not locked: writers about one subject do not queue on it.
+ * The keys for these claims (see subjectFor), created where missing, in one statement: an account's
+ * under its own subject, an address's under a new random `email:<uuid>` subject. A key is never
+ * created for an account that no longer exists, so nothing written after an erasure reopens it; such
+ * values are dropped. Existing keys are read, not locked: writers about one subject do not queue.
  */
-async function subjectKeys(tx: EntityManager, subjects: string[]): Promise<Map<string, Buffer>> {
-  const rows: Array<{ subject: string; key: Buffer }> = await tx.query(
-    `WITH created AS (
-       INSERT INTO audit_subject_keys (subject, key)
-       SELECT t.subject, t.key FROM unnest($1::text[], $2::bytea[]) AS t(subject, key)
-        WHERE CASE WHEN t.subject LIKE 'user:%'
-                   THEN EXISTS (SELECT 1 FROM users u WHERE u.id = substr(t.subject, 6)::uuid)
+async function subjectKeys(tx: EntityManager, claims: string[]): Promise<Map<string, SubjectKey>> {
+  const subjects = claims.map((claim) => (claim.startsWith(ADDRESS_CLAIM) ? `email:${randomUUID()}` : claim));
+  const rows: Array<SubjectKey & { claim: string }> = await tx.query(
+    `WITH wanted AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) AS t(claim, subject, key)
+     ), created AS (
+       INSERT INTO audit_subject_keys (subject, key, address_hash)
+       SELECT w.subject, w.key, CASE WHEN w.claim LIKE '${ADDRESS_CLAIM}%' THEN substr(w.claim, ${ADDRESS_CLAIM.length + 1}) END
+         FROM wanted w
+        WHERE CASE WHEN w.claim LIKE 'user:%'
+                   THEN EXISTS (SELECT 1 FROM users u WHERE u.id = substr(w.claim, 6)::uuid)
                    ELSE true END
-       ON CONFLICT (subject) DO NOTHING
+       ON CONFLICT DO NOTHING
        RETURNING subject, key
      )
-     SELECT subject, key FROM created
+     SELECT w.claim, c.subject, c.key FROM created c JOIN wanted w ON w.subject = c.subject
      UNION ALL
-     SELECT subject, key FROM audit_subject_keys WHERE subject = ANY($1::text[])`,
-    [subjects, subjects.map(() => randomBytes(32))],
+     ${EXISTING_KEYS}`,
+    [claims, subjects, claims.map(() => randomBytes(32))],
   );
-  const keys = new Map(rows.map((row) => [row.subject, row.key]));
+  const keys = new Map(rows.map((row) => [row.claim, { subject: row.subject, key: row.key }]));
   // A key another transaction committed after this statement's snapshot was taken: read it now.
-  const missed = subjects.filter((subject) => !keys.has(subject));
+  const missed = claims.filter((claim) => !keys.has(claim));
   if (missed.length === 0) return keys;
-  const late: Array<{ subject: string; key: Buffer }> = await tx.query(
-    'SELECT subject, key FROM audit_subject_keys WHERE subject = ANY($1::text[])',
+  const late: Array<SubjectKey & { claim: string }> = await tx.query(
+    `WITH wanted AS (SELECT unnest($1::text[]) AS claim) ${EXISTING_KEYS}`,
     [missed],
   );
-  for (const row of late) keys.set(row.subject, row.key);
+  for (const row of late) keys.set(row.claim, { subject: row.subject, key: row.key });
   return keys;
 }
+
+/** The stored keys of the claims in `wanted`. */
+const EXISTING_KEYS = `
+  SELECT w.claim, k.subject, k.key
+    FROM wanted w
+    JOIN audit_subject_keys k
+      ON CASE WHEN w.claim LIKE '${ADDRESS_CLAIM}%'
+              THEN k.address_hash = substr(w.claim, ${ADDRESS_CLAIM.length + 1})
+              ELSE k.subject = w.claim END`;
 
 /**
  * Seals the personal values of stored `changes` under their subject's key, before the record is
@@ -160,12 +183,12 @@ export async function sealPersonalData(
   const account = ownerAccount(owner);
   const found = personalValues(changes, account);
   if (changes === null || found.length === 0) return changes;
-  const subjects = [...new Set(found.flatMap(({ subject }) => (subject ? [subject] : [])))];
-  const keys = subjects.length ? await subjectKeys(tx, subjects) : new Map<string, Buffer>();
+  const claims = [...new Set(found.flatMap(({ subject }) => (subject ? [subject] : [])))];
+  const keys = claims.length ? await subjectKeys(tx, claims) : new Map<string, SubjectKey>();
   return mapPersonal(changes, (key, inner) => {
-    const subject = subjectFor(key, inner, account);
-    const subjectKey = subject && keys.get(subject);
-    return subject && subjectKey ? seal(inner, subject, subjectKey) : undefined;
+    const claim = subjectFor(key, inner, account);
+    const found = claim ? keys.get(claim) : undefined;
+    return found ? seal(inner, found.subject, found.key) : undefined;
   }) as Record<string, unknown>;
 }
 
@@ -215,6 +238,8 @@ export function createAuditKeyLoaders(db: DataSource) {
 
 /** Destroys the keys of an account (and of its address), erasing what was sealed under them. */
 export async function eraseAccountPersonalData(tx: EntityManager, userId: string, email: string | null): Promise<void> {
-  const subjects = [accountSubject(userId), ...(email ? [emailSubject(email)] : [])];
-  await tx.query('DELETE FROM audit_subject_keys WHERE subject = ANY($1::text[])', [subjects]);
+  await tx.query('DELETE FROM audit_subject_keys WHERE subject = $1 OR address_hash = $2', [
+    accountSubject(userId),
+    email ? addressHash(email) : null,
+  ]);
 }
