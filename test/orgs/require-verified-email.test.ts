@@ -133,6 +133,29 @@ it('shuts an unverified member out of that org only, everywhere its membership g
     reason: 'the org requires a verified email address',
   });
 
+  // Their own memberships, roles and keys stay readable everywhere, the strict org's included: the
+  // refusal is for what the membership gives, not for the member's sight of themselves.
+  const self = await server.graphql(
+    '{ me { memberships { status org { id } role { key } } apiKeys(first: 5) { totalCount } } }',
+    {},
+    { token: member.token },
+  );
+  expect(self.errors).toBeUndefined();
+  expect(self.data.me.memberships).toHaveLength(2);
+  expect(self.data.me.memberships.map((m: { role: { key: string } }) => m.role.key)).toEqual(['viewer', 'viewer']);
+
+  // The audit export refuses with the same reason, never a 500.
+  await server.sql(
+    `UPDATE memberships SET role_id = (SELECT id FROM roles WHERE org_id = $1 AND key = 'admin')
+      WHERE org_id = $1 AND user_id = $2`,
+    [strictOrg, member.id],
+  );
+  const exported = await fetch(`${server.url}/audit/export?orgId=${strictOrg}`, {
+    headers: { authorization: `Bearer ${landed}` },
+  });
+  expect(exported.status).toBe(403);
+  expect(await exported.json()).toMatchObject({ errors: [{ extensions: { reason: 'auth.email_unverified' } }] });
+
   // Self-service still works, so the member can verify.
   await verifyEmail(member);
 

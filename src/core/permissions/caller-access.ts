@@ -49,13 +49,20 @@ export class CallerAccess {
 
   /**
    * A member's role, capped by the key's scopes when the caller uses an API key. A member an org
-   * shuts out for an unverified email is refused here, FORBIDDEN with its own reason, so every
-   * permission check in that org says why; their other orgs are untouched.
+   * shuts out for an unverified email holds nothing there (their other orgs are untouched); a
+   * refusal says why through `refusal`. Never throws: rules combine answers (`or`), and a thrown
+   * error would sink an alternative that allows, such as reading one's own membership.
    */
   async permissions(orgId: string): Promise<ReadonlySet<string>> {
     const held = await this.heldPermissions(orgId);
-    if (held === EMAIL_UNVERIFIED) throw new AppError('auth.email_unverified');
-    return held;
+    return held === EMAIL_UNVERIFIED ? NONE : held;
+  }
+
+  /** Why a permission check in the org failed: its email rule, or the caller's role. */
+  async refusal(orgId: string): Promise<AppError> {
+    return (await this.heldPermissions(orgId)) === EMAIL_UNVERIFIED
+      ? new AppError('auth.email_unverified')
+      : new AppError('auth.forbidden');
   }
 
   private async heldPermissions(orgId: string): Promise<ReadonlySet<string> | typeof EMAIL_UNVERIFIED> {

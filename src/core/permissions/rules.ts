@@ -67,7 +67,7 @@ export function hasPermission(permission: Permission, locate: OrgLocator, notFou
     if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
     const orgId = await locate(parent, args, ctx);
     if (!orgId || !(await ctx.access.canSeeOrg(orgId))) return new AppError(notFound);
-    return (await ctx.access.can(orgId, permission)) || new AppError('auth.forbidden');
+    return (await ctx.access.can(orgId, permission)) || ctx.access.refusal(orgId);
   });
 }
 

@@ -129,7 +129,9 @@ async function authorisedExport(
   } else if (!(access.isSuperUser && (await isDeletedOrg(db, orgId)))) {
     // A deleted org's chain stays exportable by super users, as auditLogs and verifyAuditChain are.
     if (!isId(orgId) || !(await access.canSeeOrg(orgId))) return { status: 404, error: 'org.not_found' };
-    if (!(await access.can(orgId, 'audit:read'))) return { status: 403, error: 'auth.forbidden' };
+    if (!(await access.can(orgId, 'audit:read'))) {
+      return { status: 403, error: (await access.refusal(orgId)).key };
+    }
   }
 
   const query: AuditExportQuery = { orgId, since, until, format: format as ExportFormat };
