@@ -168,6 +168,17 @@ it('limits mails per destination address, whoever asks: RATE_LIMITED past RATE_L
   expect(errorCode(refused)).toBe('RATE_LIMITED');
 });
 
+it("does not let others' changeEmail requests use up an address owner's own verification mails", async () => {
+  const victim = await person(server, 'victim');
+  for (let attempt = 0; attempt < MAILS_PER_ADDRESS; attempt++) {
+    await changeEmail(await person(server, 'squatter'), victim.email);
+  }
+  expect(errorCode(await changeEmail(await person(server, 'squatter'), victim.email))).toBe('RATE_LIMITED');
+  const own = await server.graphql('mutation { requestEmailVerification }', {}, { token: victim.token });
+  expect(own.errors).toBeUndefined();
+  expect(own.data.requestEmailVerification).toBe(true);
+});
+
 it('needs a signed-in person', async () => {
   expect(errorCode(await server.graphql(CHANGE, { newEmail: uniqueEmail('anon'), password: 'whatever' }))).toBe(
     'UNAUTHENTICATED',

@@ -16,10 +16,11 @@ export class EmailVerificationResolver {
     if (!principal) throw new AppError('auth.unauthenticated');
     const email = (await ctx.loaders.userById.load(principal.userId))?.email;
     if (!email) throw new AppError('auth.forbidden');
+    // Its own address only, so the account's counter bounds the mail; a per-address counter here would
+    // share its allowance with changeEmail requests naming that address, which anyone can make.
     await ctx.services.rateLimits.consume(
       ['emailVerificationPerIp', ctx.ipAddress],
       ['emailVerificationPerAccount', principal.userId],
-      ['verificationMailPerEmail', await emailLimitKey(ctx.db, email)],
     );
     const delivery = await ctx.db.transaction((tx) =>
       ctx.services.emailVerification.requestVerification(tx, principal.userId, auditActorOf(ctx)),
@@ -42,7 +43,7 @@ export class EmailVerificationResolver {
       ['changeEmailPerAccount', principal.userId],
     );
     await service.assertPassword(ctx.db, principal.userId, password);
-    // Charged only once the password is right, so nobody else can spend an address's allowance.
+    // Charged only once the password is right; it bounds what many accounts can mail one address.
     await ctx.services.rateLimits.consume(['verificationMailPerEmail', await emailLimitKey(ctx.db, newEmail)]);
     const delivery = await ctx.db.transaction((tx) =>
       service.requestChange(tx, principal.userId, newEmail, auditActorOf(ctx)),
