@@ -221,3 +221,38 @@ it('shuts out unverified customers too, but never service accounts', async () =>
   await server.sql('UPDATE users SET email_verified_at = now() WHERE id = $1', [customer.id]);
   expect((await decide(customer.id)).allowed).toBe(true);
 });
+
+it('opens no session inside the org for an unverified account joining by link; an email invitation proves the address', async () => {
+  await setRequirement(strictOrg, true);
+  const viewerRole = (await server.sql(`SELECT id FROM roles WHERE org_id = $1 AND key = 'viewer'`, [strictOrg]))[0].id;
+  const ACCEPT = `mutation ($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { accessToken } }`;
+
+  const link = await server.graphql(
+    'mutation ($input: CreateInviteLinkInput!) { createInviteLink(input: $input) { token } }',
+    { input: { orgId: strictOrg, roleId: viewerRole } },
+    { token: owner.token },
+  );
+  const joiner = await person(server, 'linkjoiner');
+  const byLink = await server.graphql(
+    ACCEPT,
+    { input: { token: link.data.createInviteLink.token } },
+    { token: joiner.token },
+  );
+  expect(byLink.errors).toBeUndefined();
+  expect(orgOfToken(byLink.data.acceptInvitation.accessToken)).toBeUndefined();
+
+  const invitee = await person(server, 'emailjoiner');
+  const since = sink.messages.length;
+  const invited = await server.graphql(
+    'mutation ($input: InviteInput!) { invite(input: $input) { id } }',
+    { input: { orgId: strictOrg, email: invitee.email, roleId: viewerRole } },
+    { token: owner.token },
+  );
+  expect(invited.errors).toBeUndefined();
+  const token = tokenFrom(await sink.waitFor(invitee.email, since), '/invitations/accept');
+  const byEmail = await server.graphql(ACCEPT, { input: { token } }, { token: invitee.token });
+  expect(byEmail.errors).toBeUndefined();
+  expect(orgOfToken(byEmail.data.acceptInvitation.accessToken)).toBe(strictOrg);
+  const [account] = await server.sql('SELECT email_verified_at FROM users WHERE id = $1', [invitee.id]);
+  expect(account.email_verified_at).not.toBeNull();
+});

@@ -193,6 +193,14 @@ export class AuthService {
     return { orgId: preferred?.orgId ?? null };
   }
 
+  /**
+   * The org a session opened right after joining it acts in: that org, or none while the org shuts
+   * the account out until it verifies its address (as sign-in passes such an org over).
+   */
+  async openOrgFor(tx: EntityManager, user: UserEntity, orgId: string): Promise<string | null> {
+    return (await this.orgsShuttingOut(tx, user, [orgId])).has(orgId) ? null : orgId;
+  }
+
   /** The orgs among `orgIds` that shut this account out until it verifies its email address. */
   private async orgsShuttingOut(manager: EntityManager, user: UserEntity, orgIds: string[]): Promise<Set<string>> {
     if (orgIds.length === 0 || !mayBeShutOut(user)) return new Set();

@@ -292,7 +292,8 @@ export class InvitationsService {
             changes: { after: { userId: user.id, newAccount: !principal, kind: invitation.kind } },
           },
         );
-        return { user, ...(await this.auth.startSession(tx, user.id, invitation.orgId, actor)) };
+        const sessionOrgId = await this.auth.openOrgFor(tx, user, invitation.orgId);
+        return { user, ...(await this.auth.startSession(tx, user.id, sessionOrgId, actor)) };
       });
       return await this.auth.signedIn(user, session, refreshToken);
     } catch (error) {
@@ -309,8 +310,13 @@ export class InvitationsService {
   ): Promise<UserEntity> {
     const user = await tx.findOneByOrFail(UserEntity, { id: principal.userId });
     if (user.kind === PrincipalKind.SERVICE_ACCOUNT) throw new AppError('session.service_account');
-    if (invitation.kind === InvitationKind.EMAIL && invitation.email?.toLowerCase() !== user.email?.toLowerCase()) {
-      throw new AppError('invitation.email_mismatch');
+    if (invitation.kind === InvitationKind.EMAIL) {
+      if (invitation.email?.toLowerCase() !== user.email?.toLowerCase()) throw new AppError('invitation.email_mismatch');
+      // The token came to this very address: following it proves the mailbox, as verifyEmail does.
+      if (!user.emailVerifiedAt) {
+        user.emailVerifiedAt = new Date();
+        await tx.update(UserEntity, { id: user.id }, { emailVerifiedAt: () => 'now()' });
+      }
     }
     return user;
   }
