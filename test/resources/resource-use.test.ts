@@ -222,3 +222,37 @@ it('lists the matching customers of every resource of a page in a constant numbe
   };
   expect(await statementsFor(12)).toBe(await statementsFor(3));
 });
+
+it('takes a removed member’s own grants and keys with the membership: joining again restores no use', async () => {
+  const leaver = await person(server, 'useleaver', { orgId, role: 'admin' });
+  const signedIn = (await server.login(leaver.email, MEMBER_PASSWORD, orgId)).accessToken;
+  await grant(leaver.id, 'WRITE');
+  const { createKey } = await gql(
+    'mutation ($input: CreateKeyInput!) { createKey(input: $input) { token apiKey { id } } }',
+    { input: { ownerId: leaver.id, name: 'leaver key', scopes: ['org:read'] } },
+    signedIn,
+  );
+  expect(await useLevel(signedIn)).toBe('WRITE');
+
+  const removed = await gql('mutation ($o: ID!, $u: ID!) { removeMember(orgId: $o, userId: $u) }', {
+    o: orgId,
+    u: leaver.id,
+  });
+  expect(removed.removeMember).toBe(true);
+  await server.sql('INSERT INTO memberships (org_id, user_id, role_id) VALUES ($1, $2, $3)', [
+    orgId,
+    leaver.id,
+    await roleId(server, orgId, 'viewer'),
+  ]);
+
+  const rejoined = (await server.login(leaver.email, MEMBER_PASSWORD, orgId)).accessToken;
+  expect(await useLevel(rejoined)).toBeNull();
+  const [key] = await server.sql('SELECT status FROM api_keys WHERE id = $1', [createKey.apiKey.id]);
+  expect(key.status).toBe('REVOKED');
+  expect(await forwardStatus(createKey.token)).toBe(401);
+  const [event] = await server.sql(
+    `SELECT changes FROM audit_logs WHERE org_id = $1 AND action = 'member.removed' AND subject_user_id = $2`,
+    [orgId, leaver.id],
+  );
+  expect(event.changes).toMatchObject({ grantsRemoved: 1, keysRevoked: 1 });
+});

@@ -84,6 +84,19 @@ export class MembersService {
       'DELETE FROM group_members WHERE user_id = $1 AND group_id IN (SELECT id FROM groups WHERE org_id = $2)',
       params,
     );
+    // What the membership carried goes with it, so joining again restores nothing unasked: the
+    // person's own grants on the org's resources, and their keys for the org.
+    const grantsRemoved = await affectedRows(
+      tx,
+      'DELETE FROM access_grants WHERE user_id = $1 AND resource_id IN (SELECT id FROM resources WHERE org_id = $2)',
+      params,
+    );
+    const keysRevoked = await affectedRows(
+      tx,
+      `UPDATE api_keys SET status = 'REVOKED', revoked_at = now()
+        WHERE owner_id = $1 AND org_id = $2 AND status <> 'REVOKED'`,
+      params,
+    );
     await tx.query('UPDATE sessions SET org_id = NULL WHERE user_id = $1 AND org_id = $2', params);
     await tx.query('UPDATE users SET default_org_id = NULL WHERE id = $1 AND default_org_id = $2', params);
     await tx.delete(MembershipEntity, { id: membership.id });
@@ -93,7 +106,7 @@ export class MembersService {
       subjectUserId: target.userId,
       targetType: 'User',
       targetId: target.userId,
-      changes: { before: { role: role.key, status: membership.status } },
+      changes: { before: { role: role.key, status: membership.status }, grantsRemoved, keysRevoked },
     });
     return true;
   }
@@ -113,4 +126,10 @@ export class MembersService {
       throw new AppError('member.last_owner');
     }
   }
+}
+
+/** The number of rows a DELETE or UPDATE touched (pg answers [rows, count] for those). */
+async function affectedRows(tx: EntityManager, sql: string, params: unknown[]): Promise<number> {
+  const [, count] = (await tx.query(sql, params)) as [unknown, number];
+  return count;
 }
