@@ -35,6 +35,9 @@ const fields = {
   resolverConstraint: () => {
     throw serverError('23505', 'duplicate key value violates unique constraint "teams_org_name"');
   },
+  resolverVanishedOrg: () => {
+    throw serverError('23503', 'insert or update on table "resources" violates foreign key constraint');
+  },
 };
 
 const schema = applyMiddleware(
@@ -56,6 +59,7 @@ const schema = applyMiddleware(
       }),
       resolverLostDatabase: allow,
       resolverConstraint: allow,
+      resolverVanishedOrg: allow,
     },
   }),
 );
@@ -123,6 +127,10 @@ it('a constraint violation is no outage', async () => {
     retryAfter: null,
     code: 'INTERNAL_SERVER_ERROR',
   });
+});
+
+it('a row whose org was deleted meanwhile (a foreign key refusal) is NOT_FOUND, neither an outage nor a 500', async () => {
+  expect(await ask('resolverVanishedOrg')).toMatchObject({ status: 200, retryAfter: null, code: 'NOT_FOUND' });
 });
 
 it('an outage while the context is built (authenticating the bearer) answers 503 before execution', async () => {

@@ -33,6 +33,10 @@ export const errorCatalog = {
   'request.too_complex': { code: 'BAD_USER_INPUT', message: 'Query is too complex' },
   'request.invalid_cursor': { code: 'BAD_USER_INPUT', message: 'Invalid cursor' },
   'request.invalid_value': { code: 'BAD_USER_INPUT', message: 'Invalid input: a value is malformed or out of range' },
+  'request.target_gone': {
+    code: 'NOT_FOUND',
+    message: 'Something this request refers to was deleted while it ran; nothing was changed',
+  },
   'request.unsafe_text': {
     code: 'BAD_USER_INPUT',
     message: 'Invalid input: text must not contain NUL characters or unpaired surrogates',

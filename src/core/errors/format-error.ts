@@ -46,6 +46,16 @@ function isRefusedValue(error: unknown): boolean {
 }
 
 /**
+ * A foreign key refused a row: what it points at (an org, a user) was deleted by a transaction that
+ * committed while this one ran, after this one's checks. The request named something that is now
+ * gone, so it is NOT_FOUND, and its transaction rolled back.
+ */
+function isVanishedReference(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  return (error.driverError as { code?: unknown } | undefined)?.code === '23503';
+}
+
+/**
  * A refusal Apollo raises itself, without a code, for a malformed request: an unsupported persisted
  * query version, a hash that does not match its query. It carries the 4xx status Apollo answers with
  * and wraps no exception, so it cannot be an internal fault.
@@ -115,6 +125,12 @@ export function createErrorFormatter(logger: Logger) {
       logger.warn({ err: original, path: formatted.path }, 'the database refused a value from a request');
       const entry = errorCatalog['request.invalid_value'];
       return { ...base, message: entry.message, extensions: { code: entry.code, reason: 'request.invalid_value' } };
+    }
+    if (isVanishedReference(original)) {
+      // Logged: a reference that never existed would be a fault of ours, not a race.
+      logger.warn({ err: original, path: formatted.path }, 'a row the request refers to was deleted meanwhile');
+      const entry = errorCatalog['request.target_gone'];
+      return { ...base, message: entry.message, extensions: { code: entry.code, reason: 'request.target_gone' } };
     }
     const apolloCode = formatted.extensions?.code;
     if (typeof apolloCode === 'string' && CLIENT_ERROR_CODES.has(apolloCode)) {
