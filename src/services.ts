@@ -23,9 +23,11 @@ import { RolesService } from './modules/roles/roles.service';
 import { TeamsService } from './modules/teams/teams.service';
 import { UsersService } from './modules/users/users.service';
 import { UserImportService } from './modules/user-import/user-import.service';
+import { useCursorSecret } from './core/graphql/connection';
 
 /** The composition root: every long-lived service, wired once per process. */
 export async function createServices(config: Config, db: DataSource, secretKey: string, logger: Logger) {
+  useCursorSecret(secretKey);
   const signingKeys = new SigningKeyStore(db, secretKey);
   await signingKeys.initialize();
   const hasher = new PasswordHasher(config.auth.bcryptCost);

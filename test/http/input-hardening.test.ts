@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { encodeCursor } from '../../src/core/graphql/connection';
 import { addMember, createOrgAs, createUser, person, type Person } from '../support/fixtures';
 import { errorCode } from '../support/graphql-client';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
@@ -7,8 +8,9 @@ let server: TestGateway;
 let owner: Person;
 let orgId: string;
 
-const forged = (value: unknown, id: unknown = '00000000-0000-4000-8000-000000000000') =>
-  Buffer.from(JSON.stringify([value, id])).toString('base64url');
+/** A cursor sealed as the gateway seals them (same process, same key), holding any value: what a leaked key would allow. */
+const forged = (list: string, value: unknown, id = '00000000-0000-4000-8000-000000000000') =>
+  encodeCursor(list, { value: value as string | null, id });
 
 beforeAll(async () => {
   server = await startTestGateway();
@@ -107,7 +109,7 @@ describe('forged cursors and out-of-range numbers', () => {
       for (const query of [USERS, MEMBERS]) {
         const response = await server.graphql(
           query,
-          { o: orgId, after: forged(value), order: { field, direction: 'DESC' } },
+          { o: orgId, after: forged(`members:${field}:DESC`, value), order: { field, direction: 'DESC' } },
           { token: owner.token },
         );
         expect(response.errors?.[0].extensions).toMatchObject({
@@ -127,21 +129,60 @@ describe('forged cursors and out-of-range numbers', () => {
     ]) {
       const response = await server.graphql(
         USERS,
-        { o: orgId, after: forged(value), order: { field, direction: 'ASC' } },
+        { o: orgId, after: forged(`members:${field}:ASC`, value), order: { field, direction: 'ASC' } },
         { token: owner.token },
       );
       expect(response.errors).toBeUndefined();
     }
   });
 
+  it('issue opaque cursors, refused by a list of another kind', async () => {
+    const audit = await server.graphql(
+      'query ($o: ID) { auditLogs(orgId: $o, first: 1) { pageInfo { endCursor } } }',
+      { o: orgId },
+      { token: owner.token },
+    );
+    const auditCursor: string = audit.data.auditLogs.pageInfo.endCursor;
+    // Nothing readable: no JSON, no sequence number counting every org's activity.
+    expect(() => JSON.parse(Buffer.from(auditCursor, 'base64url').toString('utf8'))).toThrow();
+    const usersCursor = await firstUsersCursor();
+    for (const [query, after] of [
+      [USERS, auditCursor],
+      [AUDIT, usersCursor],
+    ]) {
+      const response = await server.graphql(query, { o: orgId, after }, { token: owner.token });
+      expect(response.errors?.[0].extensions).toMatchObject({ reason: 'request.invalid_cursor', field: 'after' });
+    }
+    // A cursor of one order is no position in another.
+    const byName = await server.graphql(
+      USERS,
+      { o: orgId, after: usersCursor, order: { field: 'NAME', direction: 'ASC' } },
+      { token: owner.token },
+    );
+    expect(byName.errors?.[0].extensions).toMatchObject({ reason: 'request.invalid_cursor' });
+  });
+
+  async function firstUsersCursor(): Promise<string> {
+    const response = await server.graphql(
+      'query ($o: ID!) { users(orgId: $o, first: 1) { pageInfo { endCursor } } }',
+      { o: orgId },
+      { token: owner.token },
+    );
+    return response.data.users.pageInfo.endCursor;
+  }
+
   it('refuse an audit cursor whose sequence is beyond a bigint', async () => {
     for (const value of ['9223372036854775808', '99999999999999999999', '-1', '1e3']) {
-      const response = await server.graphql(AUDIT, { o: orgId, after: forged(value) }, { token: owner.token });
+      const response = await server.graphql(
+        AUDIT,
+        { o: orgId, after: forged('auditLogs', value) },
+        { token: owner.token },
+      );
       expect(response.errors?.[0].extensions).toMatchObject({ reason: 'request.invalid_cursor', field: 'after' });
     }
     const largest = await server.graphql(
       AUDIT,
-      { o: orgId, after: forged('9223372036854775807') },
+      { o: orgId, after: forged('auditLogs', '9223372036854775807') },
       { token: owner.token },
     );
     expect(largest.errors).toBeUndefined();

@@ -1,3 +1,4 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { Max, Min } from 'class-validator';
 import { isObjectType, type GraphQLNamedType } from 'graphql';
 import { ArgsType, Field, Int, ObjectType } from 'type-graphql';
@@ -56,44 +57,56 @@ export function pageInfoFrom(page: PageShape): PageInfoType {
   };
 }
 
-/** Cursors are opaque to clients: a keyset position (sort value and id), base64url-encoded JSON. */
+/** A keyset position: the row's sort value (as text) and its id. */
 export type KeysetPosition = { value: string | null; id: string };
 
-export function encodeCursor(position: KeysetPosition): string {
-  return Buffer.from(JSON.stringify([position.value, position.id])).toString('base64url');
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** Far longer than any cursor this gateway issues; anything longer is not one. */
+const MAX_CURSOR_LENGTH = 2048;
+
+/** Replaced at start-up (useCursorSecret); random until then, for code that runs without a gateway. */
+let cursorKey: Buffer = randomBytes(32);
+
+/**
+ * Cursors are sealed (AES-256-GCM) under a key derived from the gateway's secret, so every process
+ * sharing the secret reads every other's cursors. One key per process: a process serves one gateway.
+ */
+export function useCursorSecret(secret: string): void {
+  cursorKey = Buffer.from(hkdfSync('sha256', secret, 'portcullis', 'cursors', 32));
 }
 
 /**
- * The position a cursor names, or null for anything this gateway did not issue: the id is a uuid and
- * the value text that can be sent to the database. Each listing checks the value against its sort.
+ * Cursors are opaque: the position, sealed with the kind of list as authenticated data. A client can
+ * neither read a position (an audit cursor's seq would count every org's activity) nor forge one,
+ * and a cursor of one kind of list is refused by another.
  */
-export function decodeCursor(cursor: string): KeysetPosition | null {
+export function encodeCursor(list: string, position: KeysetPosition): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', cursorKey, iv);
+  cipher.setAAD(Buffer.from(list, 'utf8'));
+  const body = Buffer.concat([cipher.update(JSON.stringify([position.value, position.id]), 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
+}
+
+/**
+ * The position a cursor of `list` names, or null for anything this gateway did not issue for that
+ * kind of list. The value is checked again (text the database can take, a uuid id); each listing
+ * checks it against its sort.
+ */
+export function decodeCursor(list: string, cursor: string): KeysetPosition | null {
   try {
-    const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (cursor.length > MAX_CURSOR_LENGTH) return null;
+    const packed = Buffer.from(cursor, 'base64url');
+    if (packed.length <= IV_BYTES + TAG_BYTES) return null;
+    const decipher = createDecipheriv('aes-256-gcm', cursorKey, packed.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(list, 'utf8'));
+    decipher.setAuthTag(packed.subarray(packed.length - TAG_BYTES));
+    const body = packed.subarray(IV_BYTES, packed.length - TAG_BYTES);
+    const decoded: unknown = JSON.parse(Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8'));
     if (!Array.isArray(decoded) || decoded.length !== 2) return null;
     const [value, id] = decoded;
     if ((value !== null && (typeof value !== 'string' || !isSafeText(value))) || !isId(id)) return null;
-    return { value, id };
-  } catch {
-    return null;
-  }
-}
-
-/**
- * A cursor of a keyset list (see keyset-pages.ts): the list's kind, so that a cursor of another
- * list is refused rather than read as a position in this one, then the sort value and the id.
- */
-export function encodeListCursor(kind: string, position: { value: string; id: string }): string {
-  return Buffer.from(JSON.stringify([kind, position.value, position.id])).toString('base64url');
-}
-
-/** The position a cursor of list `kind` names, or null for anything else. */
-export function decodeListCursor(kind: string, cursor: string): { value: string; id: string } | null {
-  try {
-    const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (!Array.isArray(decoded) || decoded.length !== 3) return null;
-    const [cursorKind, value, id] = decoded;
-    if (cursorKind !== kind || typeof value !== 'string' || !isSafeText(value) || !isId(id)) return null;
     return { value, id };
   } catch {
     return null;

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
 import { AppError } from '../errors/app-error';
-import { decodeListCursor, DEFAULT_PAGE_SIZE, encodeListCursor } from './connection';
+import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor } from './connection';
 import { isTimestampText } from './cursor-values';
 
 /**
@@ -34,11 +34,12 @@ export type KeysetPage = {
 type Position = { value: string; id: string };
 
 function positionOf(list: KeysetList<unknown>, after: string): Position {
-  const position = decodeListCursor(list.cursorKind, after);
-  if (!position || (list.sortType === 'timestamptz' && !isTimestampText(position.value))) {
+  const position = decodeCursor(list.cursorKind, after);
+  const value = position?.value;
+  if (!position || value == null || (list.sortType === 'timestamptz' && !isTimestampText(value))) {
     throw new AppError('request.invalid_cursor', { field: 'after' });
   }
-  return position;
+  return { value, id: position.id };
 }
 
 /** One statement for a page of every parent of a batch: each parent's first `first + 1` rows after the cursor. */
@@ -99,7 +100,7 @@ export class KeysetPages {
           return {
             edges: found.slice(0, first).map((row) => ({
               id: row.id,
-              cursor: encodeListCursor(list.cursorKind, { value: row.sort_text, id: row.id }),
+              cursor: encodeCursor(list.cursorKind, { value: row.sort_text, id: row.id }),
             })),
             hasNextPage: found.length > first,
             hasPreviousPage,

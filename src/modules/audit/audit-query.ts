@@ -38,8 +38,11 @@ const emptyPage = (args: AuditPageArgs): AuditPage => ({
   totalCount: async () => 0,
 });
 
+/** Audit cursors are read only by audit listings: a seq is a position in any of them. */
+const AUDIT_CURSORS = 'auditLogs';
+
 function cursorSeq(after: string): string {
-  const position = decodeCursor(after);
+  const position = decodeCursor(AUDIT_CURSORS, after);
   if (!position?.value || !isBigintText(position.value)) {
     throw new AppError('request.invalid_cursor', { field: 'after' });
   }
@@ -91,7 +94,7 @@ export async function listAuditLogs(db: DataSource, scope: AuditScope, args: Aud
 
   const edges = records
     .slice(0, first)
-    .map((record) => ({ record, cursor: encodeCursor({ value: record.seq, id: record.id }) }));
+    .map((record) => ({ record, cursor: encodeCursor(AUDIT_CURSORS, { value: record.seq, id: record.id }) }));
   return {
     edges,
     hasNextPage: records.length > first,

@@ -49,6 +49,8 @@ export async function listMembers(db: DataSource, orgId: string, args: MembersAr
   const first = args.first ?? DEFAULT_PAGE_SIZE;
   const order = args.orderBy ?? { field: UserOrderField.EMAIL, direction: OrderDirection.ASC };
   const sort = SORT[order.field];
+  // A cursor names a position in one order: another order's cursor is refused, not misread.
+  const cursorList = `members:${order.field}:${order.direction}`;
   const filter = args.filter ?? {};
 
   const filtered = () => {
@@ -89,7 +91,7 @@ export async function listMembers(db: DataSource, orgId: string, args: MembersAr
 
   const page = filtered().addSelect(`(${sort.expression})::text`, 'sort_value');
   if (args.after) {
-    const position = decodeCursor(args.after);
+    const position = decodeCursor(cursorList, args.after);
     if (position?.value == null || !sort.accepts(position.value)) {
       throw new AppError('request.invalid_cursor', { field: 'after' });
     }
@@ -110,7 +112,7 @@ export async function listMembers(db: DataSource, orgId: string, args: MembersAr
   const { entities, raw } = await page.getRawAndEntities<{ sort_value: string | null }>();
   const edges = entities.slice(0, first).map((membership, index) => ({
     membership,
-    cursor: encodeCursor({ value: raw[index].sort_value, id: membership.id }),
+    cursor: encodeCursor(cursorList, { value: raw[index].sort_value, id: membership.id }),
   }));
   return {
     edges,
