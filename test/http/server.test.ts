@@ -240,7 +240,7 @@ describe('schema exposure', () => {
 
   it('refuses introspection in production', async () => {
     const response = await production.graphql(INTROSPECTION_QUERY);
-    expect(errorCode(response)).toBe('BAD_USER_INPUT');
+    expect(errorCode(response)).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(response.errors?.[0].message).toMatch(/introspection/i);
     expect(response.data).toBeUndefined();
   });
@@ -252,7 +252,7 @@ describe('schema exposure', () => {
     expect(plainError.message).toContain('Did you mean "me"?');
 
     const response = await production.graphql(query);
-    expect(errorCode(response)).toBe('BAD_USER_INPUT');
+    expect(errorCode(response)).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(response.errors?.[0].message).toContain('Cannot query field "mee" on type "Query".');
     expect(response.errors?.[0].message).not.toMatch(/did you mean/i);
   });

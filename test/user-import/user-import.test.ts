@@ -567,6 +567,13 @@ describe('importUsers', () => {
       [bulkOrg],
     );
     expect({ members, grouped, audits }).toEqual({ members: 10_001, grouped: 10_000, audits: 10_000 });
+    // The lines' events are appended together at the end: the chain still links every one.
+    const verified = await server.graphql(
+      'query ($o: ID) { verifyAuditChain(orgId: $o) { valid checked } }',
+      { o: bulkOrg },
+      { token: owner.token },
+    );
+    expect(verified.data.verifyAuditChain).toMatchObject({ valid: true });
   }, 120_000);
 });
 

@@ -12,12 +12,29 @@ export async function lockAuditChain(tx: EntityManager, orgId: string | null): P
 
 /** Appends a record to its org's chain: the chain's lock, then its last hash (which then holds), the insert. */
 export async function appendToOrgChain(tx: EntityManager, row: AuditRow & { orgId: string }): Promise<void> {
-  await lockAuditChain(tx, row.orgId);
+  await appendManyToOrgChain(tx, row.orgId, [row]);
+}
+
+/** Rows per INSERT: 17 parameters each, well under PostgreSQL's 65,535. */
+const INSERT_CHUNK = 1000;
+
+/** Appends records to one org's chain in their order, each following the one before it. */
+export async function appendManyToOrgChain(tx: EntityManager, orgId: string, rows: AuditRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await lockAuditChain(tx, orgId);
   const [last]: Array<{ hash: string | null }> = await tx.query(
     'SELECT hash FROM audit_logs WHERE org_id = $1 ORDER BY seq DESC LIMIT 1',
-    [row.orgId],
+    [orgId],
   );
-  await insertRecords(tx, [{ ...row, prevHash: last?.hash ?? null }]);
+  let prevHash = last?.hash ?? null;
+  const chained = rows.map((row) => {
+    const content = { ...row, orgId, prevHash };
+    prevHash = auditRecordHash(content);
+    return content;
+  });
+  for (let start = 0; start < chained.length; start += INSERT_CHUNK) {
+    await insertRecords(tx, chained.slice(start, start + INSERT_CHUNK));
+  }
 }
 
 /**

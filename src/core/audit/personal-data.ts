@@ -138,9 +138,13 @@ async function subjectKeys(tx: EntityManager, claims: string[]): Promise<Map<str
        INSERT INTO audit_subject_keys (subject, key, address_hash)
        SELECT w.subject, w.key, CASE WHEN w.claim LIKE '${ADDRESS_CLAIM}%' THEN substr(w.claim, ${ADDRESS_CLAIM.length + 1}) END
          FROM wanted w
-        WHERE CASE WHEN w.claim LIKE 'user:%'
-                   THEN EXISTS (SELECT 1 FROM users u WHERE u.id = substr(w.claim, 6)::uuid)
-                   ELSE true END
+         -- Per claim, by primary key: an EXISTS here became a hashed subplan reading every account.
+         LEFT JOIN LATERAL (
+           SELECT true AS present FROM users u
+            WHERE w.claim LIKE 'user:%' AND u.id = substr(w.claim, 6)::uuid
+            LIMIT 1
+         ) account ON true
+        WHERE w.claim NOT LIKE 'user:%' OR account.present
        ON CONFLICT DO NOTHING
        RETURNING subject, key
      )
@@ -161,14 +165,14 @@ async function subjectKeys(tx: EntityManager, claims: string[]): Promise<Map<str
   return keys;
 }
 
-/** The stored keys of the claims in `wanted`. */
+/** The stored keys of the claims in `wanted`, each side by its own index (a CASE in one join would scan). */
 const EXISTING_KEYS = `
+  SELECT w.claim, k.subject, k.key FROM wanted w JOIN audit_subject_keys k ON k.subject = w.claim
+  UNION ALL
   SELECT w.claim, k.subject, k.key
     FROM wanted w
     JOIN audit_subject_keys k
-      ON CASE WHEN w.claim LIKE '${ADDRESS_CLAIM}%'
-              THEN k.address_hash = substr(w.claim, ${ADDRESS_CLAIM.length + 1})
-              ELSE k.subject = w.claim END`;
+      ON w.claim LIKE '${ADDRESS_CLAIM}%' AND k.address_hash = substr(w.claim, ${ADDRESS_CLAIM.length + 1})`;
 
 /**
  * Seals the personal values of stored `changes` under their subject's key, before the record is
@@ -180,16 +184,32 @@ export async function sealPersonalData(
   changes: Record<string, unknown> | null,
   owner: PersonalDataOwner,
 ): Promise<Record<string, unknown> | null> {
-  const account = ownerAccount(owner);
-  const found = personalValues(changes, account);
-  if (changes === null || found.length === 0) return changes;
-  const claims = [...new Set(found.flatMap(({ subject }) => (subject ? [subject] : [])))];
+  const [sealed] = await sealPersonalDataOfMany(tx, [{ changes, owner }]);
+  return sealed;
+}
+
+/** The same for many records at once, with one statement for all their keys (an import's lines). */
+export async function sealPersonalDataOfMany(
+  tx: EntityManager,
+  records: ReadonlyArray<{ changes: Record<string, unknown> | null; owner: PersonalDataOwner }>,
+): Promise<Array<Record<string, unknown> | null>> {
+  const accounts = records.map(({ owner }) => ownerAccount(owner));
+  const claims = [
+    ...new Set(
+      records.flatMap(({ changes }, index) =>
+        personalValues(changes, accounts[index]).flatMap(({ subject }) => (subject ? [subject] : [])),
+      ),
+    ),
+  ];
   const keys = claims.length ? await subjectKeys(tx, claims) : new Map<string, SubjectKey>();
-  return mapPersonal(changes, (key, inner) => {
-    const claim = subjectFor(key, inner, account);
-    const found = claim ? keys.get(claim) : undefined;
-    return found ? seal(inner, found.subject, found.key) : undefined;
-  }) as Record<string, unknown>;
+  return records.map(({ changes }, index) => {
+    if (changes === null || personalValues(changes, accounts[index]).length === 0) return changes;
+    return mapPersonal(changes, (key, inner) => {
+      const claim = subjectFor(key, inner, accounts[index]);
+      const found = claim ? keys.get(claim) : undefined;
+      return found ? seal(inner, found.subject, found.key) : undefined;
+    }) as Record<string, unknown>;
+  });
 }
 
 /** The subjects whose keys opening `changes` needs. */

@@ -11,11 +11,11 @@ export class LineSavepoints {
 
   constructor(private readonly tx: EntityManager) {}
 
-  async run(work: () => Promise<void>): Promise<void> {
+  async run<T>(work: () => Promise<T>): Promise<T> {
     await this.tx.query(this.open ? 'RELEASE SAVEPOINT import_line; SAVEPOINT import_line' : 'SAVEPOINT import_line');
     this.open = true;
     try {
-      await work();
+      return await work();
     } catch (error) {
       // The savepoint outlives its rollback; the next line releases it.
       await this.tx.query('ROLLBACK TO SAVEPOINT import_line');

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { recordAudit, type AuditActor } from '../../core/audit/audit';
+import { recordOrgEvents, type AuditActor, type AuditEntry } from '../../core/audit/audit';
 import type { PasswordHasher } from '../../core/crypto/password-hasher';
 import { isUniqueViolation } from '../../core/db/pg-errors';
 import { AppError } from '../../core/errors/app-error';
@@ -28,6 +28,8 @@ import { changeMemberRole, insertMember, renameAccount, syncGroupsAndTeams } fro
 import { LineSavepoints } from './line-savepoint';
 import { hashAll } from './password-hashes';
 import { ImportLineStatus } from './user-import.type';
+
+type ImportEvent = { actor: AuditActor; entry: Omit<AuditEntry, 'orgId'> };
 
 export type LineOutcome = { line: number; email: string | null; status: ImportLineStatus; error: string | null };
 
@@ -160,6 +162,8 @@ export class UserImportService {
       prepared.lines.map((line) => line.email),
     );
     const outcomes = [...prepared.failures];
+    // One event per line that changed something, recorded together once every line has run.
+    const events: ImportEvent[] = [];
     const savepoints = new LineSavepoints(tx);
     let mailFailedOnLine: number | null = null;
     for (const line of prepared.lines) {
@@ -171,7 +175,8 @@ export class UserImportService {
         }
         if (plan.action === 'invite') assertMayInvite(line.line, prepared, mailFailedOnLine);
         if (plan.action === 'update' && renamesAccount(plan)) await assertMayRename(caller, plan);
-        await savepoints.run(() => this.applyLine(tx, actor, orgId, line, plan, prepared));
+        const event = await savepoints.run(() => this.applyLine(tx, actor, orgId, line, plan, prepared));
+        if (event) events.push({ actor, entry: event });
         outcomes.push({ line: line.line, email: line.email, status: STATUS_OF_ACTION[plan.action], error: null });
       } catch (error) {
         if (error instanceof InvitationNotSentError) {
@@ -181,6 +186,7 @@ export class UserImportService {
         outcomes.push(failedLine(line.line, line.email, failureMessage(error)));
       }
     }
+    await recordOrgEvents(tx, orgId, events);
     return summarise(outcomes);
   }
 
@@ -188,6 +194,7 @@ export class UserImportService {
     return exportMembersCsv(db, orgId, kind);
   }
 
+  /** Applies a line; answers its audit event, except for an invitation, which `invite` records itself. */
   private async applyLine(
     tx: EntityManager,
     actor: AuditActor,
@@ -195,14 +202,15 @@ export class UserImportService {
     line: ImportLine,
     plan: LinePlan,
     prepared: PreparedImport,
-  ) {
+  ): Promise<ImportEvent['entry'] | null> {
     switch (plan.action) {
       case 'create':
         return this.createMember(tx, actor, orgId, line, plan, prepared);
       case 'invite':
-        return this.invite(tx, actor, orgId, line, plan);
+        await this.invite(tx, actor, orgId, line, plan);
+        return null;
       case 'update':
-        return this.updateMember(tx, actor, orgId, plan);
+        return this.updateMember(tx, orgId, plan);
     }
   }
 
@@ -216,9 +224,8 @@ export class UserImportService {
   ) {
     const passwordHash = await this.passwordHash(line, prepared);
     const userId = await insertMember(tx, orgId, line, plan, passwordHash, actor.actorId);
-    await recordAudit(tx, actor, {
+    return {
       action: 'user.imported',
-      orgId,
       subjectUserId: userId,
       targetType: 'User',
       targetId: userId,
@@ -226,7 +233,7 @@ export class UserImportService {
         before: null,
         after: { email: line.email, customerId: line.customerId ?? null, ...describe(plan.after) },
       },
-    });
+    };
   }
 
   /** The invitation `invite` sends, which also writes the line's audit record (`invitation.created`). */
@@ -240,18 +247,17 @@ export class UserImportService {
     });
   }
 
-  private async updateMember(tx: EntityManager, actor: AuditActor, orgId: string, plan: UpdatePlan) {
+  private async updateMember(tx: EntityManager, orgId: string, plan: UpdatePlan) {
     if (renamesAccount(plan)) await this.renameMember(tx, plan);
     await changeMemberRole(tx, orgId, plan);
     await syncGroupsAndTeams(tx, plan);
-    await recordAudit(tx, actor, {
+    return {
       action: 'user.imported',
-      orgId,
       subjectUserId: plan.account.id,
       targetType: 'User',
       targetId: plan.account.id,
       changes: { before: describe(plan.before), after: describe(plan.after) },
-    });
+    };
   }
 
   /**
