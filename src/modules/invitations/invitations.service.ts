@@ -311,7 +311,8 @@ export class InvitationsService {
     const user = await tx.findOneByOrFail(UserEntity, { id: principal.userId });
     if (user.kind === PrincipalKind.SERVICE_ACCOUNT) throw new AppError('session.service_account');
     if (invitation.kind === InvitationKind.EMAIL) {
-      if (invitation.email?.toLowerCase() !== user.email?.toLowerCase()) throw new AppError('invitation.email_mismatch');
+      if (invitation.email?.toLowerCase() !== user.email?.toLowerCase())
+        throw new AppError('invitation.email_mismatch');
       // The token came to this very address: following it proves the mailbox, as verifyEmail does.
       if (!user.emailVerifiedAt) {
         user.emailVerifiedAt = new Date();
