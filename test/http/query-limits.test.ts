@@ -136,6 +136,28 @@ describe('the cost limit', () => {
     expect(median).toBeLessThan(100);
   });
 
+  it('costs a repeated query again for other variables: a remembered cost is per variables', async () => {
+    const sized = `query ($orgId: ID!, $n: Int) {
+      ${Array.from(
+        { length: 10 },
+        (_, index) => `a${index}: org(id: $orgId) {
+          members(first: $n) { edges { node { user { memberships { org {
+            members(first: $n) { edges { node { user { email } } } }
+          } } } } } }
+        }`,
+      ).join('\n')}
+    }`;
+    for (const [n, status] of [
+      [1, 200],
+      [100, 400],
+      [1, 200],
+      [100, 400],
+    ]) {
+      const response = await server.graphql(sized, { orgId, n }, { token: owner.token });
+      expect(response.status).toBe(status);
+    }
+  });
+
   it('refuses before anything runs: not one SQL statement', async () => {
     const statements = server.gateway.database.statements;
     const before = statements.total;

@@ -92,8 +92,39 @@ export function operationCost(
   });
 }
 
-/** Refuses, before execution, an operation that costs more than `maxCost` (docs/security.md). */
+/** Costs remembered per variables for one parsed document; bounds, so varied or large variables cannot grow it. */
+const COSTS_PER_DOCUMENT = 32;
+const REMEMBERED_KEY_LENGTH = 1024;
+
+/**
+ * Refuses, before execution, an operation that costs more than `maxCost` (docs/security.md).
+ * Apollo hands a repeated query the document it validated before (its document store), so the cost
+ * of a document and its variables is remembered with that document (a WeakMap: it goes when Apollo
+ * drops the document): an attacker repeating an expensive query is refused without walking it again.
+ */
 export function queryCostPlugin(maxCost: number): ApolloServerPlugin<GraphQLContext> {
+  const remembered = new WeakMap<DocumentNode, Map<string, number | null | Error>>();
+  const costOf = (
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Record<string, unknown>,
+  ): number | null => {
+    const key = `${operation.name?.value ?? ''}\u0000${JSON.stringify(variables)}`;
+    let costs = remembered.get(document);
+    if (!costs) remembered.set(document, (costs = new Map()));
+    let cost = costs.get(key);
+    if (cost === undefined) {
+      try {
+        cost = operationCost(schema, document, operation, variables, maxCost);
+      } catch (error) {
+        cost = error as Error;
+      }
+      if (costs.size < COSTS_PER_DOCUMENT && key.length <= REMEMBERED_KEY_LENGTH) costs.set(key, cost);
+    }
+    if (cost instanceof Error) throw cost;
+    return cost;
+  };
   return {
     async requestDidStart() {
       return {
@@ -102,7 +133,7 @@ export function queryCostPlugin(maxCost: number): ApolloServerPlugin<GraphQLCont
           if (!operation) return Promise.resolve();
           let cost: number | null;
           try {
-            cost = operationCost(schema, document, operation, request.variables ?? {}, maxCost);
+            cost = costOf(schema, document, operation, request.variables ?? {});
           } catch (error) {
             // Fail closed: a query the estimator cannot finish is not a cheap one.
             throw new RequestRefusal('query.too_costly', {
