@@ -76,6 +76,14 @@ it('is off by default, and only holders of org:update turn it on (audited)', asy
   expect(errorCode(refused)).toBe('FORBIDDEN');
   expect(refused.errors?.[0].extensions?.reason).toBe('auth.forbidden');
 
+  // An unverified owner may not turn it on: it would shut them out at once.
+  const unverifiedAdmin = await person(server, 'strictadmin', { orgId: strictOrg, role: 'owner' });
+  const selfLockout = await setRequirement(strictOrg, true, unverifiedAdmin.token);
+  expectUnverified(selfLockout);
+  expect((await server.graphql(ROLES, { id: strictOrg }, { token: owner.token })).data.org.requireVerifiedEmail).toBe(
+    false,
+  );
+
   const updated = await setRequirement(strictOrg, true);
   expect(updated.errors).toBeUndefined();
   expect(updated.data.updateOrg).toEqual({ id: strictOrg, requireVerifiedEmail: true });

@@ -1,9 +1,12 @@
 import type { EntityManager } from 'typeorm';
 import { recordAudit, type AuditActor } from '../../core/audit/audit';
 import { findLockedOrFail, saveUnique } from '../../core/db/rows';
+import { AppError } from '../../core/errors/app-error';
+import { mayBeShutOut } from '../../core/permissions/verified-email';
 import { BUILT_IN_ROLES } from '../../core/permissions/permissions';
 import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
 import { RoleEntity } from '../roles/role.entity';
+import { UserEntity } from '../users/user.entity';
 import { OrgEntity } from './org.entity';
 
 const ORG_SLUG = { index: 'orgs_slug_key', conflict: 'org.slug_in_use', field: 'slug' } as const;
@@ -50,6 +53,7 @@ export class OrgsService {
     const before = { name: org.name, slug: org.slug, requireVerifiedEmail: org.requireVerifiedEmail };
     if (changes.name) org.name = changes.name.trim();
     if (changes.slug) org.slug = changes.slug;
+    if (changes.requireVerifiedEmail && !org.requireVerifiedEmail) await assertNotShutOutBy(tx, actor);
     if (changes.requireVerifiedEmail !== undefined) org.requireVerifiedEmail = changes.requireVerifiedEmail;
     await saveUnique(tx, org, ORG_SLUG);
     await recordAudit(tx, actor, {
@@ -63,5 +67,15 @@ export class OrgsService {
       },
     });
     return org;
+  }
+}
+
+/** Turning the requirement on must not shut out the very person doing it: they verify first. */
+async function assertNotShutOutBy(tx: EntityManager, actor: AuditActor): Promise<void> {
+  const account = actor.actorId ? await tx.findOneBy(UserEntity, { id: actor.actorId }) : null;
+  if (account && mayBeShutOut(account)) {
+    throw new AppError('auth.email_unverified', {
+      message: 'Verify your own email address before the org requires verified addresses',
+    });
   }
 }
