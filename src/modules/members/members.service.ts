@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { recordAudit, type AuditActor } from '../../core/audit/audit';
+import { queryRows } from '../../core/db/sql';
 import { AppError } from '../../core/errors/app-error';
 import { isOwnerRole, lockOrg, otherActiveOwners } from '../roles/role-rank';
 import { RoleEntity } from '../roles/role.entity';
@@ -86,15 +87,16 @@ export class MembersService {
     );
     // What the membership carried goes with it, so joining again restores nothing unasked: the
     // person's own grants on the org's resources, and their keys for the org.
-    const grantsRemoved = await affectedRows(
+    const grantsRemoved = await queryRows(
       tx,
-      'DELETE FROM access_grants WHERE user_id = $1 AND resource_id IN (SELECT id FROM resources WHERE org_id = $2)',
+      `DELETE FROM access_grants WHERE user_id = $1 AND resource_id IN (SELECT id FROM resources WHERE org_id = $2)
+       RETURNING id`,
       params,
     );
-    const keysRevoked = await affectedRows(
+    const keysRevoked = await queryRows(
       tx,
       `UPDATE api_keys SET status = 'REVOKED', revoked_at = now()
-        WHERE owner_id = $1 AND org_id = $2 AND status <> 'REVOKED'`,
+        WHERE owner_id = $1 AND org_id = $2 AND status <> 'REVOKED' RETURNING id`,
       params,
     );
     await tx.query('UPDATE sessions SET org_id = NULL WHERE user_id = $1 AND org_id = $2', params);
@@ -106,7 +108,11 @@ export class MembersService {
       subjectUserId: target.userId,
       targetType: 'User',
       targetId: target.userId,
-      changes: { before: { role: role.key, status: membership.status }, grantsRemoved, keysRevoked },
+      changes: {
+        before: { role: role.key, status: membership.status },
+        grantsRemoved: grantsRemoved.length,
+        keysRevoked: keysRevoked.length,
+      },
     });
     return true;
   }
@@ -126,10 +132,4 @@ export class MembersService {
       throw new AppError('member.last_owner');
     }
   }
-}
-
-/** The number of rows a DELETE or UPDATE touched (pg answers [rows, count] for those). */
-async function affectedRows(tx: EntityManager, sql: string, params: unknown[]): Promise<number> {
-  const [, count] = (await tx.query(sql, params)) as [unknown, number];
-  return count;
 }
