@@ -3,7 +3,8 @@ import { recordAudit, type AuditActor } from '../../core/audit/audit';
 import { sealChain, type CheckpointKeys } from '../../core/audit/checkpoint';
 import { accountSubject } from '../../core/audit/personal-data';
 import { AppError } from '../../core/errors/app-error';
-import { isId } from '../../core/ids';
+import { findLockedOrFail } from '../../core/db/rows';
+import { OrgEntity } from '../orgs/org.entity';
 
 /**
  * Deletes an org and everything in it, in the caller's transaction; its audit chain stays, sealed,
@@ -17,10 +18,7 @@ export async function deleteOrg(
   input: { id: string; confirmSlug: string },
 ): Promise<true> {
   // The row lock waits for, then shuts out, every writer that references the org (foreign keys).
-  const [org]: Array<{ id: string; slug: string; name: string }> = isId(input.id)
-    ? await tx.query('SELECT id, slug, name FROM orgs WHERE id = $1 FOR UPDATE', [input.id])
-    : [];
-  if (!org) throw new AppError('org.not_found');
+  const org = await findLockedOrFail(tx, OrgEntity, input.id, 'org.not_found');
   if (input.confirmSlug !== org.slug) throw new AppError('org.confirm_slug_mismatch', { field: 'confirmSlug' });
 
   await recordAudit(tx, actor, {
