@@ -28,3 +28,22 @@ export function loaderByColumn<T extends ObjectLiteral>(
     return keys.map((key) => groups.get(key) ?? []);
   });
 }
+
+/**
+ * A per-request loader of ordered id lists: `sql` takes the keys as $1 and returns `key, id` rows
+ * in the order each list should keep. Callers load the rows themselves through the by-id loaders.
+ */
+export function idListLoader(db: DataSource, sql: string) {
+  return new DataLoader<string, string[]>(async (keys) => {
+    const rows: Array<{ key: string; id: string }> = await db.query(sql, [keys]);
+    const lists = new Map<string, string[]>(keys.map((key) => [key, []]));
+    for (const row of rows) lists.get(row.key)?.push(row.id);
+    return keys.map((key) => lists.get(key) ?? []);
+  });
+}
+
+/** The rows for an id list, in its order, through a by-id loader: one batched look-up per tick. */
+export async function loadAll<T>(loader: { load(id: string): Promise<T | null> }, ids: string[]): Promise<T[]> {
+  const rows: Array<T | null> = await Promise.all(ids.map((id) => loader.load(id)));
+  return rows.filter((row): row is T => row !== null);
+}

@@ -42,7 +42,7 @@ export class PageInfoType {
 }
 
 /** A page of edges as a listing read it: whether more follow, and whether it starts after a cursor. */
-export type PageShape = {
+type PageShape = {
   edges: ReadonlyArray<{ cursor: string }>;
   hasNextPage: boolean;
   hasPreviousPage: boolean;

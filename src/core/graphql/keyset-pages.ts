@@ -21,7 +21,7 @@ export type KeysetList<P> = {
   rows(parents: readonly P[]): { sql: string; params: unknown[] };
 };
 
-export type PageRequest = { first?: number | null; after?: string | null };
+type PageRequest = { first?: number | null; after?: string | null };
 
 export type KeysetPage = {
   edges: Array<{ cursor: string; id: string }>;
@@ -78,23 +78,28 @@ export class KeysetPages {
 
   load<P>(list: KeysetList<P>, parent: P, request: PageRequest): Promise<KeysetPage> {
     const first = request.first ?? DEFAULT_PAGE_SIZE;
-    const after = request.after ? positionOf(list as KeysetList<unknown>, request.after) : null;
     const cacheKey = JSON.stringify([list.key, first, request.after ?? null]);
     let loader = this.pages.get(cacheKey);
     if (!loader) {
-      loader = this.pageLoader(list as KeysetList<unknown>, first, after, Boolean(request.after));
+      // The cursor is opened once per list and page arguments, not once per parent.
+      const after = request.after ? positionOf(list as KeysetList<unknown>, request.after) : null;
+      loader = this.pageLoader(list as KeysetList<unknown>, first, after);
       this.pages.set(cacheKey, loader);
     }
     return loader.load(parent);
   }
 
-  private pageLoader(list: KeysetList<unknown>, first: number, after: Position | null, hasPreviousPage: boolean) {
+  private pageLoader(list: KeysetList<unknown>, first: number, after: Position | null) {
     return new DataLoader<unknown, KeysetPage, string>(
       async (parents) => {
         const { sql, params } = pageStatement(list as KeysetList<never>, parents, first, after);
         const rows: Array<{ parent: string; id: string; sort_text: string }> = await this.db.query(sql, params);
         const byParent = new Map<string, typeof rows>();
-        for (const row of rows) byParent.set(row.parent, [...(byParent.get(row.parent) ?? []), row]);
+        for (const row of rows) {
+          const siblings = byParent.get(row.parent);
+          if (siblings) siblings.push(row);
+          else byParent.set(row.parent, [row]);
+        }
         return parents.map((parent) => {
           const found = byParent.get(list.parentKey(parent)) ?? [];
           return {
@@ -103,7 +108,7 @@ export class KeysetPages {
               cursor: encodeCursor(list.cursorKind, { value: row.sort_text, id: row.id }),
             })),
             hasNextPage: found.length > first,
-            hasPreviousPage,
+            hasPreviousPage: after !== null,
             totalCount: () => this.count(list, parent),
           };
         });

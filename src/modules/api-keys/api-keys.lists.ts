@@ -21,7 +21,7 @@ export const orgServiceAccounts = listByParentId({
 });
 
 /** A key owner, and the orgs whose keys of theirs the caller may see ('all': every one). */
-export type KeyOwner = { userId: string; orgIds: readonly string[] | 'all' };
+type KeyOwner = { userId: string; orgIds: readonly string[] | 'all' };
 
 /** The keys a user owns in the orgs the caller may see them in, newest first. */
 export function userApiKeys(callerId: string): KeysetList<KeyOwner> {

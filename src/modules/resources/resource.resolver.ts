@@ -1,6 +1,7 @@
 import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { auditActorOf, type GraphQLContext } from '../../core/context/context';
+import { loadAll } from '../../core/db/load-by-ids';
 import { PageArgs } from '../../core/graphql/connection';
 import { connectionFrom } from '../../core/graphql/connection-type';
 import { GroupType } from '../groups/group.type';
@@ -94,14 +95,14 @@ export class ResourceResolver {
 
   @FieldResolver(() => [UserType], { description: 'CUSTOMER members whose customerId is listed.' })
   async customers(@Root() resource: ResourceType, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.customersByResourceId.load(resource.id);
+    return loadAll(ctx.loaders.userById, await ctx.loaders.customerIdsByResourceId.load(resource.id));
   }
 
   @FieldResolver(() => ResourceAccessCountsType)
   async accessCounts(@Root() resource: ResourceType, @Ctx() ctx: GraphQLContext): Promise<ResourceAccessCountsType> {
     const grants = await ctx.loaders.grantsByResourceId.load(resource.id);
     const users = await Promise.all(grants.filter((g) => g.userId).map((g) => ctx.loaders.userById.load(g.userId!)));
-    const matched = await ctx.loaders.customersByResourceId.load(resource.id);
+    const matched = await loadAll(ctx.loaders.userById, await ctx.loaders.customerIdsByResourceId.load(resource.id));
     const granted = (kind: PrincipalKind) => users.filter((user) => user?.kind === kind);
     const customerIds = new Set([...granted(PrincipalKind.CUSTOMER), ...matched].map((user) => user!.id));
     return {

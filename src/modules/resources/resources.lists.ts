@@ -1,7 +1,7 @@
 import { listByParentId, type KeysetList } from '../../core/graphql/keyset-pages';
 
 /** An org whose resources are listed, and whether the caller sees its whole catalogue there. */
-export type ResourceParent = { orgId: string; readsAll: boolean };
+type ResourceParent = { orgId: string; readsAll: boolean };
 
 /**
  * An org's resources by name: all of them where the caller holds resources:read, elsewhere those

@@ -1,7 +1,6 @@
 import DataLoader from 'dataloader';
-import { In, type DataSource } from 'typeorm';
-import { loaderByColumn, loaderById } from '../../core/db/load-by-ids';
-import { PrincipalKind, UserEntity } from '../users/user.entity';
+import type { DataSource } from 'typeorm';
+import { idListLoader, loaderByColumn, loaderById } from '../../core/db/load-by-ids';
 import { AccessGrantEntity } from './access-grant.entity';
 import { ResourceEntity } from './resource.entity';
 
@@ -26,30 +25,17 @@ export function createResourceLoaders(db: DataSource) {
       },
       { cacheKeyFn: (key) => pairKey(key.orgId, key.name) },
     ),
-    resourcesByOrgId: loaderByColumn(db, ResourceEntity, 'orgId'),
     grantsByResourceId: loaderByColumn(db, AccessGrantEntity, 'resourceId'),
     grantById: loaderById(db, AccessGrantEntity),
-    /** CUSTOMER members whose customerId the resource lists, by email: one query for every resource of a batch. */
-    customersByResourceId: new DataLoader<string, UserEntity[]>(async (resourceIds) => {
-      const rows: Array<{ resource_id: string; user_id: string }> = await db.query(
-        `SELECT r.id AS resource_id, u.id AS user_id
-           FROM resources r
-           JOIN memberships m ON m.org_id = r.org_id
-           JOIN users u ON u.id = m.user_id AND u.kind = $2 AND u.customer_id = ANY (r.customer_ids)
-          WHERE r.id = ANY ($1::uuid[])
-          ORDER BY u.email, u.id`,
-        [[...resourceIds], PrincipalKind.CUSTOMER],
-      );
-      const users = new Map(
-        (await db.getRepository(UserEntity).findBy({ id: In([...new Set(rows.map((row) => row.user_id))]) })).map(
-          (user) => [user.id, user],
-        ),
-      );
-      const byResource = new Map<string, UserEntity[]>();
-      for (const row of rows) {
-        byResource.set(row.resource_id, [...(byResource.get(row.resource_id) ?? []), users.get(row.user_id)!]);
-      }
-      return resourceIds.map((id) => byResource.get(id) ?? []);
-    }),
+    /** Ids of the CUSTOMER members whose customerId the resource lists, by email: one query per batch. */
+    customerIdsByResourceId: idListLoader(
+      db,
+      `SELECT r.id AS key, u.id
+         FROM resources r
+         JOIN memberships m ON m.org_id = r.org_id
+         JOIN users u ON u.id = m.user_id AND u.kind = 'CUSTOMER' AND u.customer_id = ANY (r.customer_ids)
+        WHERE r.id = ANY ($1::uuid[])
+        ORDER BY u.email, u.id`,
+    ),
   };
 }

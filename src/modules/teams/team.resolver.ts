@@ -7,7 +7,7 @@ import { OrgType } from '../orgs/org.type';
 import { UserType } from '../users/user.type';
 import { CreateTeamInput, TeamMembersArgs, UpdateTeamArgs, UserTeamsArgs } from './team.inputs';
 import { TeamConnection, TeamMemberConnection, TeamType } from './team.type';
-import { loadAll } from './teams.loaders';
+import { loadAll } from '../../core/db/load-by-ids';
 import { orgTeams, teamMembers } from './teams.lists';
 
 @Resolver(() => TeamType)
