@@ -74,15 +74,16 @@ export async function recordAudit(tx: EntityManager, actor: AuditActor, entry: A
  */
 export async function recordOrgEvents(
   tx: EntityManager,
+  actor: AuditActor,
   orgId: string,
-  events: ReadonlyArray<{ actor: AuditActor; entry: Omit<AuditEntry, 'orgId'> }>,
+  entries: ReadonlyArray<Omit<AuditEntry, 'orgId'>>,
 ): Promise<void> {
-  const entries = events.map(({ entry }) => ({ ...entry, orgId }));
+  const inOrg = entries.map((entry) => ({ ...entry, orgId }));
   const sealed = await sealPersonalDataOfMany(
     tx,
-    entries.map((entry) => ({ changes: storedChanges(entry.changes), owner: entry })),
+    inOrg.map((entry) => ({ changes: storedChanges(entry.changes), owner: entry })),
   );
-  const rows = events.map(({ actor }, index) => auditRow(actor, entries[index], sealed[index]));
+  const rows = inOrg.map((entry, index) => auditRow(actor, entry, sealed[index]));
   await appendManyToOrgChain(tx, orgId, rows);
 }
 

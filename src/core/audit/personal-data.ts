@@ -28,7 +28,7 @@ const VERSION = 'v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-export type SealedValue = { sealed: string };
+type SealedValue = { sealed: string };
 
 /** The subject whose key seals personal data about an account. */
 export function accountSubject(userId: string): string {
@@ -48,7 +48,7 @@ export function addressHash(email: string): string {
 const ADDRESS_CLAIM = 'address:';
 
 /** What an audit entry is about: its subject account, or else a User it targets. */
-export type PersonalDataOwner = { subjectUserId?: string | null; targetType?: string; targetId?: string | null };
+type PersonalDataOwner = { subjectUserId?: string | null; targetType?: string; targetId?: string | null };
 
 function ownerAccount(owner: PersonalDataOwner): string | null {
   const account = owner.subjectUserId ?? (owner.targetType === 'User' ? owner.targetId : null);
@@ -194,20 +194,15 @@ export async function sealPersonalDataOfMany(
   records: ReadonlyArray<{ changes: Record<string, unknown> | null; owner: PersonalDataOwner }>,
 ): Promise<Array<Record<string, unknown> | null>> {
   const accounts = records.map(({ owner }) => ownerAccount(owner));
-  const claims = [
-    ...new Set(
-      records.flatMap(({ changes }, index) =>
-        personalValues(changes, accounts[index]).flatMap(({ subject }) => (subject ? [subject] : [])),
-      ),
-    ),
-  ];
+  const found = records.map(({ changes }, index) => personalValues(changes, accounts[index]));
+  const claims = [...new Set(found.flat().flatMap(({ subject }) => (subject ? [subject] : [])))];
   const keys = claims.length ? await subjectKeys(tx, claims) : new Map<string, SubjectKey>();
   return records.map(({ changes }, index) => {
-    if (changes === null || personalValues(changes, accounts[index]).length === 0) return changes;
+    if (changes === null || found[index].length === 0) return changes;
     return mapPersonal(changes, (key, inner) => {
       const claim = subjectFor(key, inner, accounts[index]);
-      const found = claim ? keys.get(claim) : undefined;
-      return found ? seal(inner, found.subject, found.key) : undefined;
+      const sealing = claim ? keys.get(claim) : undefined;
+      return sealing ? seal(inner, sealing.subject, sealing.key) : undefined;
     }) as Record<string, unknown>;
   });
 }

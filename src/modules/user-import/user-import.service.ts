@@ -29,7 +29,7 @@ import { LineSavepoints } from './line-savepoint';
 import { hashAll } from './password-hashes';
 import { ImportLineStatus } from './user-import.type';
 
-type ImportEvent = { actor: AuditActor; entry: Omit<AuditEntry, 'orgId'> };
+type ImportEvent = Omit<AuditEntry, 'orgId'>;
 
 export type LineOutcome = { line: number; email: string | null; status: ImportLineStatus; error: string | null };
 
@@ -176,7 +176,7 @@ export class UserImportService {
         if (plan.action === 'invite') assertMayInvite(line.line, prepared, mailFailedOnLine);
         if (plan.action === 'update' && renamesAccount(plan)) await assertMayRename(caller, plan);
         const event = await savepoints.run(() => this.applyLine(tx, actor, orgId, line, plan, prepared));
-        if (event) events.push({ actor, entry: event });
+        if (event) events.push(event);
         outcomes.push({ line: line.line, email: line.email, status: STATUS_OF_ACTION[plan.action], error: null });
       } catch (error) {
         if (error instanceof InvitationNotSentError) {
@@ -186,7 +186,7 @@ export class UserImportService {
         outcomes.push(failedLine(line.line, line.email, failureMessage(error)));
       }
     }
-    await recordOrgEvents(tx, orgId, events);
+    await recordOrgEvents(tx, actor, orgId, events);
     return summarise(outcomes);
   }
 
@@ -202,7 +202,7 @@ export class UserImportService {
     line: ImportLine,
     plan: LinePlan,
     prepared: PreparedImport,
-  ): Promise<ImportEvent['entry'] | null> {
+  ): Promise<ImportEvent | null> {
     switch (plan.action) {
       case 'create':
         return this.createMember(tx, actor, orgId, line, plan, prepared);
