@@ -68,7 +68,7 @@ export class CallerAccess {
   private async heldPermissions(orgId: string): Promise<ReadonlySet<string> | typeof EMAIL_UNVERIFIED> {
     if (this.isSuperUser) return ALL_PERMISSIONS;
     if (!this.principal || !this.reaches(orgId)) return NONE;
-    if (await this.emailUnverifiedIn(orgId)) return EMAIL_UNVERIFIED;
+    if (await this.shutOutFor(orgId)) return EMAIL_UNVERIFIED;
     // Customers hold no org permissions: they reach resources only through customerIds and grants.
     if (this.principal.kind === PrincipalKind.CUSTOMER) return NONE;
     const held = await memberPermissions(this.loaders, this.principal.userId, orgId);
@@ -76,8 +76,11 @@ export class CallerAccess {
     return scopes ? new Set(scopes.filter((scope) => held.has(scope))) : held;
   }
 
-  /** Only an active member is shut out: anyone else holds nothing there anyway. */
-  private async emailUnverifiedIn(orgId: string): Promise<boolean> {
+  /**
+   * Whether the org shuts the caller out until they verify their email address. Only an active
+   * member is: anyone else holds nothing there anyway.
+   */
+  async shutOutFor(orgId: string): Promise<boolean> {
     const principal = this.principal;
     if (!principal || principal.kind === PrincipalKind.SERVICE_ACCOUNT) return false;
     if (!(await activeMembership(this.loaders, principal.userId, orgId))) return false;

@@ -6,8 +6,7 @@ import { isDatabaseUnavailable } from '../../core/db/pg-errors';
 import { RETRY_AFTER_OUTAGE_SECONDS } from '../../core/errors/service-unavailable';
 import { isId } from '../../core/ids';
 import { CallerAccess } from '../../core/permissions/caller-access';
-import { emailUnverifiedIn } from '../../core/permissions/verified-email';
-import { createLoaders, type Loaders } from '../../loaders';
+import { createLoaders } from '../../loaders';
 import { AccessLevel } from './access-grant.entity';
 import { decideAccess } from './access-decision';
 
@@ -69,7 +68,7 @@ async function decide(
   const membership = orgId ? await access.membership(orgId) : null;
   if (orgId && !membership && !principal.superUser)
     return { status: 403, headers: {}, reason: 'no longer a member of the org' };
-  if (orgId && membership && (await shutOutForUnverifiedEmail(loaders, principal.userId, orgId)))
+  if (orgId && (await access.shutOutFor(orgId)))
     return { status: 403, headers: {}, reason: 'the org requires a verified email address' };
   const role = membership ? await loaders.roleById.load(membership.roleId) : null;
   const identity = { 'x-user-id': principal.userId, 'x-org-id': orgId ?? '', 'x-role': role?.key ?? '' };
@@ -89,10 +88,4 @@ async function decide(
   return decision.allowed
     ? { status: 200, headers: { ...identity, 'x-access-reason': decision.reason }, reason: decision.reason }
     : { status: 403, headers: {}, reason: decision.reason };
-}
-
-/** The org's requireVerifiedEmail refuses a member whose address is unverified, for every resource and none. */
-async function shutOutForUnverifiedEmail(loaders: Loaders, userId: string, orgId: string): Promise<boolean> {
-  const [user, org] = await Promise.all([loaders.userById.load(userId), loaders.orgById.load(orgId)]);
-  return user !== null && emailUnverifiedIn(user, org);
 }
