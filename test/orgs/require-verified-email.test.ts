@@ -164,6 +164,15 @@ it('shuts an unverified member out of that org only, everywhere its membership g
   expect(exported.status).toBe(403);
   expect(await exported.json()).toMatchObject({ errors: [{ extensions: { reason: 'auth.email_unverified' } }] });
 
+  // The org's resources list holds nothing for them, though they hold a grant there.
+  const listed = await server.graphql(
+    'query ($id: ID!) { org(id: $id) { resources(first: 5) { totalCount edges { node { id } } } } }',
+    { id: strictOrg },
+    { token: member.token },
+  );
+  expect(listed.errors).toBeUndefined();
+  expect(listed.data.org.resources).toEqual({ totalCount: 0, edges: [] });
+
   // Self-service still works, so the member can verify.
   await verifyEmail(member);
 

@@ -6,7 +6,8 @@ type ResourceParent = { orgId: string; readsAll: boolean };
 /**
  * An org's resources by name: all of them where the caller holds resources:read, elsewhere those
  * the caller may READ. That is `decideAccess` at READ for the caller as SQL (an active account and
- * membership, then a direct grant, a grant to one of its groups, or a customerId match), so that
+ * membership, not shut out by the org's requireVerifiedEmail, then a direct grant, a grant to one of
+ * its groups, or a customerId match; the two must change together), so that
  * the page and its count are one statement each, whatever the org's size.
  */
 export function orgResources(callerId: string): KeysetList<ResourceParent> {
@@ -23,6 +24,10 @@ export function orgResources(callerId: string): KeysetList<ResourceParent> {
                      SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
                       WHERE m.org_id = r.org_id AND m.user_id = $3 AND m.status = 'ACTIVE'
                         AND u.status = 'ACTIVE' AND u.locked_at IS NULL
+                        AND NOT EXISTS (SELECT 1 FROM orgs o
+                                         WHERE o.id = r.org_id AND o.require_verified_email
+                                           AND u.email_verified_at IS NULL AND u.kind <> 'SERVICE_ACCOUNT'
+                                           AND NOT u.super_user)
                         AND (EXISTS (SELECT 1 FROM access_grants g WHERE g.resource_id = r.id AND g.user_id = u.id)
                           OR EXISTS (SELECT 1 FROM access_grants g JOIN group_members gm ON gm.group_id = g.group_id
                                       WHERE g.resource_id = r.id AND gm.user_id = u.id)
