@@ -86,7 +86,7 @@ export type StatementCounts = {
 
 /** Parses one connection's frontend messages, reporting each executed statement's text. */
 export class FrontendParser {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private started = false;
   /** Prepared statement name → its SQL ('' is the unnamed statement). */
   private readonly prepared = new Map<string, string>();

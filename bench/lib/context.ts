@@ -1,0 +1,62 @@
+/** What every scenario gets, and the statement count of a short sequential run. */
+import http from 'node:http';
+import type { Seed, Server } from './environment';
+import type { Proxies } from './proxies';
+import type { Row } from './report';
+
+export type Options = { rounds: number; durationSeconds: number };
+
+export type BenchContext = {
+  options: Options;
+  proxies: Proxies;
+  gateway: Server;
+  baseline: Server;
+  postgraphile: Server;
+  seed: Seed;
+  /** A second gateway process on the same database (started on first use). */
+  secondGateway(): Promise<Server>;
+};
+
+export type Scenario = { name: string; describe: string; run(context: BenchContext): Promise<Row[]> };
+
+export const SEQUENTIAL_REQUESTS = 20;
+
+/**
+ * Statements per request on one server: one warm-up pass, then `count` requests one after
+ * another with the proxy's window open. Every request must succeed.
+ */
+export async function statementsPerRequest(
+  context: BenchContext,
+  server: Server,
+  request: (agent: http.Agent, index: number) => Promise<boolean>,
+  count = SEQUENTIAL_REQUESTS,
+): Promise<{ perRequest: number; texts: string[] }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    for (let i = 0; i < Math.min(count, 10); i++) await expectOk(request(agent, i), server);
+    await context.proxies.reset(server.proxy, true);
+    for (let i = 0; i < count; i++) await expectOk(request(agent, i), server);
+    const counted = await context.proxies.read(server.proxy);
+    return { perRequest: counted.statements / count, texts: counted.texts };
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function expectOk(outcome: Promise<boolean>, server: Server): Promise<void> {
+  if (!(await outcome)) throw new Error(`a request to ${server.name} failed while counting statements`);
+}
+
+/** The distinct statements of a counted run, most frequent first: what a reader checks first. */
+export function statementSummary(texts: string[], limit = 12): string {
+  const counts = new Map<string, number>();
+  for (const text of texts) {
+    const key = text.replace(/\s+/g, ' ').slice(0, 140);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, limit)
+    .map(([text, n]) => `    ${String(n).padStart(4)} × ${text}`)
+    .join('\n');
+}
