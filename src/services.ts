@@ -30,7 +30,10 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
   useCursorSecret(secretKey);
   const signingKeys = new SigningKeyStore(db, secretKey);
   await signingKeys.initialize();
-  const hasher = new PasswordHasher(config.auth.bcryptCost);
+  const hasher = new PasswordHasher(config.auth.bcryptCost, {
+    concurrency: config.auth.bcryptConcurrency,
+    maxWaitMs: config.auth.bcryptQueueTimeout * 1000,
+  });
   const accessTokens = new AccessTokenService(signingKeys, {
     issuer: config.publicUrl,
     audience: config.auth.audience,

@@ -57,6 +57,9 @@ const envSchema = z
     EMAIL_VERIFICATION_TTL: duration('24h'),
     JWT_AUDIENCE: z.string().min(1).default('portcullis'),
     BCRYPT_COST: integer(12, 4, 15),
+    // Unset: one less than the cores Node may use, at least 1 (password-hasher.ts).
+    BCRYPT_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+    BCRYPT_QUEUE_TIMEOUT: duration('10s'),
     BOOTSTRAP_EMAIL: z.email().default('owner@portcullis.local'),
     BOOTSTRAP_PASSWORD: optionalText,
     BOOTSTRAP_ORG: z.string().trim().min(1).default('Default'),
@@ -170,7 +173,15 @@ export type Config = {
   dataDir: string;
   /** Undefined only in embedded mode, where one is generated into DATA_DIR. */
   secretKey?: string;
-  auth: { accessTokenTtl: number; refreshTokenTtl: number; audience: string; bcryptCost: number };
+  auth: {
+    accessTokenTtl: number;
+    refreshTokenTtl: number;
+    audience: string;
+    bcryptCost: number;
+    /** bcrypt operations at once, and how long (seconds) one may wait for its turn; see PasswordHasher. */
+    bcryptConcurrency?: number;
+    bcryptQueueTimeout: number;
+  };
   /** How long an email verification (or email change) link works, in seconds. */
   emailVerificationTtl: number;
   /** Used only when the database has no users at all; no password means one is generated. */
@@ -218,6 +229,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       refreshTokenTtl: env.REFRESH_TOKEN_TTL,
       audience: env.JWT_AUDIENCE,
       bcryptCost: env.BCRYPT_COST,
+      bcryptConcurrency: env.BCRYPT_CONCURRENCY,
+      bcryptQueueTimeout: env.BCRYPT_QUEUE_TIMEOUT,
     },
     emailVerificationTtl: env.EMAIL_VERIFICATION_TTL,
     bootstrap: { email: env.BOOTSTRAP_EMAIL, password: env.BOOTSTRAP_PASSWORD, orgName: env.BOOTSTRAP_ORG },
