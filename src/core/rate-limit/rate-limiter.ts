@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterPostgres } from 'rate-limiter-flexible';
 import type { Pool } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
@@ -88,18 +88,65 @@ export class RateLimiter {
 
   /**
    * Counts one attempt against each limit in turn; the first one already spent refuses with
-   * RATE_LIMITED (and the later ones are not counted).
+   * RATE_LIMITED (and the later ones are not counted). One statement, however many limits.
    */
   async consume(...charges: Charge[]): Promise<void> {
-    for (const [name, ...subject] of charges) {
-      const refusal = await this.count(name, subject);
-      if (refusal) throw new RateLimitedError(refusal.msBeforeNext);
+    if (charges.length === 0) return;
+    const counted = await this.countAll(charges);
+    const refused = counted.findIndex(({ points }, index) => points > this.limits[charges[index][0]].points);
+    if (refused === -1) return;
+    const [name, ...subject] = charges[refused];
+    const limit = this.limits[name];
+    let msBeforeNext = Math.max(0, counted[refused].expire - Date.now());
+    // The attempt that spends a blocking limit starts its block, as rate-limiter-flexible does.
+    if ('blockSeconds' in limit && limit.blockSeconds > 0 && counted[refused].points === limit.points + 1) {
+      await this.counters[name].block(keyOf(subject), limit.blockSeconds);
+      msBeforeNext = limit.blockSeconds * 1000;
     }
+    throw new RateLimitedError(msBeforeNext);
+  }
+
+  /**
+   * rate-limiter-flexible's fixed-window upsert (same table, keys and columns, so both kinds of
+   * writer share counters), chained: each limit's row is counted only when the one before it was
+   * not over its limit. Returns each counted limit's points and window end, in order, up to the
+   * first one over its limit.
+   */
+  private async countAll(charges: readonly Charge[]): Promise<Array<{ points: number; expire: number }>> {
+    const now = Date.now();
+    const values: unknown[] = [now];
+    const steps = charges.map(([name, ...subject], index) => {
+      const limit = this.limits[name];
+      const key = values.push(`${name}:${keyOf(subject)}`);
+      const expire = values.push(now + limit.durationSeconds * 1000);
+      const source =
+        index === 0
+          ? `VALUES ($${key}, 1, $${expire}::bigint)`
+          : `SELECT $${key}, 1, $${expire}::bigint FROM c${index - 1} WHERE c${index - 1}.points <= $${values.push(
+              this.limits[charges[index - 1][0]].points,
+            )}`;
+      return `c${index} AS (
+        INSERT INTO ${RATE_LIMIT_TABLE} AS counter (key, points, expire) ${source}
+        ON CONFLICT (key) DO UPDATE SET
+          points = CASE WHEN counter.expire <= $1 THEN 1 ELSE counter.points + 1 END,
+          expire = CASE WHEN counter.expire <= $1 THEN EXCLUDED.expire ELSE counter.expire END
+        RETURNING points, expire)`;
+    });
+    const rows = (
+      await this.store.query<{ position: number; points: number; expire: string }>(
+        `WITH ${steps.join(',\n')}
+         ${charges.map((_, index) => `SELECT ${index} AS position, points, expire FROM c${index}`).join(' UNION ALL ')}
+         ORDER BY position`,
+        values,
+      )
+    ).rows;
+    return rows.map(({ points, expire }) => ({ points, expire: Number(expire) }));
   }
 
   /** Counts one attempt against a limit that slows down rather than refuses: once spent, each attempt waits. */
   async slowDown(...[name, ...subject]: readonly [SlowdownName, ...(string | null)[]]): Promise<void> {
-    if (await this.count(name, subject)) {
+    const [{ points }] = await this.countAll([[name, ...subject]]);
+    if (points > this.limits[name].points) {
       await new Promise((resolve) => setTimeout(resolve, this.limits[name].delaySeconds * 1000));
     }
   }
@@ -130,15 +177,5 @@ export class RateLimiter {
 
   stop(): void {
     clearInterval(this.sweep);
-  }
-
-  private async count(name: LimitName, subject: readonly (string | null)[]): Promise<RateLimiterRes | null> {
-    try {
-      await this.counters[name].consume(keyOf(subject));
-      return null;
-    } catch (outcome) {
-      if (outcome instanceof RateLimiterRes) return outcome;
-      throw outcome;
-    }
   }
 }
