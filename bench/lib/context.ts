@@ -1,5 +1,6 @@
 /** What every scenario gets, and the statement count of a short sequential run. */
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Seed, Server } from './environment';
 import type { Proxies } from './proxies';
 import type { Row } from './report';
@@ -21,23 +22,53 @@ export type Scenario = { name: string; describe: string; run(context: BenchConte
 
 export const SEQUENTIAL_REQUESTS = 20;
 
+/** How long the idle window is that measures a server's background statements. */
+const IDLE_WINDOW_MS = 2000;
+
+export type StatementCount = {
+  /** Counted statements ÷ requests, background subtracted (never below 0). */
+  perRequest: number;
+  /** The same without subtracting anything. */
+  raw: number;
+  /** Statements per second the idle server ran on its own (timers, the audit chainer…). */
+  backgroundPerSecond: number;
+  texts: string[];
+};
+
 /**
- * Statements per request on one server: one warm-up pass, then `count` requests one after
- * another with the proxy's window open. Every request must succeed.
+ * Statements per request on one server: a warm-up pass, an idle window that measures what the
+ * server runs on its own, then `count` requests one after another with the proxy's window open;
+ * the idle rate over the run's duration is subtracted. Every request must succeed.
  */
 export async function statementsPerRequest(
   context: BenchContext,
   server: Server,
   request: (agent: http.Agent, index: number) => Promise<boolean>,
   count = SEQUENTIAL_REQUESTS,
-): Promise<{ perRequest: number; texts: string[] }> {
+): Promise<StatementCount> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
     for (let i = 0; i < Math.min(count, 10); i++) await expectOk(request(agent, i), server);
+    await context.proxies.reset(server.proxy);
+    const idleStarted = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, IDLE_WINDOW_MS));
+    const idle = await context.proxies.read(server.proxy);
+    const backgroundPerSecond = idle.statements / ((performance.now() - idleStarted) / 1000);
     await context.proxies.reset(server.proxy, true);
+    const started = performance.now();
     for (let i = 0; i < count; i++) await expectOk(request(agent, i), server);
     const counted = await context.proxies.read(server.proxy);
-    return { perRequest: counted.statements / count, texts: counted.texts };
+    const background = backgroundPerSecond * ((performance.now() - started) / 1000);
+    const result = {
+      perRequest: Math.max(0, (counted.statements - background) / count),
+      raw: counted.statements / count,
+      backgroundPerSecond,
+      texts: counted.texts,
+    };
+    console.log(
+      `  statements on ${server.name}: ${result.raw.toFixed(2)}/request raw, ${result.perRequest.toFixed(2)} net of ${backgroundPerSecond.toFixed(2)}/s idle background; ${count} requests ran:\n${statementSummary(counted.texts)}`,
+    );
+    return result;
   } finally {
     agent.destroy();
   }

@@ -46,13 +46,11 @@ export const forwardAuth: Scenario = {
         );
       }
     }
-    const warm = async (headers: Record<string, string>) =>
-      (
-        await statementsPerRequest(context, gateway, async (agent) => {
-          const answer = await send(agent, gateway.url, { method: 'GET', path: '/auth/check', headers });
-          return answer.status === 200;
-        })
-      ).perRequest;
+    const warm = (headers: Record<string, string>) =>
+      statementsPerRequest(context, gateway, async (agent) => {
+        const answer = await send(agent, gateway.url, { method: 'GET', path: '/auth/check', headers });
+        return answer.status === 200;
+      });
     const [token, resource, healthz] = runs;
     const tokenRatio = token.map((run, i) => run.rps / healthz[i].rps);
     const resourceRatio = resource.map((run, i) => run.rps / healthz[i].rps);
@@ -80,10 +78,10 @@ export const forwardAuth: Scenario = {
       row('forward-auth', 'X-Resource ÷ /healthz', `${spread(resourceRatio)}×`, '≥ 0.2×', median(resourceRatio) >= 0.2),
       row(
         'forward-auth',
-        'warm statements/request token / X-Resource',
-        `${tokenWarm.toFixed(2)} / ${resourceWarm.toFixed(2)}`,
-        '0',
-        tokenWarm === 0 && resourceWarm === 0,
+        'warm statements/request token / X-Resource (raw)',
+        `${tokenWarm.perRequest.toFixed(2)} / ${resourceWarm.perRequest.toFixed(2)} (${tokenWarm.raw.toFixed(2)} / ${resourceWarm.raw.toFixed(2)})`,
+        '0 (< 1 in 20)',
+        tokenWarm.perRequest < 0.05 && resourceWarm.perRequest < 0.05,
       ),
     ];
   },

@@ -17,11 +17,16 @@ const REFRESH = `mutation ($token: String!) { refreshSession(refreshToken: $toke
 const PROBE_INTERVAL_MS = 10;
 
 /**
- * The threads the gateway hashes passwords on: libuv's pool (UV_THREADPOOL_SIZE, default 4) unless
- * the bench is told otherwise (`--bcrypt-threads`), e.g. for a gateway with its own bounded pool.
+ * The threads the gateway hashes passwords on: `--bcrypt-threads`, else BCRYPT_CONCURRENCY as the
+ * gateway inherits it, else the gateway's own default (a bounded pool: cores − 1), else, for a
+ * gateway without that pool, libuv's (UV_THREADPOOL_SIZE, default 4).
  */
 export function gatewayHashThreads(option?: number): number {
-  return option ?? Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+  if (option) return option;
+  if (process.env.BCRYPT_CONCURRENCY) return Number(process.env.BCRYPT_CONCURRENCY);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const hasher = require('../../src/core/crypto/password-hasher') as { defaultHashConcurrency?: () => number };
+  return hasher.defaultHashConcurrency?.() ?? Number(process.env.UV_THREADPOOL_SIZE ?? 4);
 }
 
 function probeWhile<T>(url: string, work: () => Promise<T>): Promise<{ result: T; latencies: number[] }> {
