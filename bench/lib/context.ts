@@ -36,8 +36,8 @@ export type StatementCount = {
 };
 
 /**
- * Statements per request on one server: a warm-up pass, an idle window that measures what the
- * server runs on its own, then `count` requests one after another with the proxy's window open;
+ * Statements per request on one server: a warm-up pass, a wait for quiet, an idle window that
+ * measures what the server runs on its own, then `count` requests one after another with the proxy's window open;
  * the idle rate over the run's duration is subtracted. Every request must succeed.
  */
 export async function statementsPerRequest(
@@ -49,6 +49,7 @@ export async function statementsPerRequest(
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
     for (let i = 0; i < Math.min(count, 10); i++) await expectOk(request(agent, i), server);
+    await quiesce(context, server);
     await context.proxies.reset(server.proxy);
     const idleStarted = performance.now();
     await new Promise((resolve) => setTimeout(resolve, IDLE_WINDOW_MS));
@@ -71,6 +72,19 @@ export async function statementsPerRequest(
     return result;
   } finally {
     agent.destroy();
+  }
+}
+
+/**
+ * Waits (at most 15 s) until the server runs nothing for half a second: work left over from a
+ * load run (audit rows still being chained) is neither idle background nor the counted requests'.
+ */
+async function quiesce(context: BenchContext, server: Server): Promise<void> {
+  const deadline = performance.now() + 15_000;
+  while (performance.now() < deadline) {
+    await context.proxies.reset(server.proxy);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    if ((await context.proxies.read(server.proxy)).statements === 0) return;
   }
 }
 
