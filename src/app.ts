@@ -2,6 +2,9 @@ import 'reflect-metadata';
 import type { DataSource } from 'typeorm';
 import type { IncomingMessage } from 'node:http';
 import type { Config } from './core/config/config';
+import { Freshness } from './core/cache/freshness';
+import { InvalidationListener, poolConnection } from './core/cache/invalidation-listener';
+import { invalidateOnLocalWrites } from './core/cache/local-writes';
 import { resolveSecretKey } from './core/config/secret-key';
 import type { GraphQLContext } from './core/context/context';
 import type { RequestScope } from './core/context/request-scope';
@@ -16,7 +19,7 @@ import { createLogger, type Logger } from './core/logger';
 import { createLoaders } from './loaders';
 import { isApiKeyToken } from './modules/api-keys/api-keys.service';
 import { auditExport } from './modules/audit/audit-export';
-import { forwardAuth } from './modules/resources/forward-auth';
+import { forwardAuth, forwardAuthDecisions } from './modules/resources/forward-auth';
 import { buildGatewaySchema } from './schema';
 import { createServices, type Services } from './services';
 
@@ -38,16 +41,26 @@ export type Gateway = {
 /** Opens the database, signs in the bootstrap owner if needed, and serves HTTP. */
 export async function startGateway(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
   const database = await openDatabase(config, logger);
+  // Caches of credential checks and forward-auth answers: emptied by this process's commits and,
+  // through LISTEN, by every other process's; bypassed while the listener is not listening.
+  const freshness = new Freshness();
+  invalidateOnLocalWrites(database.dataSource, freshness);
+  const listener = new InvalidationListener(freshness, poolConnection(database.dataSource), logger);
+  listener.start();
   try {
     const db = database.dataSource;
-    const services = await createServices(config, db, await resolveSecretKey(config), logger);
+    const services = await createServices(config, db, await resolveSecretKey(config), logger, freshness);
+    const decisions = forwardAuthDecisions(freshness);
     await announceBootstrap(config, logger, await services.bootstrap.bootstrapIfEmpty(config.bootstrap));
 
     const apollo = createApollo(await buildGatewaySchema(), config, logger);
     await apollo.start();
 
-    const authenticate = (token: string, ipAddress: string | null) =>
-      isApiKeyToken(token) ? services.apiKeys.authenticate(token, ipAddress) : services.auth.authenticate(token);
+    /** `reuse`: a check of the same token this process made since the last invalidation stands. */
+    const authenticate = (token: string, ipAddress: string | null, reuse = false) =>
+      isApiKeyToken(token)
+        ? services.apiKeys.authenticate(token, ipAddress, reuse)
+        : services.auth.authenticate(token, reuse);
 
     const createContext = async (req: IncomingMessage, scope: RequestScope): Promise<GraphQLContext> => {
       const bearer = bearerToken(req);
@@ -77,7 +90,8 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       createContext,
       isReady: () => answersWithin(db, READY_TIMEOUT_MS),
       jwks: () => services.signingKeys.jwks(),
-      forwardAuth: (req, scope) => forwardAuth(req, scope.ipAddress, db, authenticate),
+      forwardAuth: (req, scope) =>
+        forwardAuth(req, scope.ipAddress, db, (token, ip) => authenticate(token, ip, true), decisions),
       auditExport: (req, scope, url) => auditExport(req, url, scope.ipAddress, db, authenticate),
     });
     const port = await http.listen(config.port, config.host);
@@ -95,11 +109,13 @@ export async function startGateway(config: Config, logger: Logger = createLogger
         const { drained } = await http.close(graceMs);
         await apollo.stop();
         services.rateLimits.stop();
+        await listener.stop();
         await database.close();
         return { drained };
       },
     };
   } catch (error) {
+    await listener.stop();
     await database.close();
     throw error;
   }

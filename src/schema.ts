@@ -1,15 +1,15 @@
 import type { GraphQLSchema } from 'graphql';
 import { allow } from 'graphql-shield';
-import { applyMiddleware } from 'graphql-middleware';
 import { buildSchema } from 'type-graphql';
 import { connectionTypeNames } from './core/graphql/connection-type';
+import { applyFieldLayers, type FieldLayer } from './core/graphql/field-layers';
 import { freshLoadersAfterMutation } from './core/graphql/fresh-loaders';
-import { enforceListBudget } from './core/graphql/list-budget';
+import { listBudgetLayer } from './core/graphql/list-budget';
 import { validateArgument } from './core/graphql/validate-argument';
 import { credentialGate } from './core/permissions/credential-gate';
 import { CREDENTIAL_POLICY } from './core/permissions/credential-policy';
 import { withMutationDenialAudit } from './core/permissions/mutation-denial-audit';
-import { createShield, mergeRuleMaps } from './core/permissions/shield';
+import { checkRuleTree, mergeRuleMaps, shieldLayerOf } from './core/permissions/shield';
 import { ApiKeyResolver, OrgApiKeysResolver, UserApiKeysResolver } from './modules/api-keys/api-key.resolver';
 import { apiKeyRules } from './modules/api-keys/api-keys.rules';
 import { AuditRetentionResolver } from './modules/audit/audit-retention.resolver';
@@ -132,7 +132,6 @@ export function buildDeclaredSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,
     validateFn: validateArgument,
-    globalMiddlewares: [enforceListBudget(INPUT_BOUNDED_LISTS), freshLoadersAfterMutation],
     emitSchemaFile: false,
   });
 }
@@ -140,12 +139,30 @@ export function buildDeclaredSchema(): Promise<GraphQLSchema> {
 /**
  * The served schema: the declared one behind the credential gate (which credentials reach each root
  * field) and the single graphql-shield permission tree; refusals of mutations by either are audited.
+ * Each field gets only the layers it needs, outermost first: for a root mutation the denial audit,
+ * the credential gate, its rule, the list budget and fresh loaders; for a query field the gate,
+ * its rule and the budget; for any other field its rule (none when `allow`) and, for a list or
+ * connection, the budget.
  */
 export async function buildGatewaySchema(): Promise<GraphQLSchema> {
-  return applyMiddleware(
-    await buildDeclaredSchema(),
-    ...withMutationDenialAudit(credentialGate(CREDENTIAL_POLICY), createShield(permissionRules())),
-  );
+  const schema = await buildDeclaredSchema();
+  const rules = permissionRules();
+  checkRuleTree(schema, rules);
+  const gate = credentialGate(CREDENTIAL_POLICY);
+  const mutationType = schema.getMutationType();
+  return applyFieldLayers(schema, (type, field) => {
+    const isMutation = type === mutationType;
+    const budget = listBudgetLayer(INPUT_BOUNDED_LISTS, type, field, isMutation);
+    const inner: FieldLayer[] = budget ? [budget] : [];
+    if (isMutation)
+      return [
+        ...withMutationDenialAudit([gate, ...shieldLayerOf(rules, type, field)]),
+        ...inner,
+        freshLoadersAfterMutation,
+      ];
+    const guards = type === schema.getQueryType() ? [gate] : [];
+    return [...guards, ...shieldLayerOf(rules, type, field), ...inner];
+  });
 }
 
 /** Every module's rules merged into the one shield map. */

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Config } from './core/config/config';
 import type { Logger } from './core/logger';
+import { Freshness } from './core/cache/freshness';
 import { createMailer } from './core/mail/mailer';
 import { RateLimiter } from './core/rate-limit/rate-limiter';
 import { PasswordHasher } from './core/crypto/password-hasher';
@@ -25,8 +26,17 @@ import { UsersService } from './modules/users/users.service';
 import { UserImportService } from './modules/user-import/user-import.service';
 import { useCursorSecret } from './core/graphql/connection';
 
-/** The composition root: every long-lived service, wired once per process. */
-export async function createServices(config: Config, db: DataSource, secretKey: string, logger: Logger) {
+/**
+ * The composition root: every long-lived service, wired once per process. `freshness` invalidates
+ * the credential checks services cache; the default (no listener) never lets them cache.
+ */
+export async function createServices(
+  config: Config,
+  db: DataSource,
+  secretKey: string,
+  logger: Logger,
+  freshness = new Freshness(),
+) {
   useCursorSecret(secretKey);
   const signingKeys = new SigningKeyStore(db, secretKey);
   await signingKeys.initialize();
@@ -42,7 +52,7 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
   const orgs = new OrgsService();
   const mailer = createMailer(config, logger);
   const rateLimits = new RateLimiter(db, config.rateLimits);
-  const auth = new AuthService(db, hasher, accessTokens, config.auth.refreshTokenTtl, rateLimits);
+  const auth = new AuthService(db, hasher, accessTokens, config.auth.refreshTokenTtl, rateLimits, freshness);
   const invitations = new InvitationsService(db, auth, hasher, mailer, config.publicUrl);
   return {
     config,
@@ -58,6 +68,7 @@ export async function createServices(config: Config, db: DataSource, secretKey: 
       db,
       new ApiKeyTokens(signingKeys, { issuer: config.publicUrl, audience: config.auth.audience }),
       logger,
+      freshness,
     ),
     invitations,
     orgs,

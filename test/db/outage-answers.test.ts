@@ -1,6 +1,5 @@
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
-import { applyMiddleware } from 'graphql-middleware';
 import { allow, rule } from 'graphql-shield';
 import { DatabaseError } from 'pg';
 import { QueryFailedError } from 'typeorm';
@@ -8,7 +7,8 @@ import { createErrorFormatter } from '../../src/core/errors/format-error';
 import { ServiceUnavailableError } from '../../src/core/errors/service-unavailable';
 import { retryAfterPlugin } from '../../src/core/graphql/retry-after';
 import { createLogger } from '../../src/core/logger';
-import { createShield } from '../../src/core/permissions/shield';
+import { applyFieldLayers } from '../../src/core/graphql/field-layers';
+import { shieldLayerOf } from '../../src/core/permissions/shield';
 
 /**
  * The GraphQL layer's answers to a database outage, wherever it surfaces: in a permission rule, in
@@ -40,7 +40,21 @@ const fields = {
   },
 };
 
-const schema = applyMiddleware(
+const rules = {
+  Query: {
+    allowed: allow,
+    denied: rule()(() => false),
+    ruleLostDatabase: rule()(() => Promise.reject(refused())),
+    ruleBug: rule()(() => {
+      throw new Error('a detail only the log may see');
+    }),
+    resolverLostDatabase: allow,
+    resolverConstraint: allow,
+    resolverVanishedOrg: allow,
+  },
+};
+
+const schema = applyFieldLayers(
   new GraphQLSchema({
     query: new GraphQLObjectType({
       name: 'Query',
@@ -49,19 +63,7 @@ const schema = applyMiddleware(
       ),
     }),
   }),
-  createShield({
-    Query: {
-      allowed: allow,
-      denied: rule()(() => false),
-      ruleLostDatabase: rule()(() => Promise.reject(refused())),
-      ruleBug: rule()(() => {
-        throw new Error('a detail only the log may see');
-      }),
-      resolverLostDatabase: allow,
-      resolverConstraint: allow,
-      resolverVanishedOrg: allow,
-    },
-  }),
+  (type, field) => shieldLayerOf(rules, type, field),
 );
 
 const signedIn = { principal: { userId: 'u1' }, authError: null };

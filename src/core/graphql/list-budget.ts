@@ -1,9 +1,16 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getNamedType, getNullableType, isListType, type GraphQLResolveInfo } from 'graphql';
-import type { MiddlewareFn } from 'type-graphql';
+import {
+  getNamedType,
+  getNullableType,
+  isListType,
+  type GraphQLField,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+} from 'graphql';
 import type { GraphQLContext } from '../context/context';
 import { AppError } from '../errors/app-error';
 import { isConnection } from './connection';
+import type { FieldLayer } from './field-layers';
 
 /**
  * The items every list of one operation returned so far, against what the operation may read.
@@ -22,17 +29,8 @@ function refusal(maxItems: number): AppError {
   return error;
 }
 
-function returnsList(info: GraphQLResolveInfo): boolean {
-  return isListType(getNullableType(info.returnType));
-}
-
-/** Fields that would read more items, or write: what an operation past its budget may not start. */
-function startsMoreWork(info: GraphQLResolveInfo): boolean {
-  return (
-    info.parentType === info.schema.getMutationType() ||
-    returnsList(info) ||
-    isConnection(getNamedType(info.returnType))
-  );
+function returnsList(type: GraphQLOutputType): boolean {
+  return isListType(getNullableType(type));
 }
 
 /** Each operation starts with an unspent budget of `maxItems`, kept in its own context. */
@@ -53,16 +51,27 @@ export function listBudgetPlugin(maxItems: number): ApolloServerPlugin<GraphQLCo
  * `inputBounded` names lists (`Type.field`) that only report on the request's own input, such as
  * an import's per-line results: the body size bounds them, the cost estimate charges the operation
  * that produces them, and refusing them would hide the outcome of a write that has committed.
+ *
+ * Only fields that would read more items or write (lists, connections, mutations) get the layer,
+ * chosen when the schema is built: any other field has nothing to count and nothing to refuse.
  */
-export function enforceListBudget(inputBounded: ReadonlySet<string>): MiddlewareFn<GraphQLContext> {
-  return async ({ context, info }, next) => {
+export function listBudgetLayer(
+  inputBounded: ReadonlySet<string>,
+  type: GraphQLObjectType,
+  field: GraphQLField<unknown, unknown>,
+  isMutation: boolean,
+): FieldLayer | null {
+  const list = returnsList(field.type);
+  if (!isMutation && !list && !isConnection(getNamedType(field.type))) return null;
+  const counted = list && !inputBounded.has(`${type.name}.${field.name}`);
+  return async (resolve, parent, args, context, info) => {
     const budget = context.listBudget;
     // Fail closed: a context built without the plugin would otherwise read without a limit.
     if (!budget) throw new Error('the operation has no list budget: listBudgetPlugin is not installed');
-    if (budget.items > budget.maxItems && startsMoreWork(info)) throw refusal(budget.maxItems);
-    const result: unknown = await next();
+    if (budget.items > budget.maxItems) throw refusal(budget.maxItems);
+    const result: unknown = await resolve(parent, args, context, info);
     // A scalar's value may be an array too (JSON); only a list's items are resolved one by one.
-    if (Array.isArray(result) && returnsList(info) && !inputBounded.has(`${info.parentType.name}.${info.fieldName}`)) {
+    if (counted && Array.isArray(result)) {
       budget.items += result.length;
       if (budget.items > budget.maxItems) throw refusal(budget.maxItems);
     }

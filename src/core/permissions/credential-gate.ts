@@ -1,6 +1,6 @@
-import type { IMiddleware, IMiddlewareFunction } from 'graphql-middleware';
 import { type GraphQLContext, type Principal } from '../context/context';
 import { AppError } from '../errors/app-error';
+import type { FieldLayer } from '../graphql/field-layers';
 import { PrincipalKind } from '../../modules/users/user.entity';
 import { SESSION_ONLY, type CredentialKind, type CredentialPolicy, type FieldPolicy } from './credential-policy';
 
@@ -33,21 +33,14 @@ async function refusal(
 }
 
 /**
- * Applies the credential policy to every root field, before the permission rules: a refusal is
- * answered as a value, like the shield's, so the mutation denial audit records it. Runs for each
- * field of a multi-field operation with the principal of that moment (a sign-in earlier in the
- * same operation counts, as it does for the rules).
+ * The credential policy's layer for every root field (Query and Mutation), before the permission
+ * rules: a refusal is answered as a value, like the shield's, so the mutation denial audit records
+ * it. Runs for each field of a multi-field operation with the principal of that moment (a sign-in
+ * earlier in the same operation counts, as it does for the rules).
  */
-export function credentialGate(policy: CredentialPolicy): IMiddleware {
-  const guard: IMiddlewareFunction<unknown, GraphQLContext, Record<string, unknown>> = async (
-    resolve,
-    parent,
-    args,
-    ctx,
-    info,
-  ) => {
+export function credentialGate(policy: CredentialPolicy): FieldLayer {
+  return async (resolve, parent, args, ctx, info) => {
     const refused = await refusal(fieldPolicy(policy, info.parentType.name, info.fieldName), args, ctx);
     return refused ?? resolve(parent, args, ctx, info);
   };
-  return { Query: guard, Mutation: guard };
 }

@@ -1,9 +1,9 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import type { IMiddleware, IMiddlewareGenerator } from 'graphql-middleware';
 import type { EntityManager } from 'typeorm';
 import { recordAudit } from '../audit/audit';
 import { auditActorOf, type GraphQLContext } from '../context/context';
 import { AppError } from '../errors/app-error';
+import type { FieldLayer } from '../graphql/field-layers';
 import type { PublicCode } from '../errors/error-codes';
 import { isId } from '../ids';
 
@@ -18,29 +18,23 @@ const DENIAL_CODES: ReadonlySet<PublicCode> = new Set(['UNAUTHENTICATED', 'FORBI
 const resolverEntered = new WeakSet<GraphQLResolveInfo['path']>();
 
 /**
- * Wraps the permission layers (the credential gate, then the shield) so that a root mutation refused
- * by any of them leaves an `authz.denied` audit record. Each answers a refusal as an error value
- * (graphql-shield: fallbackError for `false`, or the rule's own error), while errors thrown by a
- * rule or a resolver (a database outage, a bug) pass through as thrown, and are no denial. An error
- * value can still come from a resolver, so a marker inside the innermost layer notes the resolver
- * being reached.
+ * Wraps the permission layers of a root mutation (the credential gate, then the shield) so that a
+ * refusal by any of them leaves an `authz.denied` audit record. Each answers a refusal as an error
+ * value (graphql-shield: fallbackError for `false`, or the rule's own error), while errors thrown
+ * by a rule or a resolver (a database outage, a bug) pass through as thrown, and are no denial. An
+ * error value can still come from a resolver, so a marker inside the innermost layer notes the
+ * resolver being reached. Returns the mutation's layers, outermost first.
  */
-export function withMutationDenialAudit<TSource, TArgs>(
-  ...guards: Array<IMiddleware | IMiddlewareGenerator<TSource, GraphQLContext, TArgs>>
-): Array<IMiddleware | IMiddlewareGenerator<TSource, GraphQLContext, TArgs>> {
-  const recordDenials: IMiddleware = {
-    Mutation: async (resolve, parent, args: Record<string, unknown>, ctx: GraphQLContext, info) => {
-      // Refusals come back as values; what the guards throw is not a refusal and passes through.
-      const outcome: unknown = await resolve(parent, args, ctx, info);
-      if (isDenial(outcome) && !resolverEntered.has(info.path)) await recordDenial(ctx, info.fieldName, args, outcome);
-      return outcome;
-    },
+export function withMutationDenialAudit(guards: FieldLayer[]): FieldLayer[] {
+  const recordDenials: FieldLayer = async (resolve, parent, args, ctx, info) => {
+    // Refusals come back as values; what the guards throw is not a refusal and passes through.
+    const outcome: unknown = await resolve(parent, args, ctx, info);
+    if (isDenial(outcome) && !resolverEntered.has(info.path)) await recordDenial(ctx, info.fieldName, args, outcome);
+    return outcome;
   };
-  const markResolverEntered: IMiddleware = {
-    Mutation: (resolve, parent, args, ctx, info) => {
-      resolverEntered.add(info.path);
-      return resolve(parent, args, ctx, info);
-    },
+  const markResolverEntered: FieldLayer = (resolve, parent, args, ctx, info) => {
+    resolverEntered.add(info.path);
+    return resolve(parent, args, ctx, info);
   };
   return [recordDenials, ...guards, markResolverEntered];
 }

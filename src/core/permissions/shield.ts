@@ -1,7 +1,9 @@
-import { deny, shield } from 'graphql-shield';
-import type { IRules, ShieldRule } from 'graphql-shield/typings/types';
+import type { GraphQLField, GraphQLObjectType, GraphQLSchema } from 'graphql';
+import { allow, deny } from 'graphql-shield';
+import type { IOptions, IRules, IShieldContext, ShieldRule } from 'graphql-shield/typings/types';
 import type { GraphQLContext } from '../context/context';
 import { AppError } from '../errors/app-error';
+import type { FieldLayer } from '../graphql/field-layers';
 
 type RuleMap = Record<string, ShieldRule | Record<string, ShieldRule>>;
 
@@ -25,8 +27,12 @@ export function mergeRuleMaps(maps: RuleMap[]): IRules {
 }
 
 function asFieldMap(rules: ShieldRule | Record<string, ShieldRule>): Record<string, ShieldRule> {
-  const isFieldMap = typeof rules === 'object' && rules !== null && rules.constructor === Object;
-  return isFieldMap ? (rules as Record<string, ShieldRule>) : { '*': rules as ShieldRule };
+  return isFieldMap(rules) ? rules : { '*': rules };
+}
+
+/** graphql-shield's rules are class instances; a map of field → rule is a plain object. */
+function isFieldMap(rules: unknown): rules is Record<string, ShieldRule> {
+  return typeof rules === 'object' && rules !== null && rules.constructor === Object;
 }
 
 /**
@@ -36,15 +42,104 @@ function asFieldMap(rules: ShieldRule | Record<string, ShieldRule>): Record<stri
  * graphql-shield's `debug` is what lets a rule's error through: without it, a rule that throws
  * counts as denied, and a database that went away answered FORBIDDEN.
  */
-export function createShield(rules: IRules) {
-  return shield(rules, {
-    fallbackRule: deny,
-    allowExternalErrors: false,
-    debug: true,
-    fallbackError: async (_thrown, _parent, _args, shieldContext): Promise<Error> => {
-      const ctx = shieldContext as unknown as GraphQLContext;
-      if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
-      return new AppError('auth.forbidden');
-    },
-  });
+export const SHIELD_OPTIONS: IOptions = {
+  fallbackRule: deny,
+  allowExternalErrors: false,
+  debug: true,
+  fallbackError: async (_thrown, _parent, _args, shieldContext): Promise<Error> => {
+    const ctx = shieldContext as unknown as GraphQLContext;
+    if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
+    return new AppError('auth.forbidden');
+  },
+  // Only 'strict' caching hashes, and checkRuleTree refuses it: no rule ever calls this.
+  hashFunction: () => {
+    throw new Error('strict shield caching is not supported');
+  },
+};
+
+/**
+ * The rule graphql-shield's generator gives a field: the field's own rule in a field map, else
+ * the map's `'*'`, else the fallback rule; a type-wide rule for every field; the fallback rule
+ * for a type the tree does not name.
+ */
+export function ruleOf(rules: IRules, type: GraphQLObjectType, field: string, options = SHIELD_OPTIONS): ShieldRule {
+  const typeRules = (rules as Record<string, ShieldRule | Record<string, ShieldRule> | undefined>)[type.name];
+  if (typeRules === undefined) return options.fallbackRule;
+  if (!isFieldMap(typeRules)) return typeRules;
+  return typeRules[field] ?? typeRules['*'] ?? options.fallbackRule;
+}
+
+function isAllow(rule: ShieldRule): boolean {
+  return rule === allow || rule.constructor.name === 'RuleTrue';
+}
+
+/**
+ * graphql-shield's field middleware (generator.js), as one layer: the rule's `true` calls the
+ * resolver, `false` answers the fallback error, an error value is answered as it is; a thrown
+ * error passes through with `debug`, is answered with `allowExternalErrors`, and is otherwise
+ * replaced by the fallback error. A field whose rule is `allow` gets no layer at all: its
+ * resolver runs as declared, with no promise and no rule evaluation per cell.
+ */
+export function shieldLayer(rule: ShieldRule, options = SHIELD_OPTIONS): FieldLayer | null {
+  if (isAllow(rule)) return null;
+  type Call = Parameters<FieldLayer>;
+  const fallback = async (thrown: unknown, parent: Call[1], args: Call[2], ctx: Call[3], info: Call[4]) =>
+    typeof options.fallbackError === 'function'
+      ? options.fallbackError(thrown, parent as object, args, ctx as unknown as IShieldContext, info)
+      : options.fallbackError;
+  return async (resolve, parent, args, ctx, info) => {
+    const shieldContext = ctx as unknown as Partial<IShieldContext>;
+    shieldContext._shield ??= { cache: {} };
+    try {
+      const result = await rule.resolve(parent as object, args, shieldContext as IShieldContext, info, options);
+      if (result === true) return await resolve(parent, args, ctx, info);
+      if (result === false) return await fallback(null, parent, args, ctx, info);
+      return result;
+    } catch (error) {
+      if (options.debug) throw error;
+      if (options.allowExternalErrors) return error;
+      return fallback(error, parent, args, ctx, info);
+    }
+  };
+}
+
+/**
+ * What graphql-shield checks before it applies a tree: every type and field it names exists (a
+ * misspelt name would leave the real field to the fallback rule silently), and every rule caches
+ * in a way this application supports (per call, or per request).
+ */
+export function checkRuleTree(schema: GraphQLSchema, rules: IRules): void {
+  for (const [typeName, typeRules] of Object.entries(rules as Record<string, ShieldRule>)) {
+    const type = schema.getType(typeName);
+    if (!type || !('getFields' in type)) throw new Error(`shield rules name ${typeName}, which the schema lacks`);
+    const fields = type.getFields();
+    for (const [field, rule] of Object.entries(asFieldMap(typeRules))) {
+      if (field !== '*' && !Object.hasOwn(fields, field)) {
+        throw new Error(`shield rules name ${typeName}.${field}, which the schema lacks`);
+      }
+      checkCaching(rule, `${typeName}.${field}`);
+    }
+  }
+}
+
+function checkCaching(rule: ShieldRule, where: string): void {
+  if ('getRules' in rule) {
+    for (const inner of rule.getRules()) checkCaching(inner, where);
+    return;
+  }
+  const cache = (rule as { cache?: unknown }).cache;
+  if (cache !== 'no_cache' && cache !== 'contextual') {
+    throw new Error(`shield rule for ${where} caches by ${String(cache)}, which is not supported`);
+  }
+}
+
+/** The shield's layer for one field, or none when its rule is `allow`. */
+export function shieldLayerOf(
+  rules: IRules,
+  type: GraphQLObjectType,
+  field: GraphQLField<unknown, unknown>,
+  options = SHIELD_OPTIONS,
+): FieldLayer[] {
+  const layer = shieldLayer(ruleOf(rules, type, field.name, options), options);
+  return layer ? [layer] : [];
 }

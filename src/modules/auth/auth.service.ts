@@ -1,6 +1,9 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { recordAudit, type AuditActor } from '../../core/audit/audit';
 import type { Principal } from '../../core/context/context';
+import { FreshCache } from '../../core/cache/fresh-cache';
+import { Freshness } from '../../core/cache/freshness';
+import { jwtExpiry, tokenKey } from '../../core/cache/token-key';
 import { generateOpaqueToken, hashToken } from '../../core/crypto/opaque-token';
 import type { PasswordHasher } from '../../core/crypto/password-hasher';
 import { queryRows } from '../../core/db/sql';
@@ -11,7 +14,7 @@ import { emailLimitKey } from '../../core/rate-limit/email';
 import type { Charge, RateLimiter } from '../../core/rate-limit/rate-limiter';
 import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
 import { PrincipalKind, UserEntity, UserStatus } from '../users/user.entity';
-import type { AccessTokenService } from './access-tokens.service';
+import type { AccessTokenClaims, AccessTokenService } from './access-tokens.service';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionEntity } from './session.entity';
 
@@ -36,6 +39,11 @@ type LoginRefusal =
 /** The org a session would act in, or why the one asked for is refused. */
 type LoginOrg = { orgId: string | null } | { refusal: 'not_a_member' | 'email_unverified' };
 
+type VerifiedClaims = AccessTokenClaims & { expiresAt: number };
+
+/** How many checked access tokens a process remembers; the least recently used go first. */
+const CHECKED_TOKENS = 20_000;
+
 type RefreshOutcome =
   { ok: true; session: SessionEntity; refreshToken: string; user: UserEntity } | { ok: false; reuseDetected: boolean };
 
@@ -47,7 +55,19 @@ export class AuthService {
     private readonly accessTokens: AccessTokenService,
     private readonly refreshTtlSeconds: number,
     private readonly limits: RateLimiter,
-  ) {}
+    freshness = new Freshness(),
+  ) {
+    this.checked = new FreshCache(freshness, CHECKED_TOKENS);
+    this.verifiedTokens = new FreshCache(freshness, CHECKED_TOKENS);
+  }
+
+  /** Access tokens that passed `authenticate`, by their SHA-256. */
+  private readonly checked: FreshCache<Principal>;
+  /**
+   * Tokens whose signature verified, by their SHA-256. Also emptied by invalidations: a retired
+   * signing key must stop verifying.
+   */
+  private readonly verifiedTokens: FreshCache<VerifiedClaims>;
 
   /**
    * Every refusal answers the same error after the same bcrypt work, whether the email is unknown,
@@ -399,21 +419,29 @@ export class AuthService {
   }
 
   /**
-   * Turns a bearer access token into a principal, re-reading the session and account on every
-   * request so that sign-out, revocation, deactivation and locks apply at once.
+   * Turns a bearer access token into a principal. The session and account are read on every call
+   * unless `reuse` is set: then a check of the same token that this process made since the last
+   * invalidation stands (Freshness: a sign-out, revocation, deactivation or lock applies to the
+   * next request on the process that committed it, within a second on every other). /auth/check
+   * reuses; GraphQL requests read, so each costs the same statements whatever ran before. Either
+   * way jose's signature check is done once per token (`verified`), and every check made is kept.
    */
-  async authenticate(bearer: string): Promise<Principal | null> {
-    const claims = await this.accessTokens.verify(bearer);
+  async authenticate(bearer: string, reuse = false): Promise<Principal | null> {
+    const key = tokenKey(bearer);
+    const cached = reuse ? this.checked.get(key) : undefined;
+    if (cached) return cached;
+    const ticket = this.checked.ticket();
+    const claims = await this.verified(bearer, key);
     if (!claims || !isId(claims.userId) || !isId(claims.sessionId)) return null;
-    const rows: Array<{ kind: PrincipalKind; super_user: boolean }> = await this.db.query(
-      `SELECT u.kind, u.super_user
+    const rows: Array<{ kind: PrincipalKind; super_user: boolean; expires_at: Date }> = await this.db.query(
+      `SELECT u.kind, u.super_user, s.expires_at
          FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
           AND u.status = 'ACTIVE' AND u.locked_at IS NULL`,
       [claims.sessionId, claims.userId],
     );
     if (rows.length === 0) return null;
-    return {
+    const principal: Principal = Object.freeze({
       userId: claims.userId,
       kind: rows[0].kind,
       superUser: rows[0].super_user,
@@ -421,6 +449,20 @@ export class AuthService {
       sessionId: claims.sessionId,
       apiKeyId: null,
       credential: 'session',
-    };
+    });
+    this.checked.set(key, principal, ticket, Math.min(claims.expiresAt, rows[0].expires_at.getTime()));
+    return principal;
+  }
+
+  /** The claims of a well-signed, unexpired token; a token verified before is not verified again. */
+  private async verified(bearer: string, key: string): Promise<VerifiedClaims | null> {
+    const known = this.verifiedTokens.get(key);
+    if (known) return known;
+    const ticket = this.verifiedTokens.ticket();
+    const claims = await this.accessTokens.verify(bearer);
+    if (!claims) return null;
+    const verified = Object.freeze({ ...claims, expiresAt: jwtExpiry(bearer) });
+    this.verifiedTokens.set(key, verified, ticket, verified.expiresAt);
+    return verified;
   }
 }
