@@ -2,6 +2,7 @@ import type { Principal } from '../context/context';
 import { AppError } from '../errors/app-error';
 import type { Loaders } from '../../loaders';
 import { PrincipalKind } from '../../modules/users/user.entity';
+import { memberAccessKey, type MemberAccess } from '../../modules/members/member-access';
 import { MembershipStatus, type MembershipEntity } from '../../modules/members/membership.entity';
 import { PERMISSIONS, rankOf, targetRankOf } from './permissions';
 import { emailUnverifiedIn } from './verified-email';
@@ -14,11 +15,23 @@ const NONE: ReadonlySet<string> = new Set();
 /** A member the org shuts out until they verify their email address (its requireVerifiedEmail). */
 const EMAIL_UNVERIFIED = 'email_unverified';
 
+/** What the caller holds in each org, and rule decisions, for one principal and one set of loaders. */
+type Memo = {
+  principal: Principal | null;
+  loaders: Loaders;
+  held: Map<string, Promise<ReadonlySet<string> | typeof EMAIL_UNVERIFIED>>;
+  decisions: Map<string, Promise<unknown>>;
+};
+
 /**
  * What the caller may do in each org, read through the request's loaders on every request, so a
  * role change or removal applies to the next one. Rules ask this; nothing trusts a token's claims.
+ * Each org's permissions are worked out once per request (one Set, not one per field checked),
+ * and again only when the principal or the loaders change (a sign-in, a mutation).
  */
 export class CallerAccess {
+  private memo: Memo | null = null;
+
   /** Read when asked: sign-in sets the principal midway through a request, and mutations renew loaders. */
   constructor(
     private readonly currentPrincipal: () => Principal | null,
@@ -33,12 +46,32 @@ export class CallerAccess {
     return this.currentPrincipal();
   }
 
+  private get current(): Memo {
+    const principal = this.principal;
+    const loaders = this.loaders;
+    if (this.memo?.principal !== principal || this.memo.loaders !== loaders) {
+      this.memo = { principal, loaders, held: new Map(), decisions: new Map() };
+    }
+    return this.memo;
+  }
+
   get userId(): string | null {
     return this.principal?.userId ?? null;
   }
 
   get isSuperUser(): boolean {
     return this.principal?.superUser === true;
+  }
+
+  /**
+   * A decision that depends only on the caller and `key` (e.g. a permission in one org), made once
+   * per request however many rows ask: rules of a hundred-row page cost one evaluation.
+   */
+  decide<T>(key: string, decision: () => Promise<T>): Promise<T> {
+    const decisions = this.current.decisions;
+    let answer = decisions.get(key) as Promise<T> | undefined;
+    if (!answer) decisions.set(key, (answer = decision()));
+    return answer;
   }
 
   /** The caller's active membership in the org, if any. */
@@ -65,7 +98,14 @@ export class CallerAccess {
       : new AppError('auth.forbidden');
   }
 
-  private async heldPermissions(orgId: string): Promise<ReadonlySet<string> | typeof EMAIL_UNVERIFIED> {
+  private heldPermissions(orgId: string): Promise<ReadonlySet<string> | typeof EMAIL_UNVERIFIED> {
+    const held = this.current.held;
+    let answer = held.get(orgId);
+    if (!answer) held.set(orgId, (answer = this.readHeldPermissions(orgId)));
+    return answer;
+  }
+
+  private async readHeldPermissions(orgId: string): Promise<ReadonlySet<string> | typeof EMAIL_UNVERIFIED> {
     if (this.isSuperUser) return ALL_PERMISSIONS;
     if (!this.principal || !this.reaches(orgId)) return NONE;
     if (await this.shutOutFor(orgId)) return EMAIL_UNVERIFIED;
@@ -84,7 +124,7 @@ export class CallerAccess {
     const principal = this.principal;
     if (!principal || principal.kind === PrincipalKind.SERVICE_ACCOUNT) return false;
     if (!(await activeMembership(this.loaders, principal.userId, orgId))) return false;
-    // The org first: usually loaded already, and most orgs do not require it, so no account read.
+    // The org came with the membership; most orgs do not require it, so no account read.
     const org = await this.loaders.orgById.load(orgId);
     if (!org?.requireVerifiedEmail) return false;
     const user = await this.loaders.userById.load(principal.userId);
@@ -121,16 +161,23 @@ export class CallerAccess {
   }
 }
 
+/**
+ * What a user holds in an org, in one read shared by every rule of the request. The org row it
+ * brings is handed to orgById, so the org's own fields and later checks read it again for free.
+ */
+export async function memberAccess(loaders: Loaders, userId: string, orgId: string): Promise<MemberAccess> {
+  const access = await loaders.memberAccess.load(memberAccessKey(userId, orgId));
+  if (access.org) loaders.orgById.prime(orgId, access.org);
+  return access;
+}
+
 export async function activeMembership(
   loaders: Loaders,
   userId: string,
   orgId: string,
 ): Promise<MembershipEntity | null> {
-  const memberships = await loaders.membershipsByUserId.load(userId);
-  return (
-    memberships.find((membership) => membership.orgId === orgId && membership.status === MembershipStatus.ACTIVE) ??
-    null
-  );
+  const { membership } = await memberAccess(loaders, userId, orgId);
+  return membership?.status === MembershipStatus.ACTIVE ? membership : null;
 }
 
 /**
@@ -139,30 +186,21 @@ export async function activeMembership(
  * and nothing without an active membership.
  */
 export async function memberPermissions(loaders: Loaders, userId: string, orgId: string): Promise<ReadonlySet<string>> {
-  return (await activeMembership(loaders, userId, orgId)) ? effectivePermissions(loaders, userId, orgId) : NONE;
+  const { membership, permissions } = await memberAccess(loaders, userId, orgId);
+  return membership?.status === MembershipStatus.ACTIVE ? permissions : NONE;
 }
 
 /**
  * The permissions a membership carries, own role and group roles, whatever its status: rank rules
- * judge a target by this, so a deactivated owner stays out of an admin's reach. Three batched
- * reads (memberships, group links, roles), whichever the number of users asked about.
+ * judge a target by this, so a deactivated owner stays out of an admin's reach. One batched read
+ * whichever the number of users asked about.
  */
 export async function effectivePermissions(
   loaders: Loaders,
   userId: string,
   orgId: string,
 ): Promise<ReadonlySet<string>> {
-  const [memberships, groups] = await Promise.all([
-    loaders.membershipsByUserId.load(userId),
-    loaders.groupLinksByUserId.load(userId),
-  ]);
-  const membership = memberships.find((candidate) => candidate.orgId === orgId);
-  if (!membership) return NONE;
-  const groupRoleIds = groups.flatMap((group) => (group.orgId === orgId && group.roleId ? [group.roleId] : []));
-  // Not loadMany: it answers a failed read with an Error in the list, and skipping that one would
-  // deny (a database outage read as FORBIDDEN) instead of failing.
-  const roles = await Promise.all([membership.roleId, ...groupRoleIds].map((roleId) => loaders.roleById.load(roleId)));
-  return new Set(roles.flatMap((role) => role?.permissions ?? []));
+  return (await memberAccess(loaders, userId, orgId)).permissions;
 }
 
 /** The rank a member is protected by in rank rules (`targetRankOf` of `effectivePermissions`). */

@@ -60,23 +60,31 @@ export const parentOrg: OrgLocator = (parent: { id?: string }) => parent.id ?? n
 /**
  * The caller holds `permission` in the located org. An org the caller cannot see (not a member,
  * or no such thing) answers `notFound`, never a hint that it exists; a visible org without the
- * permission answers FORBIDDEN.
+ * permission answers FORBIDDEN. Past the locator the answer depends only on the caller and the
+ * org, so it is decided once per request and org, however many rows of that org ask.
  */
 export function hasPermission(permission: Permission, locate: OrgLocator, notFound: ErrorKey = 'org.not_found') {
   return rule({ cache: 'no_cache' })(async (parent, args, ctx: GraphQLContext) => {
     if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
     const orgId = await locate(parent, args, ctx);
-    if (!orgId || !(await ctx.access.canSeeOrg(orgId))) return new AppError(notFound);
-    return (await ctx.access.can(orgId, permission)) || ctx.access.refusal(orgId);
+    if (!orgId) return new AppError(notFound);
+    return ctx.access.decide(`hasPermission:${permission}:${notFound}:${orgId}`, async () => {
+      if (!(await ctx.access.canSeeOrg(orgId))) return new AppError(notFound);
+      return (await ctx.access.can(orgId, permission)) || ctx.access.refusal(orgId);
+    });
   });
 }
 
-/** The object's org is visible to the caller (any active membership, or a super user). */
+/** The object's org is visible to the caller (any active membership, or a super user); decided once per org. */
 export const inVisibleOrg = (locate: OrgLocator, notFound: ErrorKey = 'org.not_found') =>
   rule({ cache: 'no_cache' })(async (parent, args, ctx: GraphQLContext) => {
     if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
     const orgId = await locate(parent, args, ctx);
-    return (orgId !== null && (await ctx.access.canSeeOrg(orgId))) || new AppError(notFound);
+    if (orgId === null) return new AppError(notFound);
+    return ctx.access.decide(
+      `inVisibleOrg:${notFound}:${orgId}`,
+      async () => (await ctx.access.canSeeOrg(orgId)) || new AppError(notFound),
+    );
   });
 
 /**

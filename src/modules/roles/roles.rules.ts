@@ -11,11 +11,16 @@ import type { RoleType } from './role.type';
 const orgOfRoleArg: OrgLocator = async (_parent, args: { id?: string }, ctx) =>
   isId(args.id) ? ((await ctx.loaders.roleById.load(args.id))?.orgId ?? null) : null;
 
-/** Roles are readable with roles:read in their org; everyone may read the role they hold. */
+/**
+ * Roles are readable with roles:read in their org; everyone may read the role they hold. Decided
+ * once per role and request: a member page shows the same few roles on every row.
+ */
 const canReadRole = rule({ cache: 'no_cache' })(async (role: RoleType, _args, ctx: GraphQLContext) => {
   if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
-  if (await ctx.access.can(role.orgId, 'roles:read')) return true;
-  return (await ctx.access.membership(role.orgId))?.roleId === role.id || new AppError('role.not_found');
+  return ctx.access.decide(`canReadRole:${role.orgId}:${role.id}`, async () => {
+    if (await ctx.access.can(role.orgId, 'roles:read')) return true;
+    return (await ctx.access.membership(role.orgId))?.roleId === role.id || new AppError('role.not_found');
+  });
 });
 
 /**
