@@ -27,7 +27,8 @@ export class MembershipConnectionType {
   static from(page: MemberPage): MembershipConnectionType {
     return Object.assign(new MembershipConnectionType(), {
       page,
-      edges: page.edges.map(({ cursor, membership }) => ({ cursor, node: membership })),
+      // A MemberEdge has the edge's fields (node, cursor) itself: no copy per row.
+      edges: page.edges as unknown as MembershipEdgeType[],
       pageInfo: pageInfoFrom(page),
     });
   }
@@ -58,7 +59,7 @@ export class UserConnectionType {
   static from(page: MemberPage): UserConnectionType {
     return Object.assign(new UserConnectionType(), {
       page,
-      edges: page.edges.map(({ cursor, membership }) => ({ cursor, membership })),
+      edges: page.edges as unknown as UserEdgeType[],
       pageInfo: pageInfoFrom(page),
     });
   }

@@ -1,8 +1,11 @@
 import type { DataSource } from 'typeorm';
+import { entityRowShape } from '../../core/db/entity-rows';
 import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor } from '../../core/graphql/connection';
 import { isTimestampText } from '../../core/graphql/cursor-values';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
+import type { Loaders } from '../../loaders';
+import { UserEntity } from '../users/user.entity';
 import { MembershipEntity } from './membership.entity';
 import { OrderDirection, UserOrderField, type MembersArgs } from './members.inputs';
 
@@ -27,8 +30,28 @@ const SORT: Record<UserOrderField, { expression: string; type: string; accepts: 
   },
 };
 
+/**
+ * One row of a member page. Its cursor is sealed (AES-GCM) only when a client asks for it: a page
+ * of a hundred rows whose cursors nobody reads seals none.
+ */
+export class MemberEdge {
+  constructor(
+    readonly membership: MembershipEntity,
+    private readonly list: string,
+    private readonly sortValue: string | null,
+  ) {}
+
+  get node(): MembershipEntity {
+    return this.membership;
+  }
+
+  get cursor(): string {
+    return encodeCursor(this.list, { value: this.sortValue, id: this.membership.id });
+  }
+}
+
 export type MemberPage = {
-  edges: Array<{ cursor: string; membership: MembershipEntity }>;
+  edges: MemberEdge[];
   hasNextPage: boolean;
   /** Whether the page starts after a cursor. */
   hasPreviousPage: boolean;
@@ -43,9 +66,18 @@ function escapeLike(text: string): string {
 
 /**
  * One page of an org's members: keyset pagination over (sort value, membership id), so a cursor
- * keeps its place when rows are inserted before or after it.
+ * keeps its place when rows are inserted before or after it. The page's users come in the same
+ * statement, read from the row rather than hydrated by TypeORM, and are handed to the request's
+ * loaders: a page costs one statement whatever its size, and the user of each row none. Roles are
+ * left to roleById, one batch for the page: an org has a handful, and reading one with every row
+ * would parse its permission list a hundred times.
  */
-export async function listMembers(db: DataSource, orgId: string, args: MembersArgs): Promise<MemberPage> {
+export async function listMembers(
+  db: DataSource,
+  loaders: Loaders,
+  orgId: string,
+  args: MembersArgs,
+): Promise<MemberPage> {
   const first = args.first ?? DEFAULT_PAGE_SIZE;
   const order = args.orderBy ?? { field: UserOrderField.EMAIL, direction: OrderDirection.ASC };
   const sort = SORT[order.field];
@@ -89,7 +121,12 @@ export async function listMembers(db: DataSource, orgId: string, args: MembersAr
     return query;
   };
 
-  const page = filtered().addSelect(`(${sort.expression})::text`, 'sort_value');
+  const membershipRow = entityRowShape(db, MembershipEntity);
+  const userRow = entityRowShape(db, UserEntity);
+  const page = filtered()
+    .select(membershipRow.select('m', 'm_'))
+    .addSelect(userRow.select('u', 'u_'))
+    .addSelect(`(${sort.expression})::text`, 'sort_value');
   if (args.after) {
     const position = decodeCursor(cursorList, args.after);
     if (position?.value == null || !sort.accepts(position.value)) {
@@ -109,14 +146,19 @@ export async function listMembers(db: DataSource, orgId: string, args: MembersAr
     .addOrderBy('m.id', order.direction)
     .limit(first + 1);
 
-  const { entities, raw } = await page.getRawAndEntities<{ sort_value: string | null }>();
-  const edges = entities.slice(0, first).map((membership, index) => ({
-    membership,
-    cursor: encodeCursor(cursorList, { value: raw[index].sort_value, id: membership.id }),
-  }));
+  const rows = await page.getRawMany<Record<string, unknown>>();
+  const listed = loaders.listedMemberOrgs;
+  const edges = rows.slice(0, first).map((row) => {
+    const membership = membershipRow.read(row, 'm_');
+    loaders.userById.prime(membership.userId, userRow.read(row, 'u_'));
+    let orgs = listed.get(membership.userId);
+    if (!orgs) listed.set(membership.userId, (orgs = new Set()));
+    orgs.add(orgId);
+    return new MemberEdge(membership, cursorList, row.sort_value as string);
+  });
   return {
     edges,
-    hasNextPage: entities.length > first,
+    hasNextPage: rows.length > first,
     hasPreviousPage: Boolean(args.after),
     endCursor: edges.at(-1)?.cursor ?? null,
     totalCount: () => filtered().getCount(),

@@ -12,7 +12,7 @@ import { MembershipType } from './membership.type';
 export class MembersResolver {
   @Query(() => UserConnectionType, { description: "An org's members, filtered, ordered and paged." })
   async users(@Args() { orgId, ...page }: UsersArgs, @Ctx() ctx: GraphQLContext) {
-    return UserConnectionType.from(await listMembers(ctx.db, orgId, page));
+    return UserConnectionType.from(await listMembers(ctx.db, ctx.loaders, orgId, page));
   }
 
   @FieldResolver(() => Int)
@@ -47,10 +47,13 @@ export class MembersResolver {
   }
 }
 
+/** Typed by an alias so type-graphql hands the edge over as it is instead of copying it per row. */
+type UserEdgeRow = Pick<UserEdgeType, 'membership'>;
+
 @Resolver(() => UserEdgeType)
 export class UserEdgeResolver {
   @FieldResolver(() => UserType)
-  node(@Root() edge: UserEdgeType, @Ctx() ctx: GraphQLContext) {
+  node(@Root() edge: UserEdgeRow, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.userById.load(edge.membership.userId);
   }
 }
@@ -67,6 +70,6 @@ export class MembershipConnectionResolver {
 export class OrgMembersResolver {
   @FieldResolver(() => MembershipConnectionType, { description: 'The same listing as `users`, as memberships.' })
   async members(@Root() org: OrgType, @Args() args: MembersArgs, @Ctx() ctx: GraphQLContext) {
-    return MembershipConnectionType.from(await listMembers(ctx.db, org.id, args));
+    return MembershipConnectionType.from(await listMembers(ctx.db, ctx.loaders, org.id, args));
   }
 }

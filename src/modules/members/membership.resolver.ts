@@ -5,25 +5,31 @@ import { RoleType } from '../roles/role.type';
 import { UserType } from '../users/user.type';
 import { MembershipType } from './membership.type';
 
+/**
+ * The root as it comes (an entity, or a member page's row): typed by an alias, so type-graphql does
+ * not copy it into a new MembershipType for every field of every row.
+ */
+type MembershipRow = Pick<MembershipType, 'userId' | 'orgId' | 'roleId' | 'invitedById'>;
+
 @Resolver(() => MembershipType)
 export class MembershipResolver {
   @FieldResolver(() => UserType)
-  async user(@Root() membership: MembershipType, @Ctx() ctx: GraphQLContext) {
+  async user(@Root() membership: MembershipRow, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.userById.load(membership.userId);
   }
 
   @FieldResolver(() => OrgType)
-  async org(@Root() membership: MembershipType, @Ctx() ctx: GraphQLContext) {
+  async org(@Root() membership: MembershipRow, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.orgById.load(membership.orgId);
   }
 
   @FieldResolver(() => RoleType)
-  async role(@Root() membership: MembershipType, @Ctx() ctx: GraphQLContext) {
+  async role(@Root() membership: MembershipRow, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.roleById.load(membership.roleId);
   }
 
   @FieldResolver(() => UserType, { nullable: true })
-  async invitedBy(@Root() membership: MembershipType, @Ctx() ctx: GraphQLContext) {
+  async invitedBy(@Root() membership: MembershipRow, @Ctx() ctx: GraphQLContext) {
     return membership.invitedById ? ctx.loaders.userById.load(membership.invitedById) : null;
   }
 }

@@ -23,6 +23,10 @@ async function findRelation(ctx: GraphQLContext, targetUserId: string, permissio
   if (!ctx.principal) return 'stranger';
   if (ctx.principal.userId === targetUserId) return 'self';
   if (ctx.principal.superUser) return 'super_user';
+  // An org a member page of this request showed them in: permission there settles it (nothing
+  // outranks 'permitted' here) without reading all of their memberships.
+  const listedIn = ctx.loaders.listedMemberOrgs.get(targetUserId);
+  if (listedIn && (await ctx.access.orgsWhere(permission, [...listedIn])).length > 0) return 'permitted';
   const targetOrgs = (await ctx.loaders.membershipsByUserId.load(targetUserId)).map((membership) => membership.orgId);
   const shared: string[] = [];
   for (const orgId of targetOrgs) if (await ctx.access.membership(orgId)) shared.push(orgId);
