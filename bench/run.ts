@@ -23,7 +23,7 @@ import {
 import type { BenchContext, Scenario } from './lib/context';
 import { stopAll } from './lib/processes';
 import { Proxies } from './lib/proxies';
-import { consoleTable, describeMachine, machineLine, markdownTable, type Row } from './lib/report';
+import { consoleTable, describeMachine, machineLine, markdownTable, row, type Row } from './lib/report';
 import { audit } from './scenarios/audit';
 import { apiKey, me } from './scenarios/credentials';
 import { forwardAuth } from './scenarios/forward-auth';
@@ -132,7 +132,24 @@ async function main(): Promise<void> {
   for (const scenario of settings.scenarios) {
     console.log(`\n== ${scenario.name}: ${scenario.describe}`);
     const started = Date.now();
-    rows.push(...(await scenario.run(context as BenchContext)));
+    try {
+      rows.push(...(await scenario.run(context as BenchContext)));
+    } catch (error) {
+      // One broken scenario (a server refusing under load, say) does not cost the others' figures.
+      console.error(`  ${scenario.name} failed:`, error);
+      process.exitCode = 1;
+      rows.push(
+        row(
+          scenario.name,
+          'failed',
+          String(error instanceof Error ? error.message : error)
+            .split('\n')[0]
+            .slice(0, 160),
+          '',
+          false,
+        ),
+      );
+    }
     console.log(`  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   }
   console.log(`\n${consoleTable(rows)}\n`);

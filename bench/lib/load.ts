@@ -49,6 +49,11 @@ export async function load(options: LoadOptions): Promise<Run> {
     })),
   });
   const failures = result.non2xx + result.errors + result.timeouts + graphqlErrors;
+  if (failures > 0) {
+    console.warn(
+      `  ${options.url}: ${failures} failed requests (${result.non2xx} non-2xx, ${graphqlErrors} GraphQL errors, ${result.errors} errors, ${result.timeouts} timeouts)`,
+    );
+  }
   return {
     rps: (result.requests.total - result.non2xx - graphqlErrors) / (result.duration || options.durationSeconds),
     p50: result.latency.p50,

@@ -32,6 +32,18 @@ export function verdict(pass: boolean | null): string {
   return pass === null ? '' : pass ? 'PASS' : 'FAIL';
 }
 
+/** " [N failed]" when any run had failed requests (refused, timed out, GraphQL errors), else "". */
+export function failed(runs: Array<{ failures: number }>): string {
+  const total = runs.reduce((sum, run) => sum + run.failures, 0);
+  return total > 0 ? ` [${total} failed]` : '';
+}
+
+/** "req/s, p50 / p99" of a series of runs, each as median (min–max), and any failures. */
+export function figures(runs: Array<{ rps: number; p50: number; p99: number; failures: number }>): string {
+  const of = (pick: (run: (typeof runs)[number]) => number, unit = '') => spread(runs.map(pick), unit);
+  return `${of((r) => r.rps)} req/s, p50 ${of((r) => r.p50, 'ms')} / p99 ${of((r) => r.p99, 'ms')}${failed(runs)}`;
+}
+
 export function markdownTable(rows: Row[]): string {
   const lines = ['| scenario | measure | figure: median (min–max) | target | |', '|---|---|---|---|---|'];
   for (const r of rows) {

@@ -1,7 +1,12 @@
 import { decodeProtectedHeader } from 'jose';
+import type { Pool } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { recordAudit, type AuditActor } from '../../core/audit/audit';
 import type { Principal } from '../../core/context/context';
+import { FreshCache } from '../../core/cache/fresh-cache';
+import { Freshness } from '../../core/cache/freshness';
+import { jwtExpiry, tokenKey } from '../../core/cache/token-key';
 import { constantTimeEqual, hashToken } from '../../core/crypto/opaque-token';
 import { isUniqueViolation } from '../../core/db/pg-errors';
 import { findLockedOrFail } from '../../core/db/rows';
@@ -11,11 +16,16 @@ import type { Logger } from '../../core/logger';
 import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
 import { RoleEntity } from '../roles/role.entity';
 import { PrincipalKind, UserEntity, UserStatus } from '../users/user.entity';
-import { API_KEY_TYPE, type ApiKeyTokens } from './api-key-tokens';
+import { API_KEY_TYPE, type ApiKeyClaims, type ApiKeyTokens } from './api-key-tokens';
 import { ApiKeyEntity, StoredApiKeyStatus } from './api-key.entity';
 
 export type IssuedKey = { apiKey: ApiKeyEntity; token: string };
 export type NewKey = { ownerId: string; orgId: string; name: string; scopes: string[]; expiresAt: Date | null };
+
+type VerifiedKeyClaims = ApiKeyClaims & { expiresAt: number };
+
+/** How many checked key tokens a process remembers; the least recently used go first. */
+const CHECKED_KEYS = 20_000;
 
 /** `lastUsedAt` is written at most this often per key, not on every request. */
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
@@ -43,6 +53,14 @@ export function isApiKeyToken(token: string): boolean {
   }
 }
 
+/** Until when a live key stays live if nothing changes it: its expiry, or the end of its rotation grace. */
+function keyLiveUntil(row: Pick<KeyStatusRow, 'status' | 'expires_at' | 'grace_ends_at'>, tokenExpiry: number): number {
+  const expiry = Math.min(row.expires_at?.getTime() ?? Infinity, tokenExpiry);
+  return row.status === StoredApiKeyStatus.ROTATING && row.grace_ends_at
+    ? Math.min(expiry, row.grace_ends_at.getTime())
+    : expiry;
+}
+
 /** Whether a key works right now, by its stored state alone. */
 export function keyIsLive(key: Pick<ApiKeyEntity, 'status' | 'expiresAt' | 'graceEndsAt'>, now = Date.now()): boolean {
   if (key.expiresAt && key.expiresAt.getTime() <= now) return false;
@@ -51,18 +69,28 @@ export function keyIsLive(key: Pick<ApiKeyEntity, 'status' | 'expiresAt' | 'grac
 }
 
 /**
- * Service accounts and their JWT API keys. Every request made with a key re-reads the key, its
- * owner and the owner's membership (one indexed query), so a revocation, rotation, lock or
- * deactivation committed by any gateway process applies to the very next request everywhere.
+ * Service accounts and their JWT API keys. A GraphQL request made with a key re-reads the key, its
+ * owner and the owner's membership (one indexed query); /auth/check may reuse this process's last
+ * check of the token instead, so a revocation, rotation, lock or deactivation applies to the next
+ * request on the process that committed it and within a second on every other (README, freshness).
  */
 export class ApiKeysService {
   private readonly lastUsedWrites = new Map<string, number>();
+  /** Key tokens that passed `authenticate`, by their SHA-256 (which is also their fingerprint). */
+  private readonly checked: FreshCache<Principal>;
 
   constructor(
     private readonly db: DataSource,
     private readonly tokens: ApiKeyTokens,
     private readonly logger: Logger,
-  ) {}
+    freshness = new Freshness(),
+  ) {
+    this.checked = new FreshCache(freshness, CHECKED_KEYS);
+    this.verifiedTokens = new FreshCache(freshness, CHECKED_KEYS);
+  }
+
+  /** Key tokens whose signature verified, by their SHA-256; emptied too, as a signing key may retire. */
+  private readonly verifiedTokens: FreshCache<VerifiedKeyClaims>;
 
   async createServiceAccount(
     tx: EntityManager,
@@ -216,9 +244,21 @@ export class ApiKeysService {
     return { apiKey: await tx.findOneByOrFail(ApiKeyEntity, { id: apiKey.id }), token };
   }
 
-  /** The principal a key token acts as, or null when the key, its owner or membership is not usable. */
-  async authenticate(token: string, ipAddress: string | null): Promise<Principal | null> {
-    const claims = await this.tokens.verify(token);
+  /**
+   * The principal a key token acts as, or null when the key, its owner or membership is not usable.
+   * The key is read on every call unless `reuse` is set: then a check this process made of the same
+   * token stands until something invalidates it (Freshness), the key expires or its rotation grace
+   * ends. Either way a token's signature is verified once, and every check made is kept.
+   */
+  async authenticate(token: string, ipAddress: string | null, reuse = false): Promise<Principal | null> {
+    const cacheKey = tokenKey(token);
+    const cached = reuse ? this.checked.get(cacheKey) : undefined;
+    if (cached) {
+      this.noteUse(cached.apiKeyId as string, ipAddress);
+      return cached;
+    }
+    const ticket = this.checked.ticket();
+    const claims = await this.verified(token, cacheKey);
     if (!claims || !isId(claims.keyId)) return null;
     const [row]: KeyStatusRow[] = await this.db.query(
       `SELECT k.id, k.org_id, k.owner_id, k.scopes, k.status, k.expires_at, k.grace_ends_at, k.fingerprint,
@@ -240,7 +280,7 @@ export class ApiKeysService {
       row.membership_status === MembershipStatus.ACTIVE;
     if (!usable) return null;
     this.noteUse(row.id, ipAddress);
-    return {
+    const principal: Principal = Object.freeze({
       userId: row.owner_id,
       kind: row.kind,
       // A key never carries super-user power, whoever owns it.
@@ -249,16 +289,36 @@ export class ApiKeysService {
       sessionId: null,
       apiKeyId: row.id,
       credential: 'api_key',
-      scopes: row.scopes,
-    };
+      scopes: Object.freeze(row.scopes),
+    });
+    this.checked.set(cacheKey, principal, ticket, keyLiveUntil(row, claims.expiresAt));
+    return principal;
   }
 
-  /** Records use at most once a minute per key per process; the conditional UPDATE bounds it across processes too. */
+  /** The claims of a well-signed, unexpired key token; a token verified before is not verified again. */
+  private async verified(token: string, cacheKey: string): Promise<VerifiedKeyClaims | null> {
+    const known = this.verifiedTokens.get(cacheKey);
+    if (known) return known;
+    const ticket = this.verifiedTokens.ticket();
+    const claims = await this.tokens.verify(token);
+    if (!claims) return null;
+    const verified = Object.freeze({ ...claims, expiresAt: jwtExpiry(token) });
+    this.verifiedTokens.set(cacheKey, verified, ticket, verified.expiresAt);
+    return verified;
+  }
+
+  /**
+   * Records use at most once a minute per key per process; the conditional UPDATE bounds it across
+   * processes too. Sent on TypeORM's pool directly, not through TypeORM: it changes nothing a cached
+   * check reads (the api_keys trigger ignores these columns too), so it must not empty this
+   * process's caches as a write through TypeORM does (core/cache/local-writes.ts), and it belongs to
+   * no request.
+   */
   private noteUse(keyId: string, ipAddress: string | null): void {
     const now = Date.now();
     if (now - (this.lastUsedWrites.get(keyId) ?? 0) < LAST_USED_WRITE_INTERVAL_MS) return;
     this.lastUsedWrites.set(keyId, now);
-    this.db
+    ((this.db.driver as PostgresDriver).master as Pool)
       .query(
         `UPDATE api_keys SET last_used_at = now(), last_used_ip = $2
           WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds')`,
