@@ -9,6 +9,9 @@ export const INVALIDATION_CHANNEL = 'portcullis_access_changed';
 /** How the listener's connection shows in pg_stat_activity. */
 export const LISTENER_APPLICATION_NAME = 'portcullis-invalidation';
 
+/** A heartbeat's payload; the triggers' payloads are table names. */
+const HEARTBEAT_PAYLOAD = 'heartbeat:';
+
 /** Often enough that a healthy listener keeps Freshness.LEASE_MS with room to spare. */
 const HEARTBEAT_MS = 150;
 /** A heartbeat unanswered this long means a dead connection (a cut network sends no error). */
@@ -19,15 +22,25 @@ const RETRY_MAX_MS = 5_000;
 /**
  * One LISTEN connection per process, outside TypeORM's pool (and its statement counter): every
  * notification invalidates this process's caches, and its heartbeats keep them open (Freshness).
- * Lost, it reconnects with backoff, caches closed meanwhile. LISTEN needs a session of its own: a
- * pooler in transaction mode (pgbouncer's default) would not deliver notifications, so behind one
- * this connection must go to PostgreSQL directly or through a session-mode pool.
+ * A heartbeat is a NOTIFY on the same channel that must come back to this very connection before
+ * its answer does, so it proves the whole path, not just that the server answers. Lost, the
+ * listener reconnects with backoff, caches closed meanwhile.
+ *
+ * LISTEN needs a session of its own: behind a pooler in transaction mode (pgbouncer's default)
+ * notifications go to whichever server connection ran LISTEN, not to this client. Heartbeats then
+ * do not come back and caches stay closed (correct, but every call reads the database), so this
+ * connection must reach PostgreSQL directly or through a session-mode pool.
  */
 export class InvalidationListener {
   private client: Client | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private retry: NodeJS.Timeout | null = null;
   private beatSentAt: number | null = null;
+  private beats = 0;
+  /** The last heartbeat this connection heard back. */
+  private heardBeat = -1;
+  /** The server process of this connection: heartbeats from other processes' listeners are not its own. */
+  private backendPid: number | null = null;
   private retryMs = RETRY_MIN_MS;
   private stopped = false;
 
@@ -55,11 +68,15 @@ export class InvalidationListener {
     if (this.stopped) return;
     const client = new Client({ ...this.connection, application_name: LISTENER_APPLICATION_NAME });
     this.client = client;
-    client.on('notification', () => this.freshness.invalidate());
+    client.on('notification', ({ processId, payload }) => {
+      if (!payload?.startsWith(HEARTBEAT_PAYLOAD)) this.freshness.invalidate();
+      else if (processId === this.backendPid) this.heardBeat = Number(payload.slice(HEARTBEAT_PAYLOAD.length));
+    });
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, null));
     try {
       await client.connect();
+      this.backendPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
       await client.query(`LISTEN ${INVALIDATION_CHANNEL}`);
     } catch (error) {
       this.lost(client, error);
@@ -80,9 +97,12 @@ export class InvalidationListener {
       return;
     }
     this.beatSentAt = now;
-    client.query('SELECT 1').then(
+    const beat = ++this.beats;
+    client.query('SELECT pg_notify($1, $2)', [INVALIDATION_CHANNEL, `${HEARTBEAT_PAYLOAD}${beat}`]).then(
       () => {
         if (this.client !== client) return;
+        // Its own notification arrives before its answer; a connection that did not hear it is not listening.
+        if (this.heardBeat !== beat) return;
         this.beatSentAt = null;
         this.freshness.heardUntil(now);
       },
