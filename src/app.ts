@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { DataSource } from 'typeorm';
 import type { IncomingMessage } from 'node:http';
 import type { Config } from './core/config/config';
+import { AuditChainer } from './core/audit/chainer';
 import { Freshness } from './core/cache/freshness';
 import { InvalidationListener, poolConnection } from './core/cache/invalidation-listener';
 import { invalidateOnLocalWrites } from './core/cache/local-writes';
@@ -30,6 +31,8 @@ export type Gateway = {
   database: Database;
   services: Services;
   logger: Logger;
+  /** Links committed audit records into their chains (core/audit/chainer.ts). */
+  auditChainer: AuditChainer;
   /**
    * Stops accepting connections, lets the requests in flight finish (each connection ends after its
    * current answer), cuts what is still open after `graceMs` (default SHUTDOWN_GRACE), then stops
@@ -95,6 +98,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       auditExport: (req, scope, url) => auditExport(req, url, scope.ipAddress, db, authenticate),
     });
     const port = await http.listen(config.port, config.host);
+    const auditChainer = new AuditChainer(db, logger);
     const url = `http://127.0.0.1:${port}`;
     logger.info({ port, embedded: database.embedded }, 'portcullis is listening');
 
@@ -105,10 +109,12 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       database,
       services,
       logger,
+      auditChainer,
       async close({ graceMs = config.shutdownGraceSeconds * 1000 } = {}) {
         const { drained } = await http.close(graceMs);
         await apollo.stop();
         services.rateLimits.stop();
+        await auditChainer.stop();
         await listener.stop();
         await database.close();
         return { drained };

@@ -1,4 +1,5 @@
 import { recordAudit } from '../../src/core/audit/audit';
+import { linkCommittedRecords } from '../../src/core/audit/chainer';
 import { insertCheckpoint } from '../../src/core/audit/checkpoint';
 import { verifyAuditChain } from '../../src/core/audit/verify-chain';
 import { createOrgAs, person, type Person } from '../support/fixtures';
@@ -18,9 +19,9 @@ let orgOwner: Person;
 let ownedOrgId: string;
 
 const VERIFY = `query ($orgId: ID) {
-  verifyAuditChain(orgId: $orgId) { valid checked firstInvalidId firstInvalidSeq reason }
+  verifyAuditChain(orgId: $orgId) { valid checked firstInvalidId firstInvalidSeq reason notYetChained }
 }`;
-const VERIFY_WITHOUT_ORG = `query { verifyAuditChain { valid checked firstInvalidId firstInvalidSeq reason } }`;
+const VERIFY_WITHOUT_ORG = `query { verifyAuditChain { valid checked firstInvalidId firstInvalidSeq reason notYetChained } }`;
 
 async function verify(token: string, orgId: string | null = null) {
   const response = await server.graphql(VERIFY, { orgId }, { token });
@@ -28,10 +29,14 @@ async function verify(token: string, orgId: string | null = null) {
   return response.data.verifyAuditChain;
 }
 
-/** The account-level records in chain order. */
-function accountChain(): Promise<Array<{ id: string; seq: string; changes: unknown; hash: string }>> {
+/** The account-level records in chain order, once every committed one is linked. */
+async function accountChain(): Promise<
+  Array<{ id: string; seq: string; chain_seq: string; changes: unknown; hash: string }>
+> {
+  await linkCommittedRecords(server.gateway.database.dataSource);
   return server.sql(
-    'SELECT id, seq::text AS seq, changes, hash FROM audit_logs WHERE org_id IS NULL ORDER BY audit_logs.seq',
+    `SELECT id, seq::text AS seq, chain_seq::text AS chain_seq, changes, hash
+       FROM audit_logs WHERE org_id IS NULL ORDER BY audit_logs.chain_seq`,
   );
 }
 
@@ -86,6 +91,7 @@ describe('verifyAuditChain without an org', () => {
       firstInvalidId: null,
       firstInvalidSeq: null,
       reason: null,
+      notYetChained: 0,
     };
     expect(await verify(superUser.token)).toEqual(expected);
     const absent = await server.graphql(VERIFY_WITHOUT_ORG, {}, { token: superUser.token });
@@ -145,6 +151,7 @@ describe('verifyAuditChain without an org', () => {
       firstInvalidId: target.id,
       firstInvalidSeq: target.seq,
       reason: expect.stringContaining('altered'),
+      notYetChained: 0,
     });
     // Org chains are separate: the owner's org still verifies.
     expect((await verify(orgOwner.token, ownedOrgId)).valid).toBe(true);
@@ -172,13 +179,13 @@ describe('verifyAuditChain without an org', () => {
     // Retention never prunes the account chain; should a checkpoint exist, the walk starts from it.
     const records = await accountChain();
     const cut = records[3];
-    await tamper('DELETE FROM audit_logs WHERE org_id IS NULL AND seq <= $1', [cut.seq]);
+    await tamper('DELETE FROM audit_logs WHERE org_id IS NULL AND chain_seq <= $1', [cut.chain_seq]);
     expect((await verify(superUser.token)).valid).toBe(false);
 
     await server.gateway.database.dataSource.transaction((tx) =>
       insertCheckpoint(tx, server.gateway.services.signingKeys, {
         orgId: null,
-        throughSeq: cut.seq,
+        throughSeq: cut.chain_seq,
         lastHash: cut.hash,
         removedCount: 4,
         createdAt: new Date().toISOString(),

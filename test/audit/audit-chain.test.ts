@@ -1,3 +1,4 @@
+import { linkCommittedRecords } from '../../src/core/audit/chainer';
 import { whileCommitsFail } from '../support/fail-at-commit';
 import { createOrgAs, person, type Person } from '../support/fixtures';
 import { errorCode } from '../support/graphql-client';
@@ -9,7 +10,7 @@ let owner: Person;
 let orgId: string;
 
 const VERIFY = `query ($orgId: ID!) {
-  verifyAuditChain(orgId: $orgId) { valid checked firstInvalidId firstInvalidSeq reason }
+  verifyAuditChain(orgId: $orgId) { valid checked firstInvalidId firstInvalidSeq reason notYetChained }
 }`;
 
 async function verify(token = owner.token) {
@@ -26,10 +27,14 @@ function createRole(name: string) {
   );
 }
 
-/** The org's records in chain order. */
-function chain(): Promise<Array<{ id: string; seq: string; prev_hash: string | null; hash: string }>> {
+/** The org's records in chain order, once every committed one is linked. */
+async function chain(): Promise<
+  Array<{ id: string; seq: string; chain_seq: string; prev_hash: string | null; hash: string }>
+> {
+  await linkCommittedRecords(server.gateway.database.dataSource);
   return server.sql(
-    'SELECT id, seq::text AS seq, prev_hash, hash FROM audit_logs WHERE org_id = $1 ORDER BY audit_logs.seq',
+    `SELECT id, seq::text AS seq, chain_seq::text AS chain_seq, prev_hash, hash
+       FROM audit_logs WHERE org_id = $1 ORDER BY audit_logs.chain_seq`,
     [orgId],
   );
 }
@@ -71,7 +76,7 @@ describe('the audit hash chain', () => {
     expect(responses.filter((response) => response.errors)).toEqual([]);
     const records = await chain();
     expect(records).toHaveLength(52);
-    // No fork: each record follows exactly the one before it in insertion order.
+    // No fork: each record follows exactly the one before it in chain order.
     records.forEach((record, index) => expect(record.prev_hash).toBe(index === 0 ? null : records[index - 1].hash));
     expect(await verify()).toEqual({
       valid: true,
@@ -79,6 +84,7 @@ describe('the audit hash chain', () => {
       firstInvalidId: null,
       firstInvalidSeq: null,
       reason: null,
+      notYetChained: 0,
     });
   });
 
@@ -86,7 +92,7 @@ describe('the audit hash chain', () => {
     await server.sql(
       `DO $$ BEGIN CREATE ROLE portcullis_app_test NOSUPERUSER; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
     );
-    await server.sql('GRANT SELECT, UPDATE, DELETE ON audit_logs TO portcullis_app_test');
+    await server.sql('GRANT SELECT, INSERT, UPDATE, DELETE ON audit_logs TO portcullis_app_test');
     const asApp = (statement: string) =>
       server.gateway.database.dataSource.transaction(async (tx) => {
         await tx.query('SET LOCAL ROLE portcullis_app_test');
@@ -94,6 +100,24 @@ describe('the audit hash chain', () => {
       });
     await expect(asApp(`UPDATE audit_logs SET action = 'forged'`)).rejects.toThrow(/append-only/);
     await expect(asApp('DELETE FROM audit_logs')).rejects.toThrow(/append-only/);
+    // The chainer's update, and only it: an unlinked record gets its place and hashes, nothing else.
+    await expect(asApp(`UPDATE audit_logs SET hash = 'forged' WHERE org_id = '${orgId}'`)).rejects.toThrow(
+      /append-only/,
+    );
+    // In one transaction, rolled back: a committed record could be linked by the chainer meanwhile.
+    const chaining = (assignments: string) =>
+      server.gateway.database.dataSource.transaction(async (tx) => {
+        await tx.query('SET LOCAL ROLE portcullis_app_test');
+        const [{ id }] = await tx.query(
+          `INSERT INTO audit_logs (org_id, actor_kind, action, created_at)
+           VALUES ($1, 'SYSTEM', 'test.unlinked', now()) RETURNING id`,
+          [orgId],
+        );
+        await tx.query(`UPDATE audit_logs SET ${assignments} WHERE id = $1`, [id]);
+        throw new Error('rolled back');
+      });
+    await expect(chaining(`chain_seq = -1, hash = 'h', action = 'forged'`)).rejects.toThrow(/append-only/);
+    await expect(chaining(`chain_seq = -1, hash = 'h', prev_hash = 'p'`)).rejects.toThrow('rolled back');
     expect(await verify()).toMatchObject({ valid: true, checked: 52 });
   });
 
@@ -129,7 +153,7 @@ describe('the audit hash chain', () => {
       firstInvalidSeq: records[21].seq,
       reason: expect.stringContaining('removed'),
     });
-    await tamper('DELETE FROM audit_logs WHERE org_id = $1 AND seq <= $2', [orgId, records[20].seq]);
+    await tamper('DELETE FROM audit_logs WHERE org_id = $1 AND chain_seq <= $2', [orgId, records[20].chain_seq]);
     expect(await verify()).toMatchObject({ valid: false, checked: 1, firstInvalidId: records[21].id });
   });
 

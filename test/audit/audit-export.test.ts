@@ -1,3 +1,4 @@
+import { linkCommittedRecords, lockChainer } from '../../src/core/audit/chainer';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parse } from 'csv-parse/sync';
@@ -15,16 +16,23 @@ let otherOrgId: string;
 
 type Row = Record<string, unknown>;
 
-/** The columns as the export renders them: seq as text, createdAt as ISO UTC with milliseconds. */
+/**
+ * The columns as the export renders them: seq and chainSeq as text, createdAt as ISO UTC with
+ * milliseconds; in chain order, once every committed record is linked (as the export does first).
+ */
 const STORED_ROWS = `
   SELECT id, seq::text AS "seq", org_id AS "orgId", actor_id AS "actorId", actor_kind AS "actorKind",
          api_key_id AS "apiKeyId", action, target_type AS "targetType", target_id AS "targetId",
          ip_address AS "ipAddress", user_agent AS "userAgent", request_id AS "requestId", changes,
          to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
-         prev_hash AS "prevHash", hash, event_id AS "eventId", subject_user_id AS "subjectUserId"
-    FROM audit_logs WHERE org_id = $1 ORDER BY audit_logs.seq`;
+         prev_hash AS "prevHash", hash, event_id AS "eventId", subject_user_id AS "subjectUserId",
+         chain_seq::text AS "chainSeq"
+    FROM audit_logs WHERE org_id = $1 ORDER BY audit_logs.chain_seq`;
 
-const storedRows = (org: string): Promise<Row[]> => server.sql(STORED_ROWS, [org]);
+async function storedRows(org: string): Promise<Row[]> {
+  await linkCommittedRecords(server.gateway.database.dataSource);
+  return server.sql(STORED_ROWS, [org]);
+}
 
 function exportAudit(token: string | null, query: Record<string, string>, signal?: AbortSignal): Promise<Response> {
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
@@ -122,7 +130,7 @@ describe('GET /audit/export', () => {
     const response = await exportAudit(owner.token, { orgId, format: 'csv' });
     const text = await response.text();
     expect(text.split('\r\n')[0]).toBe(
-      'id,seq,orgId,actorId,actorKind,apiKeyId,action,targetType,targetId,ipAddress,userAgent,requestId,changes,createdAt,prevHash,hash,eventId,subjectUserId',
+      'id,seq,orgId,actorId,actorKind,apiKeyId,action,targetType,targetId,ipAddress,userAgent,requestId,changes,createdAt,prevHash,hash,eventId,subjectUserId,chainSeq',
     );
     expect(text).toContain(`"'=HYPERLINK(""http://evil"")"`);
     expect(await exportCsv(owner.token, { orgId })).toEqual(await storedRows(orgId));
@@ -200,13 +208,20 @@ describe('GET /audit/export over a large range', () => {
 
   beforeAll(async () => {
     bulkOrgId = await createOrgAs(server, owner.token, 'Bulk Org');
-    await server.sql(
-      `INSERT INTO audit_logs (org_id, actor_kind, action, target_type, target_id, changes, created_at, prev_hash, hash)
+    // Stored as linked records (fake hashes: the export does not check them), positions taken under
+    // the chainer's lock so the gateway's chainer, linking the org's creation, cannot take the same.
+    await server.gateway.database.dataSource.transaction(async (tx) => {
+      await lockChainer(tx);
+      await tx.query(
+        `INSERT INTO audit_logs (org_id, actor_kind, action, target_type, target_id, changes, created_at, prev_hash, hash,
+                               chain_seq)
        SELECT $1, 'SYSTEM', 'bulk.test', 'thing', n::text, jsonb_build_object('n', n, 'note', repeat('x', 100)),
-              now() + n * interval '1 millisecond', md5(n::text) || md5(n::text), md5(n::text) || md5(n::text)
+              now() + n * interval '1 millisecond', md5(n::text) || md5(n::text), md5(n::text) || md5(n::text),
+              (SELECT coalesce(max(chain_seq), 0) FROM audit_logs) + n
          FROM generate_series(1, ${RECORDS}) AS n`,
-      [bulkOrgId],
-    );
+        [bulkOrgId],
+      );
+    });
     // Fresh statistics, as autovacuum would gather after a bulk load: planned on the empty org's
     // stale estimate, each batch would sort the whole org instead of reading the seq index.
     await server.sql('ANALYZE audit_logs');
@@ -267,7 +282,8 @@ describe('GET /audit/export over a large range', () => {
         `(heapUsed with garbage: ${((peakUsed - baseline) / 2 ** 20).toFixed(1)} MB)`,
     );
     expect(lines).toBe(bulkRecords);
-    expect(batchReadsAt).toHaveLength(Math.floor(bulkRecords / 1000) + 1);
+    // One read per thousand linked records, the last one short, then one for those not linked yet.
+    expect(batchReadsAt).toHaveLength(Math.floor(bulkRecords / 1000) + 2);
     expect(firstByteAt).toBeLessThan(batchReadsAt[batchReadsAt.length - 1]);
     // Buffering the output would hold all of it (> 80 MB, twice that as UTF-16 strings). Streaming
     // holds one batch of rows and its text (~2 MB) on each side of the socket, plus stream buffers.

@@ -258,14 +258,14 @@ describe('docs/audit-recompute.mjs on a real export', () => {
     );
   });
 
-  it('follows the recipe the README states: its field list is what an exported line holds, seq and hash aside', async () => {
+  it('follows the recipe the README states: its field list is what an exported line holds, seq, chainSeq and hash aside', async () => {
     const readme = await readFile(path.join(REPO_ROOT, 'README.md'), 'utf8');
     const recipe = /1\. Parse one line of the export[\s\S]*?\n2\./.exec(readme)?.[0] ?? '';
     const named = [...recipe.slice(recipe.indexOf('left out):')).matchAll(/`(\w+)`/g)].map(([, name]) => name);
     const [line] = await lines(await exportToFile(owner.token, { orgId }, 'recipe.ndjson'));
-    const { seq: _seq, hash: _hash, ...hashed } = JSON.parse(line);
+    const { seq: _seq, chainSeq: _chainSeq, hash: _hash, ...hashed } = JSON.parse(line);
     expect(named.sort()).toEqual(Object.keys(hashed).sort());
-    expect(recipe).toContain('`seq` and `hash`');
+    expect(recipe).toContain('`seq`, `chainSeq` and `hash`');
     expect(readme).toContain('| node docs/audit-recompute.mjs');
   });
 

@@ -141,7 +141,8 @@ describe('deleteOrg', () => {
       [org.orgId],
     );
     const [last] = await server.sql(
-      'SELECT seq::text AS seq, action FROM audit_logs WHERE org_id = $1 ORDER BY audit_logs.seq DESC LIMIT 1',
+      // The seal names the chain position (chain_seq) of the chain's last record.
+      'SELECT chain_seq::text AS seq, action FROM audit_logs WHERE org_id = $1 ORDER BY audit_logs.chain_seq DESC LIMIT 1',
       [org.orgId],
     );
     expect(last.action).toBe('org.deleted');

@@ -4,19 +4,22 @@ import { createHash } from 'node:crypto';
  * The audit_logs columns under the names HashedAuditContent uses, with created_at rendered exactly
  * as the application wrote and hashed it (UTC, milliseconds) whatever the session time zone. The
  * NDJSON export writes these very rows, so its lines hold the hashed fields under the same names.
+ * `seq` is the insertion order; `chainSeq` the record's place in its chain (null, like `hash`,
+ * until the chainer links it); neither is hashed.
  */
 export const AUDIT_RECORD_COLUMNS = `
   id, seq::text AS "seq", org_id AS "orgId", actor_id AS "actorId", actor_kind AS "actorKind",
   api_key_id AS "apiKeyId", action, target_type AS "targetType", target_id AS "targetId",
   ip_address AS "ipAddress", user_agent AS "userAgent", request_id AS "requestId", changes,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
-  prev_hash AS "prevHash", hash, event_id AS "eventId", subject_user_id AS "subjectUserId"`;
+  prev_hash AS "prevHash", hash, event_id AS "eventId", subject_user_id AS "subjectUserId",
+  chain_seq::text AS "chainSeq"`;
 
 /**
  * The fields a record's hash covers: everything it says, plus the hash of the record before it.
  * Absent values are null, never left out, except `eventId` and `subjectUserId`: records written
  * before those columns existed hold null there and were hashed without them, so a null one is left
- * out and those records still verify. `seq` and the record's own `hash` are not covered.
+ * out and those records still verify. `seq`, `chainSeq` and the record's own `hash` are not covered.
  */
 export type HashedAuditContent = {
   id: string;

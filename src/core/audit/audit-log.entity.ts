@@ -6,9 +6,13 @@ export class AuditLogEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
-  /** Insertion order; keyset pagination and the hash chain follow it. */
+  /** Insertion order; keyset pagination follows it. */
   @Column({ type: 'bigint', insert: false, update: false })
   seq!: string;
+
+  /** The record's place in its chain, given by the chainer after commit (chainer.ts); null until then. */
+  @Column({ name: 'chain_seq', type: 'bigint', nullable: true, insert: false, update: false })
+  chainSeq!: string | null;
 
   @Column({ name: 'org_id', type: 'uuid', nullable: true })
   orgId!: string | null;

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { appendManyToOrgChain, appendToAccountAndOrgChains, appendToOrgChain } from './chain-append';
-import { orgCopies, type AuditRow } from './org-copies';
+import { canonicalJson } from './audit-hash';
+import { appendAccountEvent, appendRecords, type AuditRow } from './chain-append';
+import { markAuditAppended } from './chainer';
 import { sealPersonalData, sealPersonalDataOfMany } from './personal-data';
 
 /** Who did it and from where; built from the request context (see core/context). */
@@ -50,26 +51,23 @@ function storedChanges(changes: Record<string, unknown> | undefined): Record<str
  *
  * An event with an org is one record in that org's chain. An account event (no org, a subject) is
  * one record in the account chain (org_id NULL, full detail) plus one in the chain of every org the
- * subject belongs to at that moment (see orgCopies), all sharing one `eventId`; anything else is one
- * record in the account chain.
- *
- * Each chain is a hash chain. Its advisory lock serialises writers until they commit, so two
- * concurrent transactions cannot both append to the same predecessor; it is released with the
- * transaction, commit or rollback. Every writer takes its locks in one order, the account chain
- * first and then orgs by id, so concurrent fan-outs cannot deadlock on each other.
+ * subject belongs to at that moment (see org-copies.ts), all sharing one `eventId`; anything else is
+ * one record in the account chain. Either way one INSERT (after the sealing statement when the
+ * event carries personal data), with no lock: the records are linked into their chains after they
+ * commit (chainer.ts), so writers of one chain never wait for each other.
  */
 export async function recordAudit(tx: EntityManager, actor: AuditActor, entry: AuditEntry): Promise<void> {
   // Personal data is sealed before anything is hashed: the hash covers the sealed form.
   const changes = await sealPersonalData(tx, storedChanges(entry.changes), entry);
   const event = auditRow(actor, entry, changes);
-  if (event.orgId !== null) return appendToOrgChain(tx, { ...event, orgId: event.orgId });
-  // Whether or not the subject exists or belongs to orgs, the same statements run (no enumeration by work).
-  await appendToAccountAndOrgChains(tx, [event, ...(await orgCopies(tx, event, event.subjectUserId ?? null))]);
+  // Whether or not the subject exists or belongs to orgs, the same statement runs (no enumeration by work).
+  await (event.orgId !== null ? appendRecords(tx, [event]) : appendAccountEvent(tx, event));
+  markAuditAppended(tx);
 }
 
 /**
  * Records many events of one org in the caller's transaction, in order, in a handful of statements
- * (their keys, the chain's lock and tail, then one INSERT per thousand): for an operation that
+ * (their keys, then one INSERT per thousand): for an operation that
  * changes many things at once, such as an import, whose every line is an event of its own.
  */
 export async function recordOrgEvents(
@@ -84,11 +82,16 @@ export async function recordOrgEvents(
     inOrg.map((entry) => ({ changes: storedChanges(entry.changes), owner: entry })),
   );
   const rows = inOrg.map((entry, index) => auditRow(actor, entry, sealed[index]));
-  await appendManyToOrgChain(tx, orgId, rows);
+  await appendRecords(tx, rows);
+  markAuditAppended(tx);
 }
 
+/**
+ * The record as written. Its hash is computed after commit, by the chainer; whatever could not be
+ * hashed (a lone surrogate, which RFC 8785 refuses) is refused here, before anything is stored.
+ */
 function auditRow(actor: AuditActor, entry: AuditEntry, changes: Record<string, unknown> | null): AuditRow {
-  return {
+  const row = {
     ...actor,
     id: randomUUID(),
     eventId: randomUUID(),
@@ -100,6 +103,6 @@ function auditRow(actor: AuditActor, entry: AuditEntry, changes: Record<string, 
     changes,
     createdAt: new Date().toISOString(),
   };
+  canonicalJson(row);
+  return row;
 }
-
-export { lockAuditChain } from './chain-append';

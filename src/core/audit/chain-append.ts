@@ -1,107 +1,64 @@
 import type { EntityManager } from 'typeorm';
-import { auditRecordHash, type HashedAuditContent } from './audit-hash';
-import type { AuditRow } from './org-copies';
+import type { HashedAuditContent } from './audit-hash';
+import { ORG_COPIES_SQL } from './org-copies';
+
+/** A record as its writer appends it: everything its hash will cover but the hash of its predecessor. */
+export type AuditRow = Omit<HashedAuditContent, 'prevHash'>;
 
 /**
- * Serialises everyone who appends to or prunes one chain (org_id NULL: the account-level one) until
- * the transaction ends. Transaction-level advisory locks stack, so taking it twice is harmless.
+ * The columns a writer fills. `hash`, `prev_hash` and `chain_seq` stay null until the chainer
+ * links the committed record (chainer.ts): a writer takes no lock and reads no other record, so
+ * writers of one chain never wait for each other.
  */
-export async function lockAuditChain(tx: EntityManager, orgId: string | null): Promise<void> {
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtext('audit:' || coalesce($1::text, '-')))`, [orgId]);
-}
+const COLUMNS = `id, org_id, actor_id, actor_kind, api_key_id, action, target_type, target_id, ip_address,
+  user_agent, request_id, changes, created_at, event_id, subject_user_id`;
+const COLUMN_COUNT = 15;
+const CHANGES_COLUMN = 11;
 
-/** Appends a record to its org's chain: the chain's lock, then its last hash (which then holds), the insert. */
-export async function appendToOrgChain(tx: EntityManager, row: AuditRow & { orgId: string }): Promise<void> {
-  await appendManyToOrgChain(tx, row.orgId, [row]);
-}
-
-/** Rows per INSERT: 17 parameters each, well under PostgreSQL's 65,535. */
+/** Rows per INSERT: 15 parameters each, well under PostgreSQL's 65,535. */
 const INSERT_CHUNK = 1000;
 
-/** Appends records to one org's chain in their order, each following the one before it. */
-export async function appendManyToOrgChain(tx: EntityManager, orgId: string, rows: AuditRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await lockAuditChain(tx, orgId);
-  const [last]: Array<{ hash: string | null }> = await tx.query(
-    'SELECT hash FROM audit_logs WHERE org_id = $1 ORDER BY seq DESC LIMIT 1',
-    [orgId],
-  );
-  let prevHash = last?.hash ?? null;
-  const chained = rows.map((row) => {
-    const content = { ...row, orgId, prevHash };
-    prevHash = auditRecordHash(content);
-    return content;
-  });
-  for (let start = 0; start < chained.length; start += INSERT_CHUNK) {
-    await insertRecords(tx, chained.slice(start, start + INSERT_CHUNK));
+function rowValues(row: AuditRow): unknown[] {
+  return [
+    row.id,
+    row.orgId,
+    row.actorId,
+    row.actorKind,
+    row.apiKeyId,
+    row.action,
+    row.targetType,
+    row.targetId,
+    row.ipAddress,
+    row.userAgent,
+    row.requestId,
+    row.changes === null ? null : JSON.stringify(row.changes),
+    row.createdAt,
+    row.eventId ?? null,
+    row.subjectUserId ?? null,
+  ];
+}
+
+/** Appends records in their order, one INSERT per thousand. */
+export async function appendRecords(tx: EntityManager, rows: readonly AuditRow[]): Promise<void> {
+  for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+    const values: unknown[] = [];
+    const tuples = rows.slice(start, start + INSERT_CHUNK).map((row) => {
+      const first = values.push(...rowValues(row)) - COLUMN_COUNT + 1;
+      const params = Array.from(
+        { length: COLUMN_COUNT },
+        (_, index) => `$${first + index}${index === CHANGES_COLUMN ? '::jsonb' : ''}`,
+      );
+      return `(${params.join(', ')})`;
+    });
+    await tx.query(`INSERT INTO audit_logs (${COLUMNS}) VALUES ${tuples.join(', ')}`, values);
   }
 }
 
 /**
- * Appends the account-chain record (first) and its copies in org chains (sorted by org id) in
- * three statements however many orgs there are, so an event about an account that exists, with or
- * without orgs, costs the same statements as one about an address that has no account.
- *
- * The locks are taken in the order given, in one statement (a volatile function in the target list
- * runs after ORDER BY), so every writer locks the account chain first, then orgs by id, and
- * concurrent fan-outs cannot deadlock. The last hashes are read in a later statement, whose
- * snapshot sees every record committed before the locks were granted.
+ * Appends an account event: its account-chain record and, in the same statement, one copy per org
+ * its subject belongs to (org-copies.ts). One statement whether or not the subject exists or
+ * belongs to orgs, so the work done does not tell whether an address has an account.
  */
-export async function appendToAccountAndOrgChains(
-  tx: EntityManager,
-  [account, ...copies]: [AuditRow, ...AuditRow[]],
-): Promise<void> {
-  const orgIds = copies.map((copy) => copy.orgId as string);
-  await tx.query(
-    // The same keys as lockAuditChain's.
-    `SELECT pg_advisory_xact_lock(hashtext('audit:' || coalesce(chain, '-')))
-       FROM unnest($1::text[]) WITH ORDINALITY AS chains(chain, position)
-      ORDER BY position`,
-    [[null, ...orgIds]],
-  );
-  const lastHashes: Array<{ orgId: string | null; hash: string | null }> = await tx.query(
-    `SELECT NULL::uuid AS "orgId", (SELECT hash FROM audit_logs WHERE org_id IS NULL ORDER BY seq DESC LIMIT 1) AS hash
-     UNION ALL
-     SELECT org_id, (SELECT hash FROM audit_logs a WHERE a.org_id = chains.org_id ORDER BY seq DESC LIMIT 1)
-       FROM unnest($1::uuid[]) AS chains(org_id)`,
-    [orgIds],
-  );
-  const prevHash = new Map(lastHashes.map(({ orgId, hash }) => [orgId, hash]));
-  await insertRecords(
-    tx,
-    [account, ...copies].map((row) => ({ ...row, prevHash: prevHash.get(row.orgId) ?? null })),
-  );
-}
-
-const COLUMNS = `id, org_id, actor_id, actor_kind, api_key_id, action, target_type, target_id, ip_address,
-  user_agent, request_id, changes, created_at, prev_hash, hash, event_id, subject_user_id`;
-
-/** One INSERT for all the records, each hashed over exactly what is stored. */
-async function insertRecords(tx: EntityManager, records: HashedAuditContent[]): Promise<void> {
-  const values: unknown[] = [];
-  const tuples = records.map((content) => {
-    const first = values.length + 1;
-    values.push(
-      content.id,
-      content.orgId,
-      content.actorId,
-      content.actorKind,
-      content.apiKeyId,
-      content.action,
-      content.targetType,
-      content.targetId,
-      content.ipAddress,
-      content.userAgent,
-      content.requestId,
-      content.changes === null ? null : JSON.stringify(content.changes),
-      content.createdAt,
-      content.prevHash,
-      auditRecordHash(content),
-      content.eventId ?? null,
-      content.subjectUserId ?? null,
-    );
-    const params = Array.from({ length: 17 }, (_, index) => `$${first + index}${index === 11 ? '::jsonb' : ''}`);
-    return `(${params.join(', ')})`;
-  });
-  await tx.query(`INSERT INTO audit_logs (${COLUMNS}) VALUES ${tuples.join(', ')}`, values);
+export async function appendAccountEvent(tx: EntityManager, row: AuditRow): Promise<void> {
+  await tx.query(ORG_COPIES_SQL, rowValues(row));
 }

@@ -2,6 +2,7 @@ import { CompactSign, compactVerify } from 'jose';
 import type { DataSource, EntityManager } from 'typeorm';
 import { SIGNING_ALGORITHM, type SigningKeyStore } from '../../modules/auth/signing-keys.service';
 import { canonicalJson } from './audit-hash';
+import { linkOrgInTransaction } from './chainer';
 
 /** Its own `typ`, so nothing else the gateway's key signs (tokens, API keys) passes for a checkpoint. */
 const CHECKPOINT_TYPE = 'portcullis-audit-checkpoint+jws';
@@ -11,7 +12,11 @@ export type CheckpointKeys = Pick<SigningKeyStore, 'signingKey' | 'verificationK
 /** What the signature covers: where pruning cut an org's chain and the hash the remainder must follow. */
 export type CheckpointContent = {
   orgId: string | null;
-  /** The seq of the last removed record (a bigint, as text). */
+  /**
+   * The chain position (`chain_seq`, a bigint as text) of the last removed record, or for a seal of
+   * the chain's last record. Checkpoints stored before positions existed name a seq, which is the
+   * same number: older records got their seq as their position.
+   */
   throughSeq: string;
   lastHash: string;
   removedCount: number;
@@ -73,10 +78,16 @@ export function chainSeal(db: DataSource, orgId: string | null): Promise<AuditCh
   return newestCheckpoint(db, orgId, 'seal');
 }
 
-/** Signs and stores the seal of an org's chain, under the chain's lock, after its last record. */
+/**
+ * Signs and stores the seal of an org's chain after its last record. The org's records this
+ * transaction sees, its own deletion record included, are linked first within it (holding the
+ * chainer's lock until it ends), so the seal names the deletion record's place and hash.
+ */
 export async function sealChain(tx: EntityManager, keys: CheckpointKeys, orgId: string): Promise<AuditCheckpoint> {
+  await linkOrgInTransaction(tx, orgId);
   const [last]: Array<{ seq: string; hash: string }> = await tx.query(
-    'SELECT seq::text AS "seq", hash FROM audit_logs WHERE org_id = $1 ORDER BY audit_logs.seq DESC LIMIT 1',
+    `SELECT chain_seq::text AS "seq", hash FROM audit_logs
+      WHERE org_id = $1 AND chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1`,
     [orgId],
   );
   if (!last) throw new Error('an org being deleted has at least its deletion record');

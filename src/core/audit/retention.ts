@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
-import { lockAuditChain, recordAudit, type AuditActor } from './audit';
+import { recordAudit, type AuditActor } from './audit';
+import { lockChainer } from './chainer';
 import { insertCheckpoint, type AuditCheckpoint, type CheckpointKeys } from './checkpoint';
 
 /** `checkpoint` is null when nothing was removed: no retention set, or no record old enough. */
@@ -9,9 +10,10 @@ export type AuditPruneResult = { removed: number; checkpoint: AuditCheckpoint | 
  * Removes the part of an org's chain older than its retention, with the caller's transaction, and
  * leaves a signed checkpoint holding the hash of the last removed record, so the remainder verifies.
  *
- * Under the chain's lock, nobody appends meanwhile. The cut is the longest prefix of old records in
- * seq order, never the newest record: the remainder stays contiguous even where two gateways'
- * clocks disagree, and the chain always keeps a record to follow the checkpoint.
+ * Under the chainer's lock, nobody links meanwhile. Only linked records are cut: the longest prefix
+ * of old ones in chain order, never the newest linked one, so the remainder stays contiguous even
+ * where two gateways' clocks disagree, and the chain always keeps a record to follow the
+ * checkpoint. Records not linked yet stay, to be linked after it.
  */
 export async function pruneAuditChain(
   tx: EntityManager,
@@ -19,7 +21,7 @@ export async function pruneAuditChain(
   actor: AuditActor,
   orgId: string,
 ): Promise<AuditPruneResult> {
-  await lockAuditChain(tx, orgId);
+  await lockChainer(tx);
   const [org]: Array<{ days: number | null }> = await tx.query(
     'SELECT audit_retention_days AS "days" FROM orgs WHERE id = $1',
     [orgId],
@@ -27,14 +29,15 @@ export async function pruneAuditChain(
   if (!org?.days) return { removed: 0, checkpoint: null };
   const [last]: Array<{ seq: string; hash: string }> = await tx.query(
     `WITH boundary AS (
-       SELECT coalesce(min(seq) FILTER (WHERE created_at >= now() - make_interval(days => $2)), max(seq)) AS keep_from
+       SELECT coalesce(min(chain_seq) FILTER (WHERE created_at >= now() - make_interval(days => $2)),
+                       max(chain_seq)) AS keep_from
          FROM audit_logs
-        WHERE org_id = $1
+        WHERE org_id = $1 AND chain_seq IS NOT NULL
      )
-     SELECT seq::text AS "seq", hash
+     SELECT chain_seq::text AS "seq", hash
        FROM audit_logs, boundary
-      WHERE org_id = $1 AND seq < boundary.keep_from
-      ORDER BY audit_logs.seq DESC
+      WHERE org_id = $1 AND chain_seq IS NOT NULL AND chain_seq < boundary.keep_from
+      ORDER BY audit_logs.chain_seq DESC
       LIMIT 1`,
     [orgId, org.days],
   );
@@ -43,7 +46,7 @@ export async function pruneAuditChain(
   // The append-only trigger lets deletes through only while this is on: just for this statement.
   await tx.query(`SET LOCAL portcullis.audit_retention = 'on'`);
   const [{ removed }]: Array<{ removed: number }> = await tx.query(
-    `WITH removed AS (DELETE FROM audit_logs WHERE org_id = $1 AND seq <= $2 RETURNING 1)
+    `WITH removed AS (DELETE FROM audit_logs WHERE org_id = $1 AND chain_seq <= $2 RETURNING 1)
      SELECT count(*)::int AS removed FROM removed`,
     [orgId, last.seq],
   );

@@ -8,6 +8,7 @@ import { AuditEventSubjects1795939200000 } from '../../../migrations/17959392000
 import { Deletion1796025600000 } from '../../../migrations/1796025600000-deletion';
 import { EmailVerification1796112000000 } from '../../../migrations/1796112000000-email-verification';
 import { RolePermissionsDistinct1796284800000 } from '../../../migrations/1796284800000-role-permissions-distinct';
+import { AuditChainedAfterCommit1796371200000 } from '../../../migrations/1796371200000-audit-chained-after-commit';
 import { AccessChangeNotify1796544000000 } from '../../../migrations/1796544000000-access-change-notify';
 
 /** Listed as classes, not globs, so the same list serves ts-node, jest and the compiled build. */
@@ -22,5 +23,6 @@ export const migrations = [
   Deletion1796025600000,
   EmailVerification1796112000000,
   RolePermissionsDistinct1796284800000,
+  AuditChainedAfterCommit1796371200000,
   AccessChangeNotify1796544000000,
 ];

@@ -1,4 +1,5 @@
 import { AUDIT_RECORD_COLUMNS } from '../../core/audit/audit-hash';
+import { linkCommittedRecords } from '../../core/audit/chainer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stringify } from 'csv-stringify/sync';
 import type { DataSource } from 'typeorm';
@@ -40,6 +41,7 @@ export const EXPORT_COLUMNS = [
   'hash',
   'eventId',
   'subjectUserId',
+  'chainSeq',
 ] as const;
 
 export type ExportedRecord = Record<Exclude<(typeof EXPORT_COLUMNS)[number], 'changes'>, string | null> & {
@@ -135,8 +137,10 @@ async function authorisedExport(
   }
 
   const query: AuditExportQuery = { orgId, since, until, format: format as ExportFormat };
-  // Read before the status is sent: a database that is down answers 503, not a 200 cut short.
-  const firstBatch = await readBatch(db, query, '0');
+  // Everything committed so far is linked first, so the export holds it in chain order. Read
+  // before the status is sent: a database that is down answers 503, not a 200 cut short.
+  await linkCommittedRecords(db);
+  const firstBatch = await readBatch(db, query, LINKED_FROM_START);
   const filename = `audit-${orgId ?? 'all'}-${new Date().toISOString().slice(0, 10)}.${query.format}`;
   return {
     status: 200,
@@ -149,36 +153,55 @@ async function authorisedExport(
   };
 }
 
+/** Where a batch starts: linked records after a chain position, then unlinked ones after a seq. */
+type Position = { linked: boolean; after: string };
+
+const LINKED_FROM_START: Position = { linked: true, after: '0' };
+
 /**
  * `createdAt` rendered as the application wrote it (UTC, milliseconds), the form the hash covers.
- * ORDER BY names the table column: the text alias "seq" would otherwise sort "10" before "9".
+ * Linked records come in chain order (`chain_seq`), then the few not linked yet in insertion order
+ * (`seq`). ORDER BY names the table column: the text aliases would otherwise sort "10" before "9".
  */
-function selectBatch(query: AuditExportQuery): { sql: string; filters: unknown[] } {
+function selectBatch(query: AuditExportQuery, position: Position): { sql: string; filters: unknown[] } {
   const filters: unknown[] = [];
   const conditions: string[] = [];
   if (query.orgId !== null) conditions.push(`org_id = $${filters.push(query.orgId)}`);
   if (query.since) conditions.push(`created_at >= $${filters.push(query.since)}`);
   if (query.until) conditions.push(`created_at < $${filters.push(query.until)}`);
   // The keyset position comes last, after the filters, and changes with every batch.
-  conditions.push(`seq > $${filters.length + 1}`);
+  const order = position.linked ? 'chain_seq' : 'seq';
+  conditions.push(position.linked ? 'chain_seq IS NOT NULL' : 'chain_seq IS NULL', `${order} > $${filters.length + 1}`);
   const sql = `
     SELECT ${AUDIT_RECORD_COLUMNS}
       FROM audit_logs
      WHERE ${conditions.join(' AND ')}
-     ORDER BY audit_logs.seq
+     ORDER BY audit_logs.${order}
      LIMIT ${EXPORT_BATCH_SIZE}`;
   return { sql, filters };
 }
 
-function readBatch(db: DataSource, query: AuditExportQuery, afterSeq: string): Promise<ExportedRecord[]> {
-  const { sql, filters } = selectBatch(query);
-  return db.query(sql, [...filters, afterSeq]);
+async function readBatch(db: DataSource, query: AuditExportQuery, position: Position): Promise<ExportedRecord[]> {
+  const { sql, filters } = selectBatch(query, position);
+  const batch: ExportedRecord[] = await db.query(sql, [...filters, position.after]);
+  // The linked records are all read: the unlinked ones follow in the same batch.
+  if (position.linked && batch.length < EXPORT_BATCH_SIZE) {
+    return [...batch, ...(await readBatch(db, query, { linked: false, after: '0' }))];
+  }
+  return batch;
+}
+
+/** Where the batch after this one starts. */
+function nextPosition(batch: ExportedRecord[]): Position {
+  const last = batch[batch.length - 1];
+  return last.chainSeq !== null ? { linked: true, after: last.chainSeq } : { linked: false, after: last.seq as string };
 }
 
 /**
- * Writes the records in chain order (oldest first, by `seq`), so a consumer can recompute each
- * hash from its predecessor. Keyset batches and waiting for `drain` keep memory constant however
- * large the range; no connection is held between batches; a client that hangs up stops the reads.
+ * Writes the records in chain order (oldest first), then those not linked yet (hash null), so a
+ * consumer can recompute each hash from its predecessor. Keyset batches and waiting for `drain`
+ * keep memory constant however large the range; no connection is held between batches; a client
+ * that hangs up stops the reads.
  */
 async function streamAuditRecords(
   db: DataSource,
@@ -192,7 +215,7 @@ async function streamAuditRecords(
     const chunk = query.format === 'csv' ? csvChunk(batch, isFirstBatch) : ndjsonChunk(batch);
     if (!(await writeWithBackpressure(res, chunk))) return;
     if (batch.length < EXPORT_BATCH_SIZE) break;
-    batch = await readBatch(db, query, batch[batch.length - 1].seq as string);
+    batch = await readBatch(db, query, nextPosition(batch));
     isFirstBatch = false;
   }
   res.end();

@@ -46,7 +46,8 @@ export class AuditLogType {
 
   @Field(() => String, {
     nullable: true,
-    description: "SHA-256 over the record's content and the previous record's hash (the org's chain).",
+    description:
+      "SHA-256 over the record's content and the previous record's hash (the org's chain). Null until the record is linked into its chain, within about a second of its commit.",
   })
   hash!: string | null;
 
@@ -105,6 +106,12 @@ export class AuditChainVerificationType {
 
   @Field(() => Int, { description: 'Records examined, the first invalid one included.' })
   checked!: number;
+
+  @Field(() => Int, {
+    description:
+      "The chain's records that committed while it was checked and wait to be linked into it (within about a second).",
+  })
+  notYetChained!: number;
 
   @Field(() => ID, { nullable: true })
   firstInvalidId!: string | null;
