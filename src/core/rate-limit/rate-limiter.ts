@@ -20,6 +20,14 @@ type SlowdownName = {
 }[LimitName];
 
 /**
+ * A condition under which an attempt is not counted: a boolean SQL expression over its own
+ * parameters ($1, $2, …), evaluated in the statement that counts.
+ */
+export type Exemption = { condition: string; params: readonly unknown[] };
+
+const NEVER_EXEMPT: Exemption = { condition: 'false', params: [] };
+
+/**
  * One counter: a limit and who it counts, in one or more parts (an address, an email, a token,
  * an id). A null part is an unknown address; the unknown share one counter.
  */
@@ -91,8 +99,16 @@ export class RateLimiter {
    * RATE_LIMITED (and the later ones are not counted). One statement, however many limits.
    */
   async consume(...charges: Charge[]): Promise<void> {
+    await this.consumeUnless(NEVER_EXEMPT, ...charges);
+  }
+
+  /**
+   * The same, but an attempt for which `exemption` holds when its statement runs is not counted
+   * at all (and costs no write): for a limit that counts only attempts bound to fail.
+   */
+  async consumeUnless(exemption: Exemption, ...charges: Charge[]): Promise<void> {
     if (charges.length === 0) return;
-    const counted = await this.countAll(charges);
+    const counted = await this.countAll(charges, exemption);
     const refused = counted.findIndex(({ points }, index) => points > this.limits[charges[index][0]].points);
     if (refused === -1) return;
     const [name, ...subject] = charges[refused];
@@ -109,32 +125,37 @@ export class RateLimiter {
   /**
    * rate-limiter-flexible's fixed-window upsert (same table, keys and columns, so both kinds of
    * writer share counters), chained: each limit's row is counted only when the one before it was
-   * not over its limit. Returns each counted limit's points and window end, in order, up to the
-   * first one over its limit.
+   * not over its limit, and the first only when the exemption does not hold. Returns each counted
+   * limit's points and window end, in order, up to the first one over its limit.
    */
-  private async countAll(charges: readonly Charge[]): Promise<Array<{ points: number; expire: number }>> {
+  private async countAll(
+    charges: readonly Charge[],
+    exemption: Exemption = NEVER_EXEMPT,
+  ): Promise<Array<{ points: number; expire: number }>> {
     const now = Date.now();
-    const values: unknown[] = [now];
+    // The exemption's own parameters come first, so its $1… stay as written.
+    const values: unknown[] = [...exemption.params];
+    const at = values.push(now);
     const steps = charges.map(([name, ...subject], index) => {
       const limit = this.limits[name];
       const key = values.push(`${name}:${keyOf(subject)}`);
       const expire = values.push(now + limit.durationSeconds * 1000);
       const source =
         index === 0
-          ? `VALUES ($${key}, 1, $${expire}::bigint)`
+          ? `SELECT $${key}, 1, $${expire}::bigint FROM exempt WHERE NOT exempt.holds`
           : `SELECT $${key}, 1, $${expire}::bigint FROM c${index - 1} WHERE c${index - 1}.points <= $${values.push(
               this.limits[charges[index - 1][0]].points,
             )}`;
       return `c${index} AS (
         INSERT INTO ${RATE_LIMIT_TABLE} AS counter (key, points, expire) ${source}
         ON CONFLICT (key) DO UPDATE SET
-          points = CASE WHEN counter.expire <= $1 THEN 1 ELSE counter.points + 1 END,
-          expire = CASE WHEN counter.expire <= $1 THEN EXCLUDED.expire ELSE counter.expire END
+          points = CASE WHEN counter.expire <= $${at} THEN 1 ELSE counter.points + 1 END,
+          expire = CASE WHEN counter.expire <= $${at} THEN EXCLUDED.expire ELSE counter.expire END
         RETURNING points, expire)`;
     });
     const rows = (
       await this.store.query<{ position: number; points: number; expire: string }>(
-        `WITH ${steps.join(',\n')}
+        `WITH exempt AS (SELECT (${exemption.condition}) AS holds), ${steps.join(',\n')}
          ${charges.map((_, index) => `SELECT ${index} AS position, points, expire FROM c${index}`).join(' UNION ALL ')}
          ORDER BY position`,
         values,

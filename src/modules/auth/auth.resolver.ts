@@ -4,7 +4,6 @@ import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { AppError } from '../../core/errors/app-error';
 import { PageArgs } from '../../core/graphql/connection';
 import { connectionFrom } from '../../core/graphql/connection-type';
-import type { Charge } from '../../core/rate-limit/rate-limiter';
 import { OrgType } from '../orgs/org.type';
 import { actAs } from './sign-in';
 import { activeSessions } from './auth.lists';
@@ -20,12 +19,7 @@ export class AuthResolver {
 
   @Mutation(() => AuthPayloadType, { description: 'Spends a refresh token and returns new credentials.' })
   async refreshSession(@Args() { refreshToken }: RefreshTokenArgs, @Ctx() ctx: GraphQLContext) {
-    const perAddress: Charge = ['refreshPerIp', ctx.ipAddress];
-    await ctx.services.rateLimits.consume(perAddress, ['refreshPerToken', refreshToken]);
-    const signedIn = await ctx.services.auth.refresh(refreshToken, auditActorOf(ctx));
-    // Per address only failures count, so the many sessions behind one busy network refresh freely.
-    await ctx.services.rateLimits.refund(perAddress);
-    return actAs(ctx, signedIn);
+    return actAs(ctx, await ctx.services.auth.refresh(refreshToken, auditActorOf(ctx)));
   }
 
   @Mutation(() => Boolean, { description: 'Ends the session of a refresh token; false if it had ended.' })

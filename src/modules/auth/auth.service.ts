@@ -6,6 +6,7 @@ import { Freshness } from '../../core/cache/freshness';
 import { jwtExpiry, tokenKey } from '../../core/cache/token-key';
 import { generateOpaqueToken, hashToken } from '../../core/crypto/opaque-token';
 import type { PasswordHasher } from '../../core/crypto/password-hasher';
+import { entityRowShape } from '../../core/db/entity-rows';
 import { queryRows } from '../../core/db/sql';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
@@ -44,8 +45,27 @@ type VerifiedClaims = AccessTokenClaims & { expiresAt: number };
 /** How many checked access tokens a process remembers; the least recently used go first. */
 const CHECKED_TOKENS = 20_000;
 
+/** A session `s` of account `u` that may still be refreshed. */
+const USABLE_SESSION = `s.revoked_at IS NULL AND s.expires_at > now()
+  AND u.status = 'ACTIVE' AND u.locked_at IS NULL AND u.kind <> 'SERVICE_ACCOUNT'`;
+
+/** Rows when the refresh token whose hash is $1 would be accepted now. */
+const USABLE_REFRESH_TOKEN = `SELECT 1 FROM refresh_tokens t
+  JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
+  WHERE t.token_hash = $1 AND t.used_at IS NULL AND ${USABLE_SESSION}`;
+
+/** What a session's sign-in answer needs of it. */
+type SessionRef = Pick<SessionEntity, 'id' | 'orgId'>;
+
 type RefreshOutcome =
-  { ok: true; session: SessionEntity; refreshToken: string; user: UserEntity } | { ok: false; reuseDetected: boolean };
+  { ok: true; session: SessionRef; refreshToken: string; user: UserEntity } | { ok: false; reuseDetected: boolean };
+
+/** The refresh statement's row, the user's columns prefixed `user_`; all null if the session was not renewed. */
+type RotatedRow = Record<string, unknown> & {
+  session_id: string | null;
+  org_id: string | null;
+  require_verified_email: boolean | null;
+};
 
 /** Sign-in, refresh-token rotation, sign-out and the per-request check of access tokens. */
 export class AuthService {
@@ -261,7 +281,7 @@ export class AuthService {
   }
 
   /** Issues the access token of a session started by `startSession`, after its transaction commits. */
-  async signedIn(user: UserEntity, session: SessionEntity, refreshToken: string): Promise<SignedIn> {
+  async signedIn(user: UserEntity, session: SessionRef, refreshToken: string): Promise<SignedIn> {
     const access = await this.accessTokens.issue({ userId: user.id, sessionId: session.id, orgId: session.orgId });
     return { accessToken: access.token, refreshToken, expiresAt: access.expiresAt, user };
   }
@@ -270,34 +290,51 @@ export class AuthService {
    * Spends the refresh token and issues its successor. The conditional UPDATE lets exactly one
    * caller spend a token; any later presentation of a spent token — a replay, or the loser of a
    * concurrent race — is treated as theft and revokes the whole session (OAuth 2.0 Security BCP).
+   *
+   * Spending, renewing the session (whose row lock orders this against a concurrent revocation)
+   * and storing the successor are one statement, the audit record a second: a refresh is the most
+   * frequent write there is.
    */
   async refresh(refreshToken: string, actor: AuditActor): Promise<SignedIn> {
     const tokenHash = hashToken(refreshToken);
+    // Only refreshes bound to fail count, per address and per token: a token that would be
+    // accepted is not counted (so many sessions behind one network refresh freely, and a refresh
+    // writes no counter). Two uses of one token racing both go uncounted; reuse detection ends
+    // that session anyway.
+    await this.limits.consumeUnless(
+      { condition: `EXISTS (${USABLE_REFRESH_TOKEN})`, params: [tokenHash] },
+      ['refreshPerIp', actor.ipAddress],
+      ['refreshPerToken', refreshToken],
+    );
+    const successor = generateOpaqueToken();
     const outcome = await this.db.transaction(async (tx): Promise<RefreshOutcome> => {
-      const spent = await queryRows<{ session_id: string }>(
+      const userShape = entityRowShape(this.db, UserEntity);
+      const [rotated] = await queryRows<RotatedRow>(
         tx,
-        `UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL RETURNING session_id`,
-        [tokenHash],
+        `WITH spent AS (
+           UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL RETURNING session_id
+         ), renewed AS (
+           UPDATE sessions s SET last_refreshed_at = now(), expires_at = now() + make_interval(secs => $3)
+             FROM spent, users u
+            WHERE s.id = spent.session_id AND u.id = s.user_id AND ${USABLE_SESSION}
+           RETURNING s.id, s.org_id, s.user_id
+         ), successor AS (
+           INSERT INTO refresh_tokens (token_hash, session_id) SELECT $2, id FROM renewed
+         )
+         SELECT renewed.id AS session_id, renewed.org_id, o.require_verified_email, ${userShape.select('u', 'user_')}
+           FROM spent
+           LEFT JOIN renewed ON true
+           LEFT JOIN users u ON u.id = renewed.user_id
+           LEFT JOIN orgs o ON o.id = renewed.org_id`,
+        [tokenHash, hashToken(successor), this.refreshTtlSeconds],
       );
-      if (spent.length === 0) return this.handleUnusableToken(tx, tokenHash, actor);
-
-      const session = await tx
-        .getRepository(SessionEntity)
-        .createQueryBuilder('session')
-        .setLock('pessimistic_write')
-        .where('session.id = :id', { id: spent[0].session_id })
-        .getOne();
-      const user = session && (await tx.findOneBy(UserEntity, { id: session.userId }));
-      if (!session || !user || !this.sessionUsable(session, user)) return { ok: false, reuseDetected: false };
+      if (!rotated) return this.handleUnusableToken(tx, tokenHash, actor);
+      // Spent, but the session or the account may no longer be used.
+      if (!rotated.session_id) return { ok: false, reuseDetected: false };
+      const user = userShape.read(rotated, 'user_');
       // Thrown, so the transaction rolls back and the token stays usable once the address is verified.
-      if (session.orgId && (await this.orgsShuttingOut(tx, user, [session.orgId])).size > 0) {
-        throw new AppError('auth.email_unverified');
-      }
-
-      const next = await this.issueRefreshToken(tx, session.id);
-      session.lastRefreshedAt = new Date();
-      session.expiresAt = new Date(Date.now() + this.refreshTtlSeconds * 1000);
-      await tx.save(session);
+      if (rotated.require_verified_email && mayBeShutOut(user)) throw new AppError('auth.email_unverified');
+      const session = { id: rotated.session_id, orgId: rotated.org_id };
       await recordAudit(
         tx,
         { ...actor, actorId: user.id, actorKind: user.kind },
@@ -309,7 +346,7 @@ export class AuthService {
           changes: { sessionOrgId: session.orgId },
         },
       );
-      return { ok: true, session, refreshToken: next, user };
+      return { ok: true, session, refreshToken: successor, user };
     });
     if (!outcome.ok) throw new AppError('auth.invalid_refresh_token');
     return this.signedIn(outcome.user, outcome.session, outcome.refreshToken);
@@ -339,16 +376,6 @@ export class AuthService {
       );
     }
     return { ok: false, reuseDetected: true };
-  }
-
-  private sessionUsable(session: SessionEntity, user: UserEntity): boolean {
-    return (
-      !session.revokedAt &&
-      session.expiresAt.getTime() > Date.now() &&
-      user.status === UserStatus.ACTIVE &&
-      !user.lockedAt &&
-      user.kind !== PrincipalKind.SERVICE_ACCOUNT
-    );
   }
 
   /** Ends the session the refresh token belongs to; false when there was nothing to end. */
