@@ -1,3 +1,4 @@
+import { linkCommittedRecords } from '../../src/core/audit/chainer';
 import { createOrgAs, person, type Person } from '../support/fixtures';
 import { errorCode } from '../support/graphql-client';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
@@ -81,6 +82,8 @@ afterAll(async () => {
 
 describe('auditLogs', () => {
   it("lists an org's records newest first, with actor, org, changes and hash", async () => {
+    // Listed as soon as they commit; the hash is there once the chainer has linked them.
+    await linkCommittedRecords(server.gateway.database.dataSource);
     const page = await auditLogs(owner.token, { first: 50 });
     expect(page.edges.map((edge) => edge.node.action)).toEqual([
       'role.updated',

@@ -9,6 +9,7 @@ import { Deletion1796025600000 } from '../../../migrations/1796025600000-deletio
 import { EmailVerification1796112000000 } from '../../../migrations/1796112000000-email-verification';
 import { RolePermissionsDistinct1796284800000 } from '../../../migrations/1796284800000-role-permissions-distinct';
 import { AuditChainedAfterCommit1796371200000 } from '../../../migrations/1796371200000-audit-chained-after-commit';
+import { AuditListingByTime1796457600000 } from '../../../migrations/1796457600000-audit-listing-by-time';
 import { AccessChangeNotify1796544000000 } from '../../../migrations/1796544000000-access-change-notify';
 
 /** Listed as classes, not globs, so the same list serves ts-node, jest and the compiled build. */
@@ -24,5 +25,6 @@ export const migrations = [
   EmailVerification1796112000000,
   RolePermissionsDistinct1796284800000,
   AuditChainedAfterCommit1796371200000,
+  AuditListingByTime1796457600000,
   AccessChangeNotify1796544000000,
 ];

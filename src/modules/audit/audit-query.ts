@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { AuditLogEntity } from '../../core/audit/audit-log.entity';
 import { AppError } from '../../core/errors/app-error';
 import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor } from '../../core/graphql/connection';
-import { isBigintText } from '../../core/graphql/cursor-values';
+import { isBigintText, isTimestampText } from '../../core/graphql/cursor-values';
 import { isId } from '../../core/ids';
 import type { AuditLogFilter } from './audit.inputs';
 
@@ -38,20 +38,32 @@ const emptyPage = (args: AuditPageArgs): AuditPage => ({
   totalCount: async () => 0,
 });
 
-/** Audit cursors are read only by audit listings: a seq is a position in any of them. */
+/** Audit cursors are read only by audit listings: (created_at, seq) is a position in any of them. */
 const AUDIT_CURSORS = 'auditLogs';
 
-function cursorSeq(after: string): string {
-  const position = decodeCursor(AUDIT_CURSORS, after);
-  if (!position?.value || !isBigintText(position.value)) {
+type AuditPosition = { createdAt: string; seq: string };
+
+/** A cursor's value is `<seq> <created_at as PostgreSQL writes it>`; its id is the record's. */
+function cursorValue(position: AuditPosition): string {
+  return `${position.seq} ${position.createdAt}`;
+}
+
+function cursorPosition(after: string): AuditPosition {
+  const value = decodeCursor(AUDIT_CURSORS, after)?.value ?? '';
+  const separator = value.indexOf(' ');
+  const position = { seq: value.slice(0, separator), createdAt: value.slice(separator + 1) };
+  if (separator < 0 || !isBigintText(position.seq) || !isTimestampText(position.createdAt)) {
     throw new AppError('request.invalid_cursor', { field: 'after' });
   }
-  return position.value;
+  return position;
 }
 
 /**
- * One page of audit records, newest first. The keyset is `seq`, the insertion order: a cursor keeps
- * its place however many records arrive after the first page, and each step is an index range scan.
+ * One page of audit records, newest first by (created_at, seq): both are known when a record is
+ * inserted, so it is listed as soon as it commits, before the chainer links it. The keyset keeps a
+ * cursor's place however many records arrive after the first page, and every filter, a time window
+ * included, is one range of an index ending in (created_at, seq) (migration 1796457600000), read in
+ * page order: a page costs the same whatever the number of records.
  */
 export async function listAuditLogs(db: DataSource, scope: AuditScope, args: AuditPageArgs): Promise<AuditPage> {
   if (scope.orgIds !== 'all' && scope.orgIds.length === 0) return emptyPage(args);
@@ -86,15 +98,28 @@ export async function listAuditLogs(db: DataSource, scope: AuditScope, args: Aud
   };
 
   const page = filtered();
-  if (args.after) page.andWhere('a.seq < CAST(:afterSeq AS bigint)', { afterSeq: cursorSeq(args.after) });
-  const records = await page
-    .orderBy('a.seq', 'DESC')
+  if (args.after) {
+    const after = cursorPosition(args.after);
+    page.andWhere('(a.created_at, a.seq) < (CAST(:afterTime AS timestamptz), CAST(:afterSeq AS bigint))', {
+      afterTime: after.createdAt,
+      afterSeq: after.seq,
+    });
+  }
+  // created_at as PostgreSQL writes it (microseconds, with its offset): a Date would round it.
+  const { entities: records, raw } = await page
+    .addSelect('a.created_at::text', 'position_time')
+    .orderBy('a.created_at', 'DESC')
+    .addOrderBy('a.seq', 'DESC')
     .limit(first + 1)
-    .getMany();
+    .getRawAndEntities<{ position_time: string }>();
 
-  const edges = records
-    .slice(0, first)
-    .map((record) => ({ record, cursor: encodeCursor(AUDIT_CURSORS, { value: record.seq, id: record.id }) }));
+  const edges = records.slice(0, first).map((record, index) => ({
+    record,
+    cursor: encodeCursor(AUDIT_CURSORS, {
+      value: cursorValue({ seq: record.seq, createdAt: raw[index].position_time }),
+      id: record.id,
+    }),
+  }));
   return {
     edges,
     hasNextPage: records.length > first,
