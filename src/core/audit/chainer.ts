@@ -126,7 +126,14 @@ export class AuditChainer {
     private readonly db: DataSource,
     private readonly logger: Logger,
   ) {
-    this.pool = new Pool({ ...connectionOf(db.options as PostgresDataSourceOptions), max: 1 });
+    // As the request pool: a database that does not answer fails a pass within seconds instead of
+    // hanging it (and the shutdown that waits for it); keep-alive finds cut connections.
+    this.pool = new Pool({
+      ...connectionOf(db.options as PostgresDataSourceOptions),
+      max: 1,
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+    });
     // An idle connection the server ends emits on the pool, a checked-out one on itself.
     this.pool.on('error', () => undefined);
     this.pool.on('connect', (client) => client.on('error', () => undefined));
