@@ -103,3 +103,42 @@ it('keeps /healthz responsive during a login storm, bcrypt never on more than co
   expect(latencies.length).toBeGreaterThan(STORM_MS / 100);
   expect(percentile(latencies, 50)).toBeLessThan(40);
 });
+
+describe('with more sign-ins waiting than BCRYPT_QUEUE_TIMEOUT allows', () => {
+  let limited: TestGateway;
+
+  beforeAll(async () => {
+    limited = await startTestGateway({
+      BCRYPT_COST: '11',
+      BCRYPT_CONCURRENCY: '1',
+      BCRYPT_QUEUE_TIMEOUT: '1s',
+      // Sign-ins under way count against the lockout until they succeed: 40 at once would be refused.
+      LOCKOUT_THRESHOLD: '1000',
+      RATE_LIMIT_LOGIN_PER_IP: '1000000/15m',
+      LOGIN_SLOWDOWN_AFTER: '1000000/15m',
+    });
+  });
+
+  afterAll(async () => {
+    await limited.close();
+  });
+
+  it('answers the ones that waited too long 503 SERVICE_UNAVAILABLE with Retry-After, and the rest sign in', async () => {
+    // 40 comparisons at cost 11 (over 50 ms each even on a fast core), one at a time: the last ones
+    // would wait seconds.
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, () => limited.graphql(LOGIN, { email: OWNER_EMAIL, password: OWNER_PASSWORD })),
+    );
+    const refused = answers.filter((answer) => answer.errors?.[0]?.extensions?.code === 'SERVICE_UNAVAILABLE');
+    const signedIn = answers.filter((answer) => answer.data?.login?.accessToken);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(signedIn.length).toBeGreaterThan(0);
+    expect(refused.length + signedIn.length).toBe(answers.length);
+    expect(refused[0].status).toBe(503);
+    expect(refused[0].headers.get('retry-after')).toBe('1');
+    expect(refused[0].errors?.[0]).toMatchObject({
+      message: 'The service is temporarily unavailable; try again in a few seconds',
+      extensions: { reason: 'service.unavailable', retryAfter: 1 },
+    });
+  });
+});
