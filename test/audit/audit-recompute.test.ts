@@ -269,6 +269,18 @@ describe('docs/audit-recompute.mjs on a real export', () => {
     expect(readme).toContain('| node docs/audit-recompute.mjs');
   });
 
+  it('counts a record not yet linked into its chain apart, and checks the others', async () => {
+    const file = await exportToFile(owner.token, { orgId }, 'pending.ndjson');
+    const linked = await lines(file);
+    // As the export writes a record that committed after the chainer's last batch: last, unlinked.
+    const pending = { ...JSON.parse(linked[linked.length - 1]), id: randomUUID(), chainSeq: null, prevHash: null };
+    await writeFile(file, `${[...linked, JSON.stringify({ ...pending, hash: null })].join('\n')}\n`);
+    const run = await recompute([file]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`${linked.length} records: ${linked.length} hashes match, 0 do not`);
+    expect(run.stdout).toContain('1 records not yet chained');
+  });
+
   it('refuses input that is not an NDJSON export', async () => {
     await writeFile(path.join(workDir, 'export.csv'), 'id,seq,orgId\r\n1,2,3\r\n');
     const run = await recompute([path.join(workDir, 'export.csv')]);
