@@ -131,8 +131,11 @@ export class InvalidationListener {
   }
 }
 
-/** The connection TypeORM's pool opens, for a client of its own. */
+/**
+ * The connection TypeORM's pool opens, for a client of its own. pg-pool keeps the password as a
+ * non-enumerable property (out of logs), so it is copied by name: the embedded server needs it.
+ */
 export function poolConnection(dataSource: DataSource): ClientConfig {
-  const pool = (dataSource.driver as PostgresDriver).master as Pool & { options: ClientConfig };
-  return pool.options;
+  const { options } = (dataSource.driver as PostgresDriver).master as Pool & { options: ClientConfig };
+  return { ...options, password: options.password };
 }
