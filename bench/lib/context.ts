@@ -22,6 +22,14 @@ export type Scenario = { name: string; describe: string; run(context: BenchConte
 
 export const SEQUENTIAL_REQUESTS = 20;
 
+/**
+ * Round -1 of every series is a short warm-up whose figures are dropped: JIT, pools and caches
+ * warm, so the first measured round is not an outlier.
+ */
+export function runSeconds(context: BenchContext, round: number): number {
+  return round < 0 ? Math.min(3, context.options.durationSeconds) : context.options.durationSeconds;
+}
+
 /** How long the idle window is that measures a server's background statements. */
 const IDLE_WINDOW_MS = 2000;
 
@@ -76,15 +84,19 @@ export async function statementsPerRequest(
 }
 
 /**
- * Waits (at most 15 s) until the server runs nothing for half a second: work left over from a
- * load run (audit rows still being chained) is neither idle background nor the counted requests'.
+ * Waits (at most 15 s) until what the server runs on its own is steady, two 1 s windows alike:
+ * work left over from a load run (audit rows still being chained) is neither idle background nor
+ * the counted requests'. A server may poll all the time, so "steady" rather than "silent".
  */
 async function quiesce(context: BenchContext, server: Server): Promise<void> {
   const deadline = performance.now() + 15_000;
+  let previous = Infinity;
   while (performance.now() < deadline) {
     await context.proxies.reset(server.proxy);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    if ((await context.proxies.read(server.proxy)).statements === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const current = (await context.proxies.read(server.proxy)).statements;
+    if (Math.abs(current - previous) <= Math.max(2, 0.2 * previous)) return;
+    previous = current;
   }
 }
 

@@ -1,7 +1,7 @@
 /** `me` against the baseline, and the same request with an API key against an access token. */
 import type { Server } from '../lib/environment';
 import { graphqlBody, load, send, type Run } from '../lib/load';
-import { statementsPerRequest, type BenchContext, type Scenario } from '../lib/context';
+import { runSeconds, statementsPerRequest, type BenchContext, type Scenario } from '../lib/context';
 import { figures, median, row, spread } from '../lib/report';
 
 const ME = graphqlBody({ query: '{ me { id email } }' });
@@ -12,14 +12,15 @@ async function rounds(
   runs: Array<{ name: string; server: Server; body: string; token: string }>,
 ): Promise<Run[][]> {
   const results: Run[][] = runs.map(() => []);
-  for (let round = 0; round < context.options.rounds; round++) {
+  for (let round = -1; round < context.options.rounds; round++) {
     for (const [i, { name, server, body, token }] of runs.entries()) {
       const run = await load({
         url: server.url,
         connections: 10,
-        durationSeconds: context.options.durationSeconds,
+        durationSeconds: runSeconds(context, round),
         requests: [{ path: '/graphql', body, headers: { authorization: `Bearer ${token}` } }],
       });
+      if (round < 0) continue;
       results[i].push(run);
       console.log(
         `  ${label} round ${round + 1} ${name}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms`,

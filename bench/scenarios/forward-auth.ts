@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import { load, send, type Run } from '../lib/load';
-import { statementsPerRequest, type Scenario } from '../lib/context';
+import { runSeconds, statementsPerRequest, type Scenario } from '../lib/context';
 import { figures, median, row, spread } from '../lib/report';
 
 export const forwardAuth: Scenario = {
@@ -29,16 +29,17 @@ export const forwardAuth: Scenario = {
         throw new Error(`/auth/check (${variant.name}) answered ${answer.status}: ${answer.body}`);
     }
     const runs: Run[][] = variants.map(() => []);
-    for (let round = 0; round < context.options.rounds; round++) {
+    for (let round = -1; round < context.options.rounds; round++) {
       for (const [i, variant] of variants.entries()) {
         const run = await load({
           url: gateway.url,
           connections: 10,
-          durationSeconds: context.options.durationSeconds,
+          durationSeconds: runSeconds(context, round),
           requests: [
             { method: 'GET', path: variant.name === '/healthz' ? '/healthz' : '/auth/check', headers: variant.headers },
           ],
         });
+        if (round < 0) continue;
         runs[i].push(run);
         console.log(
           `  forward-auth round ${round + 1} ${variant.name}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms`,

@@ -4,7 +4,7 @@
  */
 import type { Server } from '../lib/environment';
 import { graphql, graphqlBody, load, send, type Run } from '../lib/load';
-import { statementsPerRequest, type BenchContext, type Scenario } from '../lib/context';
+import { runSeconds, statementsPerRequest, type BenchContext, type Scenario } from '../lib/context';
 import { figures, median, row, spread, type Row } from '../lib/report';
 
 const PAGE_SIZE = 100;
@@ -59,13 +59,19 @@ export async function pageBodies(context: BenchContext, server: Server): Promise
   return bodies;
 }
 
-export function pageLoad(context: BenchContext, server: Server, bodies: string[], connections: number): Promise<Run> {
+export function pageLoad(
+  context: BenchContext,
+  server: Server,
+  bodies: string[],
+  connections: number,
+  durationSeconds = context.options.durationSeconds,
+): Promise<Run> {
   const headers: Record<string, string> =
     server.name === 'postgraphile' ? {} : { authorization: `Bearer ${context.seed.ownerToken}` };
   return load({
     url: server.url,
     connections,
-    durationSeconds: context.options.durationSeconds,
+    durationSeconds,
     requests: bodies.map((body) => ({ path: '/graphql', body, headers })),
   });
 }
@@ -103,9 +109,10 @@ export const memberPage: Scenario = {
       throw new Error('the baseline pages differently from the gateway');
 
     const runs = new Map<Server, Run[]>(servers.map((server) => [server, []]));
-    for (let round = 0; round < context.options.rounds; round++) {
+    for (let round = -1; round < context.options.rounds; round++) {
       for (const server of servers) {
-        const run = await pageLoad(context, server, bodies.get(server) as string[], 10);
+        const run = await pageLoad(context, server, bodies.get(server) as string[], 10, runSeconds(context, round));
+        if (round < 0) continue;
         runs.get(server)?.push(run);
         console.log(
           `  member-page round ${round + 1} ${server.name}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms`,
@@ -156,6 +163,8 @@ export const memberPageConcurrency: Scenario = {
     const levels = [1, 10, 50];
     const byLevel = new Map<number, Run[]>(levels.map((level) => [level, []]));
     const baseline50: Run[] = [];
+    await pageLoad(context, context.gateway, gatewayBodies, 10, runSeconds(context, -1));
+    await pageLoad(context, context.baseline, baselineBodies, 10, runSeconds(context, -1));
     for (let round = 0; round < context.options.rounds; round++) {
       for (const level of levels) {
         const run = await pageLoad(context, context.gateway, gatewayBodies, level);
