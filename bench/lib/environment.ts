@@ -4,14 +4,21 @@
  * resource with a grant, a personal API key), the baseline server and PostGraphile, each of the
  * three reaching PostgreSQL through its own counting proxy.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { CONFIG_VARIABLES } from '../../src/core/config/config';
 import { PasswordHasher } from '../../src/core/crypto/password-hasher';
 import { graphql } from './load';
-import { freePort, onCleanUp, startChild, startScript, waitUntilUp, type Child, REPO_ROOT } from './processes';
+import {
+  freePort,
+  makeTempDir,
+  onCleanUp,
+  startChild,
+  startScript,
+  waitUntilUp,
+  type Child,
+  REPO_ROOT,
+} from './processes';
 import type { Proxies } from './proxies';
 
 export const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -98,8 +105,7 @@ export async function build(): Promise<void> {
 export async function startGateway(proxies: Proxies, name: string): Promise<Server> {
   const proxyPort = await proxies.start(name, upstream());
   const port = await freePort();
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'portcullis-bench-'));
-  onCleanUp(async () => rmSync(dataDir, { recursive: true, force: true }));
+  const dataDir = makeTempDir('portcullis-bench-');
   const url = `http://127.0.0.1:${port}`;
   const child = startChild(name, ['bin/portcullis.js', 'serve'], {
     NODE_ENV: 'production',

@@ -3,7 +3,9 @@
  * is interrupted (Ctrl-C), so no server outlives the bench.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -17,6 +19,7 @@ export type Child = {
 };
 
 const children = new Set<Child>();
+const tempDirs: string[] = [];
 const cleanUps: Array<() => Promise<void>> = [];
 
 /** Work to do once at the end of the run (dropping the database), after the children are stopped. */
@@ -44,7 +47,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // A crash still takes the children with it (the database is dropped on the next run's start).
 process.on('exit', () => {
   for (const child of children) child.process.kill('SIGKILL');
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
+
+/** A temporary folder, removed when the run ends however it ends. */
+export function makeTempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
 
 /** A TCP port nothing listens on right now. */
 export function freePort(): Promise<number> {
