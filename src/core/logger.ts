@@ -1,5 +1,4 @@
 import pino, { type Logger } from 'pino';
-import { currentRequest } from './context/request-scope';
 
 export type { Logger };
 
@@ -44,10 +43,5 @@ export function createLogger(level: string): Logger {
     base: { service: 'portcullis' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     serializers: { url: withoutQueryValues },
-    // Every line logged while serving a request carries that request's id.
-    mixin: () => {
-      const requestId = currentRequest()?.requestId;
-      return requestId ? { requestId } : {};
-    },
   });
 }

@@ -3,7 +3,6 @@ import { ApolloServer } from '@apollo/server';
 import pino from 'pino';
 import { loadConfig } from '../../src/core/config/config';
 import type { GraphQLContext } from '../../src/core/context/context';
-import { currentRequest } from '../../src/core/context/request-scope';
 import { createHttpServer, type HttpDependencies, type HttpServer } from '../../src/core/http/server';
 import { startTestGateway, TEST_SECRET_KEY, type TestGateway } from '../support/test-gateway';
 
@@ -293,11 +292,8 @@ describe('the gateway over HTTP', () => {
 
 describe('the HTTP layer on its own', () => {
   const logLines: string[] = [];
-  // As createLogger's: each line logged while serving a request names it.
-  const logger = pino(
-    { level: 'info', mixin: () => ({ requestId: currentRequest()?.requestId }) },
-    { write: (line: string) => void logLines.push(line) },
-  );
+  // The error handler names the request in its line itself: no logger carries ambient request state.
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
   const apollo = new ApolloServer<GraphQLContext>({ typeDefs: 'type Query { ok: Boolean }' });
   let http: HttpServer;
   let url: string;

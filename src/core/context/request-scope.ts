@@ -1,18 +1,23 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-
-/** What is known about the HTTP request being served, reachable from any code it calls. */
+/** What is known about the HTTP request being served: handed along explicitly, never ambient. */
 export type RequestScope = {
   requestId: string;
   ipAddress: string | null;
   userAgent: string | null;
 };
 
-const storage = new AsyncLocalStorage<RequestScope>();
+/**
+ * The request each error arose in, for the error formatter, which Apollo calls without the
+ * request's context. An AsyncLocalStorage held the request before; on Node 20 it installs promise
+ * hooks on every promise of the process, which cost about a sixth of a member page's CPU.
+ */
+const requestIds = new WeakMap<object, string>();
 
-export function runInRequestScope<T>(scope: RequestScope, work: () => T): T {
-  return storage.run(scope, work);
+export function noteRequestOf(error: unknown, requestId: string): void {
+  if (typeof error === 'object' && error !== null) requestIds.set(error, requestId);
 }
 
-export function currentRequest(): RequestScope | undefined {
-  return storage.getStore();
+/** The request an error (or the error it wraps) was noted for. */
+export function requestIdOf(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  return requestIds.get(error) ?? requestIdOf((error as { originalError?: unknown }).originalError ?? null);
 }

@@ -3,7 +3,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { ArgumentValidationError } from 'type-graphql';
 import { QueryFailedError } from 'typeorm';
 import type { ValidationError } from 'class-validator';
-import { currentRequest } from '../context/request-scope';
+import { requestIdOf } from '../context/request-scope';
 import { isDatabaseUnavailable } from '../db/pg-errors';
 import type { Logger } from '../logger';
 import { AppError } from './app-error';
@@ -89,8 +89,9 @@ export function createErrorFormatter(logger: Logger) {
     const base = { locations: formatted.locations, path: formatted.path };
 
     const appError = catalogued(original);
+    const requestId = requestIdOf(error);
     if (appError instanceof ServiceUnavailableError || (!appError && isDatabaseUnavailable(original))) {
-      logger.warn({ err: original, path: formatted.path }, 'the database is unavailable');
+      logger.warn({ err: original, path: formatted.path, requestId }, 'the database is unavailable');
       const entry = errorCatalog['service.unavailable'];
       return {
         ...base,
@@ -99,7 +100,7 @@ export function createErrorFormatter(logger: Logger) {
           code: entry.code,
           reason: 'service.unavailable',
           retryAfter: RETRY_AFTER_OUTAGE_SECONDS,
-          requestId: currentRequest()?.requestId,
+          requestId,
         },
       };
     }
@@ -122,13 +123,16 @@ export function createErrorFormatter(logger: Logger) {
     }
     if (isRefusedValue(original)) {
       // Still logged: an argument's validation let this value through, and should be tightened.
-      logger.warn({ err: original, path: formatted.path }, 'the database refused a value from a request');
+      logger.warn({ err: original, path: formatted.path, requestId }, 'the database refused a value from a request');
       const entry = errorCatalog['request.invalid_value'];
       return { ...base, message: entry.message, extensions: { code: entry.code, reason: 'request.invalid_value' } };
     }
     if (isVanishedReference(original)) {
       // Logged: a reference that never existed would be a fault of ours, not a race.
-      logger.warn({ err: original, path: formatted.path }, 'a row the request refers to was deleted meanwhile');
+      logger.warn(
+        { err: original, path: formatted.path, requestId },
+        'a row the request refers to was deleted meanwhile',
+      );
       const entry = errorCatalog['request.target_gone'];
       return { ...base, message: entry.message, extensions: { code: entry.code, reason: 'request.target_gone' } };
     }
@@ -140,8 +144,7 @@ export function createErrorFormatter(logger: Logger) {
       return { ...base, message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
     }
 
-    const requestId = currentRequest()?.requestId;
-    logger.error({ err: original, path: formatted.path }, 'unexpected error while serving a request');
+    logger.error({ err: original, path: formatted.path, requestId }, 'unexpected error while serving a request');
     return {
       ...base,
       message: errorCatalog['internal.unexpected'].message,

@@ -15,6 +15,7 @@ import { listBudgetPlugin } from './list-budget';
 import { knownOperationTypeRule } from './operation-type-rule';
 import { queryCostPlugin } from './query-cost';
 import { queryShapeRules } from './query-shape-rules';
+import { requestIdPlugin } from './request-id';
 import { retryAfterPlugin } from './retry-after';
 
 export function createApollo(schema: GraphQLSchema, config: Config, logger: Logger): ApolloServer<GraphQLContext> {
@@ -37,6 +38,7 @@ export function createApollo(schema: GraphQLSchema, config: Config, logger: Logg
     // plugin's hook, so a refused request does no other work. GraphiQL is served from local assets
     // by the HTTP layer; Apollo's page would load a CDN.
     plugins: [
+      requestIdPlugin(),
       argumentChecksPlugin(),
       queryCostPlugin(config.limits.maxCost),
       // The estimate bounds the shape before execution; this budget bounds the items read during it.

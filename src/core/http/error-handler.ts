@@ -18,7 +18,10 @@ export function errorHandler(logger: Logger) {
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendGraphQLError(reply, 413, 'request.too_large');
     if (isClientError(error)) return sendGraphQLError(reply, 400, 'request.invalid_input');
     // The path only: a query string may hold variables.
-    logger.error({ err: error, path: request.url.split('?')[0] }, 'request failed');
+    logger.error(
+      { err: error, path: request.url.split('?')[0], requestId: request.scope?.requestId },
+      'request failed',
+    );
     return sendGraphQLError(reply, 500, 'internal.unexpected');
   };
 }

@@ -1,5 +1,6 @@
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { noteRequestOf } from '../context/request-scope';
 import { nestsFragmentsTooDeeply } from '../graphql/fragment-nesting';
 import { GRAPHIQL_CSP, graphiqlPage } from './graphiql';
 import { sendGraphQLError } from './replies';
@@ -43,7 +44,13 @@ function hasUsableHost(request: FastifyRequest): boolean {
  */
 export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOptions): Promise<void> {
   const executeGraphQL = fastifyApolloHandler(options.apollo, {
-    context: (request) => options.createContext(request.raw, request.scope),
+    // A context that cannot be built (the database is down) is answered by the error formatter,
+    // which Apollo calls without a context: the error carries its request's id there.
+    context: (request) =>
+      options.createContext(request.raw, request.scope).catch((error: unknown) => {
+        noteRequestOf(error, request.scope.requestId);
+        throw error;
+      }),
   });
   const answerGraphQL = (request: FastifyRequest<{ Reply: string }>, reply: FastifyReply<{ Reply: string }>) => {
     if (!hasUsableHost(request)) return sendGraphQLError(reply, 400, 'request.invalid_input');

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { runInRequestScope, type RequestScope } from '../context/request-scope';
+import type { RequestScope } from '../context/request-scope';
 import { requestScopeOf } from './client-info';
 import { SECURITY_HEADERS } from './replies';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Request id, client address and user agent: also current in AsyncLocalStorage while it is served. */
+    /** Request id, client address and user agent, handed to whatever serves the request. */
     scope: RequestScope;
   }
 }
@@ -22,13 +22,11 @@ export function enterRequestScope(
   return scope;
 }
 
-/**
- * First hook of every routed request, matched or not: the rest of its lifecycle (body parsing,
- * handler, Apollo's resolvers) runs inside its scope.
- */
+/** First hook of every routed request, matched or not: its scope is set before anything else runs. */
 export function registerRequestScope(app: FastifyInstance, trustedProxyHops: number): void {
   app.decorateRequest('scope', null as unknown as RequestScope);
   app.addHook('onRequest', (request, reply, done) => {
-    runInRequestScope(enterRequestScope(request, reply, trustedProxyHops), done);
+    enterRequestScope(request, reply, trustedProxyHops);
+    done();
   });
 }
