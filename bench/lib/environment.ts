@@ -4,6 +4,7 @@
  * resource with a grant, a personal API key), the baseline server and PostGraphile, each of the
  * three reaching PostgreSQL through its own counting proxy.
  */
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Client } from 'pg';
 import { CONFIG_VARIABLES } from '../../src/core/config/config';
@@ -22,7 +23,8 @@ import {
 import type { Proxies } from './proxies';
 
 export const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const DATABASE = 'portcullis_bench';
+/** This run's own database: two runs at once (or a test reusing this module) never share one. */
+export const DATABASE = `portcullis_bench_${randomBytes(4).toString('hex')}`;
 export const MEMBERS = 1000;
 export const PASSWORD = 'bench password 0123456789';
 export const BCRYPT_COST = 10;
@@ -62,9 +64,19 @@ export function databaseUrl(host: string, port: number): string {
   return url.toString();
 }
 
-/** A fresh database (a previous run's, if a crash left one, is dropped first); dropped at the end. */
+/**
+ * A fresh database, dropped at the end. Bench databases a crashed run left behind are dropped
+ * first: those nobody is connected to (a running bench always is).
+ */
 export async function createDatabase(): Promise<void> {
-  await admin((client) => client.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`));
+  await admin(async (client) => {
+    const { rows } = await client.query<{ datname: string }>(
+      `SELECT datname FROM pg_database d
+        WHERE datname LIKE 'portcullis\\_bench\\_%'
+          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)`,
+    );
+    for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}"`);
+  });
   await admin((client) => client.query(`CREATE DATABASE ${DATABASE}`));
   onCleanUp(() => admin((client) => client.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`)).then(() => {}));
 }
