@@ -23,7 +23,7 @@ export class FreshCache<V> {
 
   /** The cached answer, only while caching is open and the entry has not expired. */
   get(key: string, now = Date.now()): V | undefined {
-    if (!this.freshness.isOpen(now)) return undefined;
+    if (!this.freshness.isOpen()) return undefined;
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     this.entries.delete(key);

@@ -20,17 +20,20 @@ export class Freshness {
   private readonly caches: Array<{ clear(): void }> = [];
 
   /**
-   * How old the newest answered heartbeat may be while caches stay open. Well under a second, so a
-   * change committed elsewhere more than 1 s before a request starts was heard before it starts.
+   * How old the newest answered heartbeat may be while caches stay open. Under a second, so a
+   * change committed elsewhere more than 1 s before a request starts was heard before it starts
+   * (its notification is queued before its commit returns, so before any later heartbeat's); the
+   * rest tolerates a heartbeat delayed by a loaded machine. Measured on this process's monotonic
+   * clock, so no other host's clock (nor a wall-clock step) enters into it.
    */
-  static readonly LEASE_MS = 700;
+  static readonly LEASE_MS = 900;
 
   get generation(): number {
     return this.current;
   }
 
   /** Whether cached answers may be served now. */
-  isOpen(now = Date.now()): boolean {
+  isOpen(now = performance.now()): boolean {
     return this.heardUpTo !== null && now - this.heardUpTo < Freshness.LEASE_MS;
   }
 
@@ -54,7 +57,7 @@ export class Freshness {
     this.caches.push(cache);
   }
 
-  /** Every notification committed before `sentAt` has been heard. */
+  /** Every notification committed before `sentAt` (performance.now()) has been heard. */
   heardUntil(sentAt: number): void {
     if (this.heardUpTo === null || sentAt > this.heardUpTo) this.heardUpTo = sentAt;
   }

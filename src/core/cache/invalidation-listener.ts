@@ -91,7 +91,7 @@ export class InvalidationListener {
   }
 
   private beat(client: Client): void {
-    const now = Date.now();
+    const now = performance.now();
     if (this.beatSentAt !== null) {
       if (now - this.beatSentAt > STALLED_MS) this.lost(client, new Error('heartbeat unanswered'));
       return;
