@@ -24,7 +24,10 @@ import type { Proxies } from './proxies';
 
 export const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 /** This run's own database: two runs at once (or a test reusing this module) never share one. */
-export const DATABASE = `portcullis_bench_${randomBytes(4).toString('hex')}`;
+export const DATABASE = `portcullis_bench_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
+
+/** A leftover is a bench database this old that nobody is connected to: no run lasts that long. */
+const LEFTOVER_AGE_SECONDS = 6 * 3600;
 export const MEMBERS = 1000;
 export const PASSWORD = 'bench password 0123456789';
 export const BCRYPT_COST = 10;
@@ -66,14 +69,17 @@ export function databaseUrl(host: string, port: number): string {
 
 /**
  * A fresh database, dropped at the end. Bench databases a crashed run left behind are dropped
- * first: those nobody is connected to (a running bench always is).
+ * first: those created (by the time in their name) more than 6 hours ago that nobody is connected
+ * to; a younger one may be another run's, created and not yet connected to.
  */
 export async function createDatabase(): Promise<void> {
   await admin(async (client) => {
     const { rows } = await client.query<{ datname: string }>(
       `SELECT datname FROM pg_database d
-        WHERE datname LIKE 'portcullis\\_bench\\_%'
+        WHERE datname ~ '^portcullis_bench_[0-9]+_[0-9a-f]+$'
+          AND split_part(datname, '_', 3)::bigint < extract(epoch FROM now()) - $1
           AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)`,
+      [LEFTOVER_AGE_SECONDS],
     );
     for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}"`);
   });
