@@ -172,17 +172,15 @@ describe('forged cursors and out-of-range numbers', () => {
   }
 
   it('refuse an audit cursor whose sequence is beyond a bigint', async () => {
-    for (const value of ['9223372036854775808', '99999999999999999999', '-1', '1e3']) {
-      const response = await server.graphql(
-        AUDIT,
-        { o: orgId, after: forged('auditLogs', value) },
-        { token: owner.token },
-      );
+    // An audit cursor's value is `<seq> <created_at>`: only the sequence is out of range here.
+    const auditCursor = (seq: string) => forged('auditLogs', `${seq} 2026-01-02 03:04:05.123456+00`);
+    for (const seq of ['9223372036854775808', '99999999999999999999', '-1', '1e3']) {
+      const response = await server.graphql(AUDIT, { o: orgId, after: auditCursor(seq) }, { token: owner.token });
       expect(response.errors?.[0].extensions).toMatchObject({ reason: 'request.invalid_cursor', field: 'after' });
     }
     const largest = await server.graphql(
       AUDIT,
-      { o: orgId, after: forged('auditLogs', '9223372036854775807') },
+      { o: orgId, after: auditCursor('9223372036854775807') },
       { token: owner.token },
     );
     expect(largest.errors).toBeUndefined();
