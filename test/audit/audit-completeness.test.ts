@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { getNullableType, isLeafType, type GraphQLField } from 'graphql';
+import { linkCommittedRecords } from '../../src/core/audit/chainer';
 import { hashToken } from '../../src/core/crypto/opaque-token';
 import { buildDeclaredSchema } from '../../src/schema';
 import {
@@ -300,6 +301,8 @@ const EXPECTATIONS: Record<string, Expectation> = {
           [org.id, age],
         );
       }
+      // Pruning cuts only linked records; no commit of this process asked the chainer for these.
+      await linkCommittedRecords(server.gateway.database.dataSource);
       return { args: { orgId: org.id }, as: superUser };
     },
   },

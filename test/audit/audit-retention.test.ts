@@ -1,3 +1,4 @@
+import { linkCommittedRecords } from '../../src/core/audit/chainer';
 import { compactVerify, createLocalJWKSet, CompactSign, generateKeyPair, type JSONWebKeySet } from 'jose';
 import { createOrgAs, person, type Person } from '../support/fixtures';
 import { errorCode } from '../support/graphql-client';
@@ -41,8 +42,12 @@ async function createRoles(org: string, count: number) {
   }
 }
 
-/** The org's records in chain order. */
-function chain(org = orgId): Promise<Array<{ id: string; seq: string; action: string; hash: string }>> {
+/**
+ * The org's records in chain order, linked first: tests read their hashes, and age them only once
+ * linked, as a record past its retention is (the chainer hashes the content it finds).
+ */
+async function chain(org = orgId): Promise<Array<{ id: string; seq: string; action: string; hash: string }>> {
+  await linkCommittedRecords(server.gateway.database.dataSource);
   return server.sql(
     'SELECT id, seq::text AS seq, action, hash FROM audit_logs WHERE org_id = $1 ORDER BY audit_logs.seq',
     [org],
