@@ -3,6 +3,7 @@ import type { GraphQLContext } from '../../core/context/context';
 import { OrgType } from '../orgs/org.type';
 import { RoleType } from '../roles/role.type';
 import { UserType } from '../users/user.type';
+import { listedWithOf } from './member-list';
 import { MembershipType } from './membership.type';
 
 /**
@@ -13,9 +14,10 @@ type MembershipRow = Pick<MembershipType, 'userId' | 'orgId' | 'roleId' | 'invit
 
 @Resolver(() => MembershipType)
 export class MembershipResolver {
+  /** A member page's row brings its user and role: answered as they are, not one loader promise per row. */
   @FieldResolver(() => UserType)
-  async user(@Root() membership: MembershipRow, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.userById.load(membership.userId);
+  user(@Root() membership: MembershipRow, @Ctx() ctx: GraphQLContext) {
+    return listedWithOf(membership)?.user ?? ctx.loaders.userById.load(membership.userId);
   }
 
   @FieldResolver(() => OrgType)
@@ -24,8 +26,8 @@ export class MembershipResolver {
   }
 
   @FieldResolver(() => RoleType)
-  async role(@Root() membership: MembershipRow, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.roleById.load(membership.roleId);
+  role(@Root() membership: MembershipRow, @Ctx() ctx: GraphQLContext) {
+    return listedWithOf(membership)?.role ?? ctx.loaders.roleById.load(membership.roleId);
   }
 
   @FieldResolver(() => UserType, { nullable: true })
