@@ -7,7 +7,8 @@ import { AppError } from '../../src/core/errors/app-error';
 import { createErrorFormatter } from '../../src/core/errors/format-error';
 import { applyFieldLayers } from '../../src/core/graphql/field-layers';
 import { createLogger } from '../../src/core/logger';
-import { checkRuleTree, SHIELD_OPTIONS, shieldLayerOf } from '../../src/core/permissions/shield';
+import { CallerAccess } from '../../src/core/permissions/caller-access';
+import { checkRuleTree, decidedPer, SHIELD_OPTIONS, shieldLayerOf } from '../../src/core/permissions/shield';
 
 /**
  * The gateway applies graphql-shield's rule map with its own schema transform instead of
@@ -16,7 +17,18 @@ import { checkRuleTree, SHIELD_OPTIONS, shieldLayerOf } from '../../src/core/per
  * rule is `allow` keeps its resolver untouched.
  */
 
-type Context = { principal: { userId: string } | null; authError: AppError | null };
+type Context = { principal: { userId: string } | null; authError: AppError | null; access?: CallerAccess };
+
+/** A context as the gateway builds one per request: the shield keeps its rule answers in `access`. */
+function requestContext(context: Context): Context {
+  const built: Context = { ...context };
+  const loaders = {};
+  built.access = new CallerAccess(
+    () => built.principal as never,
+    () => loaders as never,
+  );
+  return built;
+}
 
 const signedIn: Context = { principal: { userId: 'u1' }, authError: null };
 const anonymous: Context = { principal: null, authError: null };
@@ -122,7 +134,7 @@ async function answers(schema: GraphQLSchema, context: Context) {
     const results: Record<string, unknown> = {};
     for (const query of QUERIES) {
       // A fresh context per operation, as the gateway builds one per request.
-      const response = await apollo.executeOperation({ query }, { contextValue: { ...context } });
+      const response = await apollo.executeOperation({ query }, { contextValue: requestContext(context) });
       if (response.body.kind !== 'single') throw new Error('expected a single result');
       const { data, errors } = response.body.singleResult;
       results[query] = {
@@ -211,5 +223,62 @@ describe('the rule tree is checked as graphql-shield checks it', () => {
       'strict',
     );
     expect(() => checkRuleTree(buildSchema(), rules)).not.toThrow();
+  });
+});
+
+describe('a rule with a decision scope', () => {
+  it('runs once per scope key and request, and answers every row as graphql-shield does', async () => {
+    const calls: string[] = [];
+    const perGroup = decidedPer(
+      (parent: { group: string }) => parent.group,
+      rule({ cache: 'no_cache' })(async (parent: { group: string }) => {
+        calls.push(parent.group);
+        return parent.group === 'open' || new AppError('auth.forbidden');
+      }),
+    );
+    const row = new GraphQLObjectType({
+      name: 'Row',
+      fields: { group: { type: GraphQLString }, value: { type: GraphQLString } },
+    });
+    const build = () =>
+      new GraphQLSchema({
+        query: new GraphQLObjectType({
+          name: 'Query',
+          fields: {
+            rows: {
+              type: new GraphQLList(row),
+              resolve: () =>
+                ['open', 'closed', 'open', 'closed', 'open'].map((group, index) => ({ group, value: `v${index}` })),
+            },
+          },
+        }),
+      });
+    const scoped: IRules = { Query: { rows: allow }, Row: { group: allow, value: perGroup } };
+    const gateway = applyFieldLayers(build(), (type, field) => shieldLayerOf(scoped, type, field));
+    const reference = applyMiddleware(build(), shield(scoped, SHIELD_OPTIONS));
+    const run = async (schema: GraphQLSchema) => {
+      const apollo = new ApolloServer<Context>({ schema, formatError: createErrorFormatter(createLogger('silent')) });
+      await apollo.start();
+      try {
+        const query = '{ rows { group value } }';
+        const response = await apollo.executeOperation({ query }, { contextValue: requestContext(signedIn) });
+        if (response.body.kind !== 'single') throw new Error('expected a single result');
+        const { data, errors } = response.body.singleResult;
+        return { data, errors: errors?.map(({ message, path, extensions }) => ({ message, path, extensions })) };
+      } finally {
+        await apollo.stop();
+      }
+    };
+
+    const expected = await run(reference);
+    // graphql-shield runs it for every row at least.
+    expect(calls.length).toBeGreaterThanOrEqual(5);
+    calls.length = 0;
+    expect(await run(gateway)).toEqual(expected);
+    expect([...calls].sort()).toEqual(['closed', 'open']);
+    // A request starts afresh: nothing decided for one caller's request answers another's.
+    calls.length = 0;
+    await run(gateway);
+    expect([...calls].sort()).toEqual(['closed', 'open']);
   });
 });

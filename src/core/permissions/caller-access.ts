@@ -21,7 +21,11 @@ type Memo = {
   loaders: Loaders;
   held: Map<string, Promise<ReadonlySet<string> | typeof EMAIL_UNVERIFIED>>;
   decisions: Map<string, Promise<unknown>>;
+  rules: RuleDecisions;
 };
+
+/** Shield rule answers by rule and scope key (shield.ts): running, or settled. */
+export type RuleDecisions = Map<string, { pending: Promise<unknown> } | { decision: unknown }>;
 
 /**
  * What the caller may do in each org, read through the request's loaders on every request, so a
@@ -50,7 +54,7 @@ export class CallerAccess {
     const principal = this.principal;
     const loaders = this.loaders;
     if (this.memo?.principal !== principal || this.memo.loaders !== loaders) {
-      this.memo = { principal, loaders, held: new Map(), decisions: new Map() };
+      this.memo = { principal, loaders, held: new Map(), decisions: new Map(), rules: new Map() };
     }
     return this.memo;
   }
@@ -72,6 +76,11 @@ export class CallerAccess {
     let answer = decisions.get(key) as Promise<T> | undefined;
     if (!answer) decisions.set(key, (answer = decision()));
     return answer;
+  }
+
+  /** The shield rules' answers for the caller and the request's current reads (shield.ts). */
+  ruleDecisions(): RuleDecisions {
+    return this.current.rules;
   }
 
   /** The caller's active membership in the org, if any. */

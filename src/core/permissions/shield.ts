@@ -74,11 +74,70 @@ function isAllow(rule: ShieldRule): boolean {
 }
 
 /**
+ * What a rule's answer depends on besides the caller and the request's reads: a key that is the
+ * same for two fields exactly when the rule must answer them alike, or null when the rule may not
+ * be reused. A rule of a hundred-row page then runs once per key, not once per row.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rules read untyped parents and arguments.
+export type DecisionScope = (parent: any, args: any, ctx: GraphQLContext) => string | null;
+
+const declaredScopes = new WeakMap<object, DecisionScope>();
+
+/** Declares a rule's scope (see DecisionScope): the rule must read nothing of its input beyond it. */
+export function decidedPer<R extends ShieldRule>(scope: DecisionScope, rule: R): R {
+  declaredScopes.set(rule, scope);
+  return rule;
+}
+
+const whole: DecisionScope = () => '';
+
+/**
+ * A rule's scope: declared; '' for a rule graphql-shield itself caches per request ('contextual',
+ * which may read only the context); for `and`, `or`, `chain`, `race` and `not`, the keys of all
+ * their rules (their answer is a function of those); otherwise none.
+ */
+export function decisionScopeOf(rule: ShieldRule): DecisionScope | null {
+  const declared = declaredScopes.get(rule);
+  if (declared) return declared;
+  if ('getRules' in rule) {
+    const inner = rule.getRules().map(decisionScopeOf);
+    if (inner.some((scope) => scope === null)) return null;
+    const scopes = inner as DecisionScope[];
+    if (scopes.length === 0) return whole;
+    return (parent, args, ctx) => {
+      let key = '';
+      for (const scope of scopes) {
+        const part = scope(parent, args, ctx);
+        if (part === null) return null;
+        key += `${part}\u0000`;
+      }
+      return key;
+    };
+  }
+  return (rule as { cache?: unknown }).cache === 'contextual' ? whole : null;
+}
+
+/** A number per rule: the fields one rule guards (a type's `'*'`) share its answers. */
+const ruleIds = new WeakMap<object, string>();
+
+function idOf(rule: ShieldRule): string {
+  let id = ruleIds.get(rule);
+  if (id === undefined) ruleIds.set(rule, (id = `${nextRuleId++}:`));
+  return id;
+}
+let nextRuleId = 0;
+
+/**
  * graphql-shield's field middleware (generator.js), as one layer: the rule's `true` calls the
  * resolver, `false` answers the fallback error, an error value is answered as it is; a thrown
  * error passes through with `debug`, is answered with `allowExternalErrors`, and is otherwise
  * replaced by the fallback error. A field whose rule is `allow` gets no layer at all: its
  * resolver runs as declared, with no promise and no rule evaluation per cell.
+ *
+ * With a scope (decisionScopeOf) and `debug`, the rule runs once per scope key and request: the
+ * fields asking while it runs wait for that one answer, and those asking after it settled are
+ * answered at once, without a promise (their resolver is called as it is). The answers live with
+ * the caller's other decisions (CallerAccess), so a sign-in or a mutation starts them afresh.
  */
 export function shieldLayer(rule: ShieldRule, options = SHIELD_OPTIONS): FieldLayer | null {
   if (isAllow(rule)) return null;
@@ -87,19 +146,46 @@ export function shieldLayer(rule: ShieldRule, options = SHIELD_OPTIONS): FieldLa
     typeof options.fallbackError === 'function'
       ? options.fallbackError(thrown, parent as object, args, ctx as unknown as IShieldContext, info)
       : options.fallbackError;
-  return async (resolve, parent, args, ctx, info) => {
+  const decide = (parent: Call[1], args: Call[2], ctx: Call[3], info: Call[4]): Promise<unknown> => {
     const shieldContext = ctx as unknown as Partial<IShieldContext>;
     shieldContext._shield ??= { cache: {} };
+    return rule.resolve(parent as object, args, shieldContext as IShieldContext, info, options);
+  };
+  const answer = (decision: unknown, resolve: Call[0], parent: Call[1], args: Call[2], ctx: Call[3], info: Call[4]) => {
+    if (decision === true) return resolve(parent, args, ctx, info);
+    if (decision === false) return fallback(null, parent, args, ctx, info);
+    return decision;
+  };
+  const layer: FieldLayer = async (resolve, parent, args, ctx, info) => {
     try {
-      const result = await rule.resolve(parent as object, args, shieldContext as IShieldContext, info, options);
-      if (result === true) return await resolve(parent, args, ctx, info);
-      if (result === false) return await fallback(null, parent, args, ctx, info);
-      return result;
+      return await answer(await decide(parent, args, ctx, info), resolve, parent, args, ctx, info);
     } catch (error) {
       if (options.debug) throw error;
       if (options.allowExternalErrors) return error;
       return fallback(error, parent, args, ctx, info);
     }
+  };
+  const scope = decisionScopeOf(rule);
+  // Without `debug` a thrown resolver error is replaced by the fallback error: only the full layer does that.
+  if (!scope || !options.debug) return layer;
+  const id = idOf(rule);
+  return (resolve, parent, args, ctx, info) => {
+    const key = scope(parent, args, ctx);
+    if (key === null) return layer(resolve, parent, args, ctx, info);
+    const decisions = ctx.access.ruleDecisions();
+    const known = decisions.get(id + key);
+    if (known === undefined) {
+      const pending = decide(parent, args, ctx, info);
+      decisions.set(id + key, { pending });
+      // Settled: later fields answer without waiting. A thrown error is not kept: each field rethrows it.
+      pending.then(
+        (decision) => decisions.set(id + key, { decision }),
+        () => decisions.delete(id + key),
+      );
+      return pending.then((decision) => answer(decision, resolve, parent, args, ctx, info));
+    }
+    if ('decision' in known) return answer(known.decision, resolve, parent, args, ctx, info);
+    return known.pending.then((decision) => answer(decision, resolve, parent, args, ctx, info));
   };
 }
 

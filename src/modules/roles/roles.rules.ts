@@ -4,6 +4,7 @@ import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
 import { grantsOnlyHeldPermissions, hasPermission, orgFromArg, type OrgLocator } from '../../core/permissions/rules';
 import { targetRankOf } from '../../core/permissions/permissions';
+import { decidedPer } from '../../core/permissions/shield';
 import { OWNER_RANK } from './role-rank';
 import type { RoleType } from './role.type';
 
@@ -15,13 +16,14 @@ const orgOfRoleArg: OrgLocator = async (_parent, args: { id?: string }, ctx) =>
  * Roles are readable with roles:read in their org; everyone may read the role they hold. Decided
  * once per role and request: a member page shows the same few roles on every row.
  */
-const canReadRole = rule({ cache: 'no_cache' })(async (role: RoleType, _args, ctx: GraphQLContext) => {
-  if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
-  return ctx.access.decide(`canReadRole:${role.orgId}:${role.id}`, async () => {
+const canReadRole = decidedPer(
+  (role: RoleType) => `${role.orgId}:${role.id}`,
+  rule({ cache: 'no_cache' })(async (role: RoleType, _args, ctx: GraphQLContext) => {
+    if (!ctx.principal) return ctx.authError ?? new AppError('auth.unauthenticated');
     if (await ctx.access.can(role.orgId, 'roles:read')) return true;
     return (await ctx.access.membership(role.orgId))?.roleId === role.id || new AppError('role.not_found');
-  });
-});
+  }),
+);
 
 /**
  * Changing or deleting a role acts on everyone who holds it, directly or through a group: the
