@@ -6,7 +6,7 @@ import { recordAudit, type AuditActor } from '../../core/audit/audit';
 import type { Principal } from '../../core/context/context';
 import { FreshCache } from '../../core/cache/fresh-cache';
 import { Freshness } from '../../core/cache/freshness';
-import { jwtExpiry, tokenKey } from '../../core/cache/token-key';
+import { jwtExpiry } from '../../core/cache/token-key';
 import { constantTimeEqual, hashToken } from '../../core/crypto/opaque-token';
 import { isUniqueViolation } from '../../core/db/pg-errors';
 import { findLockedOrFail } from '../../core/db/rows';
@@ -16,6 +16,7 @@ import type { Logger } from '../../core/logger';
 import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
 import { RoleEntity } from '../roles/role.entity';
 import { PrincipalKind, UserEntity, UserStatus } from '../users/user.entity';
+import { readKeyStatus, type KeyStatusRow } from './api-key-status';
 import { API_KEY_TYPE, type ApiKeyClaims, type ApiKeyTokens } from './api-key-tokens';
 import { ApiKeyEntity, StoredApiKeyStatus } from './api-key.entity';
 
@@ -29,21 +30,6 @@ const CHECKED_KEYS = 20_000;
 
 /** `lastUsedAt` is written at most this often per key, not on every request. */
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
-
-type KeyStatusRow = {
-  id: string;
-  org_id: string;
-  owner_id: string;
-  scopes: string[];
-  status: StoredApiKeyStatus;
-  expires_at: Date | null;
-  grace_ends_at: Date | null;
-  fingerprint: Buffer;
-  kind: PrincipalKind;
-  user_status: UserStatus;
-  locked_at: Date | null;
-  membership_status: MembershipStatus | null;
-};
 
 export function isApiKeyToken(token: string): boolean {
   try {
@@ -251,7 +237,9 @@ export class ApiKeysService {
    * ends. Either way a token's signature is verified once, and every check made is kept.
    */
   async authenticate(token: string, ipAddress: string | null, reuse = false): Promise<Principal | null> {
-    const cacheKey = tokenKey(token);
+    // One SHA-256 serves as both the cache key (base64, as tokenKey) and the fingerprint compared.
+    const fingerprint = hashToken(token);
+    const cacheKey = fingerprint.toString('base64');
     const cached = reuse ? this.checked.get(cacheKey) : undefined;
     if (cached) {
       this.noteUse(cached.apiKeyId as string, ipAddress);
@@ -260,18 +248,10 @@ export class ApiKeysService {
     const ticket = this.checked.ticket();
     const claims = await this.verified(token, cacheKey);
     if (!claims || !isId(claims.keyId)) return null;
-    const [row]: KeyStatusRow[] = await this.db.query(
-      `SELECT k.id, k.org_id, k.owner_id, k.scopes, k.status, k.expires_at, k.grace_ends_at, k.fingerprint,
-              u.kind, u.status AS user_status, u.locked_at, m.status AS membership_status
-         FROM api_keys k
-         JOIN users u ON u.id = k.owner_id
-         LEFT JOIN memberships m ON m.user_id = k.owner_id AND m.org_id = k.org_id
-        WHERE k.id = $1`,
-      [claims.keyId],
-    );
+    const row = await readKeyStatus(this.db, claims.keyId);
     const usable =
       row &&
-      constantTimeEqual(row.fingerprint, hashToken(token)) &&
+      constantTimeEqual(row.fingerprint, fingerprint) &&
       row.owner_id === claims.ownerId &&
       row.org_id === claims.orgId &&
       keyIsLive({ status: row.status, expiresAt: row.expires_at, graceEndsAt: row.grace_ends_at }) &&
