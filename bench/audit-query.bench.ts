@@ -303,16 +303,22 @@ async function benchmark(
   for (const scenario of scenarios) {
     for (let i = 0; i < WARMUP; i++) await scenario.run();
     const timings: number[] = [];
+    const cpuBefore = process.cpuUsage();
     for (let i = 0; i < REPEATS; i++) {
       const started = performance.now();
       await scenario.run();
       timings.push(performance.now() - started);
     }
+    // Gateway and client share this process: CPU per run far below its wall time means the run
+    // mostly waited (for PostgreSQL, or for a core on a busy machine), not that the gateway worked.
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuMs = (cpu.user + cpu.system) / 1000 / REPEATS;
     timings.sort((a, b) => a - b);
     table.push({
       listing: scenario.name,
       'median ms': Number(percentile(timings, 50).toFixed(1)),
       'p95 ms': Number(percentile(timings, 95).toFixed(1)),
+      'CPU ms/run': Number(cpuMs.toFixed(1)),
     });
 
     const statement = lastStatement as Statement | null;
@@ -331,7 +337,7 @@ async function benchmark(
     const access = plan.map((line) => /(Index Only Scan|Index Scan|Bitmap Index Scan|Seq Scan)[^(]*/.exec(line)?.[0]);
     summary.push(
       `audit ${scenario.name}: p50 ${percentile(timings, 50).toFixed(1)} ms, p95 ${percentile(timings, 95).toFixed(1)} ms ` +
-        `(HTTP; its SQL alone: p50 ${percentile(sqlTimings, 50).toFixed(1)} ms, p95 ${percentile(sqlTimings, 95).toFixed(1)} ms), ` +
+        `(HTTP, ${cpuMs.toFixed(1)} ms CPU of gateway and client per run; its SQL alone: p50 ${percentile(sqlTimings, 50).toFixed(1)} ms, p95 ${percentile(sqlTimings, 95).toFixed(1)} ms), ` +
         `plan: ${access.find(Boolean)?.trim() ?? plan[0]}`,
     );
   }
