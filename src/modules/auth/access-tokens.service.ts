@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import { SIGNING_ALGORITHM, signCompactJws, type SigningKeyStore } from './signing-keys.service';
+import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { SIGNING_ALGORITHM, type SigningKeyStore } from './signing-keys.service';
 
 /** RFC 9068's media type for JWT access tokens; API keys use a different `typ` and audience. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
@@ -19,24 +19,19 @@ export class AccessTokenService {
     private readonly options: { issuer: string; audience: string; ttlSeconds: number },
   ) {}
 
-  issue(claims: AccessTokenClaims): IssuedAccessToken {
-    const key = this.keys.signingKey();
+  async issue(claims: AccessTokenClaims): Promise<IssuedAccessToken> {
+    const { kid, privateKey } = this.keys.signingKey();
     const issuedAt = Math.floor(Date.now() / 1000);
     const expiresAt = issuedAt + this.options.ttlSeconds;
-    const token = signCompactJws(
-      key,
-      { alg: SIGNING_ALGORITHM, kid: key.kid, typ: ACCESS_TOKEN_TYPE },
-      {
-        sid: claims.sessionId,
-        ...(claims.orgId ? { org: claims.orgId } : {}),
-        iss: this.options.issuer,
-        aud: this.options.audience,
-        sub: claims.userId,
-        jti: randomUUID(),
-        iat: issuedAt,
-        exp: expiresAt,
-      },
-    );
+    const token = await new SignJWT({ sid: claims.sessionId, ...(claims.orgId ? { org: claims.orgId } : {}) })
+      .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid, typ: ACCESS_TOKEN_TYPE })
+      .setIssuer(this.options.issuer)
+      .setAudience(this.options.audience)
+      .setSubject(claims.userId)
+      .setJti(randomUUID())
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(expiresAt)
+      .sign(privateKey);
     return { token, expiresAt: new Date(expiresAt * 1000) };
   }
 

@@ -282,7 +282,7 @@ export class AuthService {
 
   /** Issues the access token of a session started by `startSession`, after its transaction commits. */
   async signedIn(user: UserEntity, session: SessionRef, refreshToken: string): Promise<SignedIn> {
-    const access = this.accessTokens.issue({ userId: user.id, sessionId: session.id, orgId: session.orgId });
+    const access = await this.accessTokens.issue({ userId: user.id, sessionId: session.id, orgId: session.orgId });
     return { accessToken: access.token, refreshToken, expiresAt: access.expiresAt, user };
   }
 

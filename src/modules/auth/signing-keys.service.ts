@@ -1,4 +1,4 @@
-import { createPrivateKey, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { errors as joseErrors, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { DataSource } from 'typeorm';
 import { SecretBox } from '../../core/crypto/secret-box';
@@ -6,11 +6,7 @@ import { SigningKeyEntity, SigningKeyStatus } from './signing-key.entity';
 
 export const SIGNING_ALGORITHM = 'ES256';
 
-/**
- * `privateKey` for jose; `signer`, the same key as a node:crypto KeyObject, for the access tokens
- * signed on every sign-in and refresh (signCompactJws).
- */
-type ActiveKey = { kid: string; privateKey: CryptoKey; signer: KeyObject };
+type ActiveKey = { kid: string; privateKey: CryptoKey };
 
 /**
  * The gateway's token-signing keys. One ACTIVE key signs; every unretired key verifies and is
@@ -65,11 +61,7 @@ export class SigningKeyStore {
         );
       }),
     ) as JWK;
-    this.active = {
-      kid: activeRow.id,
-      privateKey: (await importJWK(privateJwk, SIGNING_ALGORITHM)) as CryptoKey,
-      signer: createPrivateKey({ key: privateJwk, format: 'jwk' }),
-    };
+    this.active = { kid: activeRow.id, privateKey: (await importJWK(privateJwk, SIGNING_ALGORITHM)) as CryptoKey };
     this.publishedJwks = rows.map((row) => row.publicJwk);
     this.publicKeys.clear();
     for (const row of rows) {
@@ -102,25 +94,4 @@ export class SigningKeyStore {
   jwks(): { keys: JWK[] } {
     return { keys: this.publishedJwks };
   }
-}
-
-/**
- * A compact JWS (RFC 7515) signed with ES256 by node:crypto in the calling thread. jose signs
- * through WebCrypto, whose every call is a job handed to the thread pool and back: measured at
- * ~0.9 ms of wall time per token against ~0.14 ms here, on the path of every refresh. Verification
- * stays with jose (jwtVerify), so what is accepted does not depend on this function.
- */
-export function signCompactJws(
-  key: ActiveKey,
-  header: Record<string, unknown>,
-  payload: Record<string, unknown>,
-): string {
-  const signingInput = `${base64url(header)}.${base64url(payload)}`;
-  // ES256 signatures are r || s, 32 bytes each (RFC 7518 §3.4), not DER.
-  const signature = sign('sha256', Buffer.from(signingInput), { key: key.signer, dsaEncoding: 'ieee-p1363' });
-  return `${signingInput}.${signature.toString('base64url')}`;
-}
-
-function base64url(value: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
