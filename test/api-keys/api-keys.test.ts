@@ -1,8 +1,9 @@
 import { Client } from 'pg';
 import { createOrgAs, person, roleId, type Person } from '../support/fixtures';
 import { errorCode, withNodes } from '../support/graphql-client';
-import { freePort, gatewayEnv, spawnScript, waitForHealthy, type SpawnedScript } from '../support/spawn-gateway';
-import { TEST_SECRET_KEY, startTestGateway, type TestGateway } from '../support/test-gateway';
+import { spawnSecondGateway } from '../support/second-gateway';
+import { waitForHealthy, type SpawnedScript } from '../support/spawn-gateway';
+import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
 let server: TestGateway;
 let owner: Person;
@@ -325,20 +326,7 @@ describe('two gateway processes on one PostgreSQL', () => {
   let secondUrl: string;
 
   beforeAll(async () => {
-    const port = await freePort();
-    secondUrl = `http://127.0.0.1:${port}`;
-    second = spawnScript(
-      'src/main.ts',
-      [],
-      gatewayEnv({
-        DATABASE_URL: server.databaseUrl,
-        SECRET_KEY: TEST_SECRET_KEY,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        PUBLIC_URL: 'http://portcullis.test',
-        LOG_LEVEL: 'warn',
-      }),
-    );
+    ({ spawned: second, url: secondUrl } = await spawnSecondGateway(server));
     await waitForHealthy(second, secondUrl);
   });
 

@@ -9,15 +9,9 @@ import {
   uniqueEmail,
   type Person,
 } from '../support/fixtures';
-import {
-  freePort,
-  gatewayEnv,
-  spawnScript,
-  waitForHealthy,
-  withTimeout,
-  type SpawnedScript,
-} from '../support/spawn-gateway';
-import { startTestGateway, TEST_SECRET_KEY, type TestGateway } from '../support/test-gateway';
+import { spawnSecondGateway } from '../support/second-gateway';
+import { waitForHealthy, withTimeout, type SpawnedScript } from '../support/spawn-gateway';
+import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
 /**
  * Audit writes do not serialise an org: writers append their records without a lock and one
@@ -98,22 +92,7 @@ function verified() {
 
 beforeAll(async () => {
   server = await startTestGateway(LIMITS);
-  const port = await freePort();
-  secondUrl = `http://127.0.0.1:${port}`;
-  second = spawnScript(
-    'src/main.ts',
-    [],
-    gatewayEnv({
-      DATABASE_URL: server.databaseUrl,
-      SECRET_KEY: TEST_SECRET_KEY,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_URL: 'http://portcullis.test',
-      LOG_LEVEL: 'warn',
-      BCRYPT_COST: '4',
-      ...LIMITS,
-    }),
-  );
+  ({ spawned: second, url: secondUrl } = await spawnSecondGateway(server, { BCRYPT_COST: '4', ...LIMITS }));
   owner = await person(server, 'chain-owner');
   orgId = await createOrgAs(server, owner.token, 'Busy Org');
   members = [];

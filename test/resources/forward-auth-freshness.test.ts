@@ -1,7 +1,8 @@
 import { Client } from 'pg';
 import { MEMBER_PASSWORD, createOrgAs, person, roleId, type Person } from '../support/fixtures';
-import { freePort, gatewayEnv, spawnScript, waitForHealthy, type SpawnedScript } from '../support/spawn-gateway';
-import { TEST_SECRET_KEY, startTestGateway, type TestGateway } from '../support/test-gateway';
+import { spawnSecondGateway } from '../support/second-gateway';
+import { waitForHealthy, type SpawnedScript } from '../support/spawn-gateway';
+import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
 /**
  * The freshness rule for cached credential checks and /auth/check answers (README, "Revocation
@@ -255,20 +256,7 @@ beforeAll(async () => {
     input: { orgId, name: RESOURCE, environment: 'prod', category: 'api', customerIds: [] },
   });
   resourceId = created.createResource.id;
-  const port = await freePort();
-  secondUrl = `http://127.0.0.1:${port}`;
-  second = spawnScript(
-    'src/main.ts',
-    [],
-    gatewayEnv({
-      DATABASE_URL: server.databaseUrl,
-      SECRET_KEY: TEST_SECRET_KEY,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_URL: 'http://portcullis.test',
-      LOG_LEVEL: 'warn',
-    }),
-  );
+  ({ spawned: second, url: secondUrl } = await spawnSecondGateway(server));
   await waitForHealthy(second, secondUrl);
 });
 
