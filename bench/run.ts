@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
+import * as prettier from 'prettier';
 import {
   ADMIN_URL,
   build,
@@ -88,13 +89,16 @@ async function postgresVersion(): Promise<string> {
   }
 }
 
-function writeReadme(rows: Row[], machine: string, command: string): void {
+/** Written as Prettier would write it, so `npm run check` stays green after `--write`. */
+async function writeReadme(rows: Row[], machine: string, command: string): Promise<void> {
   const text = readFileSync(README, 'utf8');
   const start = text.indexOf(BEGIN);
   const end = text.indexOf(END);
   if (start < 0 || end < start) throw new Error(`bench/README.md lacks the ${BEGIN} … ${END} markers`);
   const figures = `${BEGIN}\nMachine: ${machine}. Command: \`${command}\`.\n\n${markdownTable(rows)}\n${END}`;
-  writeFileSync(README, text.slice(0, start) + figures + text.slice(end + END.length));
+  const written = text.slice(0, start) + figures + text.slice(end + END.length);
+  const options = (await prettier.resolveConfig(README)) ?? {};
+  writeFileSync(README, await prettier.format(written, { ...options, filepath: README }));
 }
 
 async function main(): Promise<void> {
@@ -155,7 +159,7 @@ async function main(): Promise<void> {
   console.log(`\n${consoleTable(rows)}\n`);
   if (settings.write) {
     const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
-    writeReadme(rows, machineLine(machine), command);
+    await writeReadme(rows, machineLine(machine), command);
     console.log('figures written to bench/README.md');
   }
 }
