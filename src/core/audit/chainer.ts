@@ -21,7 +21,7 @@ type PendingRecord = HashedAuditContent & { seq: string; chainSeq: string | null
 const CHAINER_LOCK_ID = 7_281_930_115;
 
 /** Rows linked per transaction. */
-export const CHAIN_BATCH = 1000;
+const CHAIN_BATCH = 1000;
 
 /** A pass starts at most this often, so the passes that a stream of audited commits asks for coalesce. */
 const PASS_GAP_MS = 300;
@@ -121,7 +121,7 @@ export async function linkCommittedRecords(db: DataSource): Promise<void> {
   for (;;) {
     const linked = await db.transaction(async (tx) => {
       await lockChainer(tx);
-      return linkHeld(managerQuery(tx));
+      return (await linkBatch(managerQuery(tx))) ?? 0;
     });
     if (linked < CHAIN_BATCH) return;
   }
@@ -133,12 +133,7 @@ export async function linkCommittedRecords(db: DataSource): Promise<void> {
  */
 export async function linkOrgInTransaction(tx: EntityManager, orgId: string): Promise<void> {
   await lockChainer(tx);
-  while ((await linkHeld(managerQuery(tx), orgId)) === CHAIN_BATCH);
-}
-
-/** linkBatch for a caller that already holds the lock (taking it again is then granted). */
-async function linkHeld(query: Query, orgId?: string): Promise<number> {
-  return (await linkBatch(query, orgId)) ?? 0;
+  while ((await linkBatch(managerQuery(tx), orgId)) === CHAIN_BATCH);
 }
 
 /** Set on a transaction that appended audit rows, so its commit wakes the chainer at once. */

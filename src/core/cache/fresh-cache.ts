@@ -3,7 +3,7 @@ import type { Freshness } from './freshness';
 type Entry<V> = { value: V; expiresAt: number };
 
 /** The longest any answer is cached, whatever invalidation says: defence in depth. */
-export const CACHE_MAX_AGE_MS = 30_000;
+const CACHE_MAX_AGE_MS = 30_000;
 
 /**
  * A bounded map of answers that `freshness` invalidates. Entries also expire on their own (their
@@ -54,9 +54,5 @@ export class FreshCache<V> {
 
   clear(): void {
     this.entries.clear();
-  }
-
-  get size(): number {
-    return this.entries.size;
   }
 }

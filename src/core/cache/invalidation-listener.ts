@@ -1,13 +1,13 @@
 import { Client, type ClientConfig, type Pool } from 'pg';
 import type { DataSource } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { pgPool } from '../db/pg-pool';
 import type { Logger } from '../logger';
 import type { Freshness } from './freshness';
 
 /** Where migration 1796544000000's triggers NOTIFY; the payload is the changed table's name. */
 export const INVALIDATION_CHANNEL = 'portcullis_access_changed';
 /** How the listener's connection shows in pg_stat_activity. */
-export const LISTENER_APPLICATION_NAME = 'portcullis-invalidation';
+const LISTENER_APPLICATION_NAME = 'portcullis-invalidation';
 
 /** A heartbeat's payload; the triggers' payloads are table names. */
 const HEARTBEAT_PAYLOAD = 'heartbeat:';
@@ -136,6 +136,6 @@ export class InvalidationListener {
  * non-enumerable property (out of logs), so it is copied by name: the embedded server needs it.
  */
 export function poolConnection(dataSource: DataSource): ClientConfig {
-  const { options } = (dataSource.driver as PostgresDriver).master as Pool & { options: ClientConfig };
+  const { options } = pgPool(dataSource) as Pool & { options: ClientConfig };
   return { ...options, password: options.password };
 }

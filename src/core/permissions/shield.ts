@@ -62,7 +62,7 @@ export const SHIELD_OPTIONS: IOptions = {
  * the map's `'*'`, else the fallback rule; a type-wide rule for every field; the fallback rule
  * for a type the tree does not name.
  */
-export function ruleOf(rules: IRules, type: GraphQLObjectType, field: string, options = SHIELD_OPTIONS): ShieldRule {
+function ruleOf(rules: IRules, type: GraphQLObjectType, field: string, options = SHIELD_OPTIONS): ShieldRule {
   const typeRules = (rules as Record<string, ShieldRule | Record<string, ShieldRule> | undefined>)[type.name];
   if (typeRules === undefined) return options.fallbackRule;
   if (!isFieldMap(typeRules)) return typeRules;
@@ -96,7 +96,7 @@ const whole: DecisionScope = () => '';
  * which may read only the context); for `and`, `or`, `chain`, `race` and `not`, the keys of all
  * their rules (their answer is a function of those); otherwise none.
  */
-export function decisionScopeOf(rule: ShieldRule): DecisionScope | null {
+function decisionScopeOf(rule: ShieldRule): DecisionScope | null {
   const declared = declaredScopes.get(rule);
   if (declared) return declared;
   if ('getRules' in rule) {
@@ -139,7 +139,7 @@ let nextRuleId = 0;
  * answered at once, without a promise (their resolver is called as it is). The answers live with
  * the caller's other decisions (CallerAccess), so a sign-in or a mutation starts them afresh.
  */
-export function shieldLayer(rule: ShieldRule, options = SHIELD_OPTIONS): FieldLayer | null {
+function shieldLayer(rule: ShieldRule, options = SHIELD_OPTIONS): FieldLayer | null {
   if (isAllow(rule)) return null;
   type Call = Parameters<FieldLayer>;
   const fallback = async (thrown: unknown, parent: Call[1], args: Call[2], ctx: Call[3], info: Call[4]) =>

@@ -4,7 +4,7 @@ import ipaddr from 'ipaddr.js';
 import { RateLimiterPostgres } from 'rate-limiter-flexible';
 import type { Pool } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { pgPool } from '../db/pg-pool';
 import type { RateLimits } from '../config/config';
 import { RateLimitedError } from './rate-limited-error';
 
@@ -74,7 +74,7 @@ export class RateLimiter {
     db: DataSource,
     private readonly limits: RateLimits,
   ) {
-    this.store = (db.driver as PostgresDriver).master as Pool;
+    this.store = pgPool(db);
     const entries = Object.entries(limits).map(([name, limit]) => [
       name,
       new RateLimiterPostgres({

@@ -1,6 +1,5 @@
-import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { pgPool } from '../../core/db/pg-pool';
 import type { MembershipStatus } from '../members/membership.entity';
 import type { PrincipalKind, UserStatus } from '../users/user.entity';
 import type { StoredApiKeyStatus } from './api-key.entity';
@@ -45,7 +44,7 @@ const KEY_STATUS = {
  */
 export async function readKeyStatus(db: DataSource, keyId: string): Promise<KeyStatusRow | undefined> {
   db.logger.logQuery(KEY_STATUS.text);
-  const pool = (db.driver as PostgresDriver).master as Pool;
+  const pool = pgPool(db);
   const { rows } = await pool.query<KeyStatusRow>({ ...KEY_STATUS, values: [keyId] });
   return rows[0];
 }

@@ -1,7 +1,6 @@
 import { decodeProtectedHeader } from 'jose';
-import type { Pool } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { pgPool } from '../../core/db/pg-pool';
 import { recordAudit, type AuditActor } from '../../core/audit/audit';
 import type { Principal } from '../../core/context/context';
 import { FreshCache } from '../../core/cache/fresh-cache';
@@ -298,7 +297,7 @@ export class ApiKeysService {
     const now = Date.now();
     if (now - (this.lastUsedWrites.get(keyId) ?? 0) < LAST_USED_WRITE_INTERVAL_MS) return;
     this.lastUsedWrites.set(keyId, now);
-    ((this.db.driver as PostgresDriver).master as Pool)
+    pgPool(this.db)
       .query(
         `UPDATE api_keys SET last_used_at = now(), last_used_ip = $2
           WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds')`,

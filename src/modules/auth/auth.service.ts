@@ -10,7 +10,7 @@ import { entityRowShape } from '../../core/db/entity-rows';
 import { queryRows } from '../../core/db/sql';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
-import { mayBeShutOut } from '../../core/permissions/verified-email';
+import { emailUnverifiedIn, mayBeShutOut } from '../../core/permissions/verified-email';
 import { emailLimitKey } from '../../core/rate-limit/email';
 import type { Charge, RateLimiter } from '../../core/rate-limit/rate-limiter';
 import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
@@ -333,7 +333,8 @@ export class AuthService {
       if (!rotated.session_id) return { ok: false, reuseDetected: false };
       const user = userShape.read(rotated, 'user_');
       // Thrown, so the transaction rolls back and the token stays usable once the address is verified.
-      if (rotated.require_verified_email && mayBeShutOut(user)) throw new AppError('auth.email_unverified');
+      if (emailUnverifiedIn(user, { requireVerifiedEmail: rotated.require_verified_email === true }))
+        throw new AppError('auth.email_unverified');
       const session = { id: rotated.session_id, orgId: rotated.org_id };
       await recordAudit(
         tx,
@@ -463,8 +464,7 @@ export class AuthService {
     const rows: Array<{ kind: PrincipalKind; super_user: boolean; expires_at: Date }> = await this.db.query(
       `SELECT u.kind, u.super_user, s.expires_at
          FROM sessions s JOIN users u ON u.id = s.user_id
-        WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
-          AND u.status = 'ACTIVE' AND u.locked_at IS NULL`,
+        WHERE s.id = $1 AND s.user_id = $2 AND ${USABLE_SESSION}`,
       [claims.sessionId, claims.userId],
     );
     if (rows.length === 0) return null;
