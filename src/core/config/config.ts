@@ -37,6 +37,40 @@ const proxyHops = z.preprocess(
   integer(0, 0, 10),
 );
 
+/** `true` or `false`; unset means the default the caller derives (e.g. from NODE_ENV). */
+const optionalFlag = z
+  .enum(['true', 'false'], { error: 'must be true or false' })
+  .optional()
+  .transform((value) => (value === undefined ? undefined : value === 'true'));
+
+/** An origin as browsers send it: scheme, host and port only, no path, no trailing slash. */
+function asOrigin(value: string): string | null {
+  if (!URL.canParse(value)) return null;
+  const url = new URL(value);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  return url.origin === value ? value : null;
+}
+
+const originList = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const origins = value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+    for (const origin of origins) {
+      if (asOrigin(origin) === null) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${origin}" is not an exact origin such as https://app.example.com or http://localhost:3000 (no path, no wildcard, no trailing slash)`,
+        });
+        return z.NEVER;
+      }
+    }
+    return [...new Set(origins)];
+  });
+
 const optionalText = z
   .string()
   .optional()
@@ -48,6 +82,21 @@ const envSchema = z
     HOST: z.string().default('0.0.0.0'),
     PORT: integer(4000, 0, 65535),
     PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+    ACCOUNT_LINKS_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+    CORS_ORIGINS: originList,
+    REFRESH_TOKEN_TRANSPORT: z.enum(['body', 'cookie', 'both']).default('body'),
+    COOKIE_SAMESITE: z.enum(['lax', 'strict', 'none']).default('lax'),
+    GRAPHIQL: optionalFlag,
+    INTROSPECTION: optionalFlag,
+    BRAND_NAME: z.string().trim().min(1).max(80).default('Portcullis'),
+    BRAND_COLOR: z
+      .string()
+      .regex(/^#(?:[0-9a-fA-F]{3}){1,2}$/, 'must be a hex colour such as #1f6feb or #36c')
+      .default('#1f6feb'),
+    BRAND_LOGO_FILE: z
+      .string()
+      .regex(/\.(png|svg|jpe?g|gif|webp)$/i, 'must name a .png, .svg, .jpg, .gif or .webp file')
+      .optional(),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
     DATABASE_POOL_SIZE: integer(10, 1, 200),
     DATA_DIR: z.string().default('./.data'),
@@ -66,6 +115,7 @@ const envSchema = z
     SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
     MAIL_TRANSPORT: z.enum(['smtp', 'outbox']).optional(),
     MAIL_FROM: z.string().min(3).default('Portcullis <no-reply@portcullis.local>'),
+    MAIL_TEMPLATES_DIR: optionalText,
     LOCKOUT_THRESHOLD: integer(10, 1, 1000),
     LOCKOUT_WINDOW: duration('15m'),
     LOCKOUT_DURATION: duration('15m'),
@@ -111,6 +161,13 @@ const envSchema = z
           code: 'custom',
           path: ['SECRET_KEY'],
           message: 'is required when DATABASE_URL is set (it encrypts the signing keys at rest)',
+        });
+      }
+      if (env.COOKIE_SAMESITE === 'none' && env.REFRESH_TOKEN_TRANSPORT !== 'body' && !isHttps(env.PUBLIC_URL)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['COOKIE_SAMESITE'],
+          message: 'none needs an https:// PUBLIC_URL: browsers drop SameSite=None cookies that are not Secure',
         });
       }
       if (env.MAIL_TRANSPORT === 'smtp' && !env.SMTP_URL) {
@@ -164,11 +221,28 @@ export type RateLimits = {
   verifyEmailPerIp: RateLimit;
 };
 
+export type RefreshTokenTransport = 'body' | 'cookie' | 'both';
+
 export type Config = {
   env: 'development' | 'production' | 'test';
   host: string;
   port: number;
   publicUrl: string;
+  /** Where emailed links point: the hosted pages (PUBLIC_URL) or the operator's own frontend. */
+  accountLinksBaseUrl: string;
+  /** Origins other than the gateway's own that browsers may call it from, with credentials. */
+  corsOrigins: readonly string[];
+  cookies: {
+    /** Where login puts the refresh token: the JSON answer, the `portcullis_refresh` cookie, or both. */
+    refreshTokenTransport: RefreshTokenTransport;
+    sameSite: 'lax' | 'strict' | 'none';
+    /** Off only for a `http://localhost` PUBLIC_URL, where browsers would drop a Secure cookie. */
+    secure: boolean;
+  };
+  graphiql: boolean;
+  introspection: boolean;
+  /** Hosted account pages; the logo is a local file the gateway serves, so the CSP stays same-origin. */
+  brand: { name: string; color: string; logoFile?: string };
   database: { url?: string; poolSize: number };
   dataDir: string;
   /** Undefined only in embedded mode, where one is generated into DATA_DIR. */
@@ -186,7 +260,11 @@ export type Config = {
   emailVerificationTtl: number;
   /** Used only when the database has no users at all; no password means one is generated. */
   bootstrap: { email: string; password?: string; orgName: string };
-  mail: { transport: 'smtp'; smtpUrl: string; from: string } | { transport: 'outbox'; from: string };
+  mail: ({ transport: 'smtp'; smtpUrl: string } | { transport: 'outbox' }) & {
+    from: string;
+    /** Replacement templates, one file per message and part; missing files keep the built-in text. */
+    templatesDir?: string;
+  };
   rateLimits: RateLimits;
   /** bcrypt cost for passwords set by CSV import; raised to BCRYPT_COST at the user's next sign-in. */
   importBcryptCost: number;
@@ -216,11 +294,23 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const env = parsed.data;
+  const production = env.NODE_ENV === 'production';
+  const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   return {
     env: env.NODE_ENV,
     host: env.HOST,
     port: env.PORT,
-    publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    publicUrl,
+    accountLinksBaseUrl: (env.ACCOUNT_LINKS_BASE_URL ?? publicUrl).replace(/\/+$/, ''),
+    corsOrigins: env.CORS_ORIGINS,
+    cookies: {
+      refreshTokenTransport: env.REFRESH_TOKEN_TRANSPORT,
+      sameSite: env.COOKIE_SAMESITE,
+      secure: env.COOKIE_SAMESITE === 'none' || !isLocalHttp(publicUrl),
+    },
+    graphiql: env.GRAPHIQL ?? !production,
+    introspection: env.INTROSPECTION ?? !production,
+    brand: { name: env.BRAND_NAME, color: env.BRAND_COLOR, logoFile: env.BRAND_LOGO_FILE },
     database: { url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE },
     dataDir: env.DATA_DIR,
     secretKey: env.SECRET_KEY,
@@ -282,7 +372,21 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 /** An explicit MAIL_TRANSPORT wins; otherwise SMTP when SMTP_URL is set, else the outbox folder. */
 function mailSettings(env: z.infer<typeof envSchema>): Config['mail'] {
   const transport = env.MAIL_TRANSPORT ?? (env.SMTP_URL ? 'smtp' : 'outbox');
+  const shared = { from: env.MAIL_FROM, templatesDir: env.MAIL_TEMPLATES_DIR };
   // The schema has already refused MAIL_TRANSPORT=smtp without SMTP_URL.
-  if (transport === 'smtp' && env.SMTP_URL) return { transport, smtpUrl: env.SMTP_URL, from: env.MAIL_FROM };
-  return { transport: 'outbox', from: env.MAIL_FROM };
+  if (transport === 'smtp' && env.SMTP_URL) return { transport, smtpUrl: env.SMTP_URL, ...shared };
+  return { transport: 'outbox', ...shared };
+}
+
+function isHttps(url: string | undefined): boolean {
+  return url?.startsWith('https://') ?? false;
+}
+
+/** Browsers treat http://localhost as a secure context but do not store Secure cookies from it everywhere. */
+function isLocalHttp(publicUrl: string): boolean {
+  const url = new URL(publicUrl);
+  return (
+    url.protocol === 'http:' &&
+    (url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]')
+  );
 }

@@ -24,7 +24,7 @@ export function createApollo(schema: GraphQLSchema, config: Config, logger: Logg
     csrfPrevention: true,
     // main.ts owns SIGTERM/SIGINT and stops Apollo once, in order, with everything else.
     stopOnTerminationSignals: false,
-    introspection: config.env !== 'production',
+    introspection: config.introspection,
     hideSchemaDetailsFromClientErrors: true,
     includeStacktraceInErrorResponses: false,
     formatError: createErrorFormatter(logger),

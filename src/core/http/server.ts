@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApolloServer } from '@apollo/server';
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config/config';
 import type { GraphQLContext } from '../context/context';
 import type { RequestScope } from '../context/request-scope';
@@ -36,6 +36,8 @@ export type HttpDependencies = {
     | { status: number; error: ErrorKey; field?: string; headers?: Record<string, string> }
     | { status: 200; headers: Record<string, string>; write(res: ServerResponse): Promise<void> }
   >;
+  /** Routes of domain modules (account pages, cookie sessions), registered by the composition root. */
+  routes?: FastifyPluginAsync[];
 };
 
 export type HttpServer = {
@@ -84,6 +86,7 @@ export async function createHttpServer(deps: HttpDependencies): Promise<HttpServ
     maxBodyBytes: config.limits.maxBodyBytes,
   });
   await app.register(serviceRoutes, deps);
+  for (const routes of deps.routes ?? []) await app.register(routes);
 
   return {
     async listen(port, host) {
