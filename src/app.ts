@@ -21,6 +21,7 @@ import { createLoaders } from './loaders';
 import { isApiKeyToken } from './modules/api-keys/api-keys.service';
 import { auditExport } from './modules/audit/audit-export';
 import { forwardAuth, forwardAuthDecisions } from './modules/resources/forward-auth';
+import { moduleRoutes } from './routes';
 import { buildGatewaySchema } from './schema';
 import { createServices, type Services } from './services';
 
@@ -96,6 +97,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       forwardAuth: (req, scope) =>
         forwardAuth(req, scope.ipAddress, db, (token, ip) => authenticate(token, ip, true), decisions),
       auditExport: (req, scope, url) => auditExport(req, url, scope.ipAddress, db, authenticate),
+      routes: moduleRoutes({ config, logger, db, services, authenticate }),
     });
     const port = await http.listen(config.port, config.host);
     const auditChainer = new AuditChainer(db, logger);

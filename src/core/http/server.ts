@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApolloServer } from '@apollo/server';
+import fastifyCookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config/config';
 import type { GraphQLContext } from '../context/context';
@@ -79,6 +80,8 @@ export async function createHttpServer(deps: HttpDependencies): Promise<HttpServ
   registerRequestScope(app, config.trustProxy);
   app.setNotFoundHandler((_request, reply) => sendNotFound(reply));
   app.setErrorHandler(errorHandler(logger));
+  // Parses Cookie headers and gives replies setCookie; cookie sessions and the account pages use it.
+  await app.register(fastifyCookie);
 
   await app.register(graphqlRoute, {
     apollo: deps.apollo,
