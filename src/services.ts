@@ -3,6 +3,7 @@ import type { Config } from './core/config/config';
 import type { Logger } from './core/logger';
 import { Freshness } from './core/cache/freshness';
 import { createMailer } from './core/mail/mailer';
+import { MailTemplates } from './core/mail/templates';
 import { RateLimiter } from './core/rate-limit/rate-limiter';
 import { PasswordHasher } from './core/crypto/password-hasher';
 import { ApiKeyTokens } from './modules/api-keys/api-key-tokens';
@@ -37,6 +38,8 @@ export async function createServices(
   logger: Logger,
   freshness = new Freshness(),
 ) {
+  // First: broken templates refuse the start before anything else is set up.
+  const mailTemplates = await MailTemplates.load(config, logger);
   useCursorSecret(secretKey);
   const signingKeys = new SigningKeyStore(db, secretKey);
   await signingKeys.initialize();
@@ -53,7 +56,7 @@ export async function createServices(
   const mailer = createMailer(config, logger);
   const rateLimits = new RateLimiter(db, config.rateLimits);
   const auth = new AuthService(db, hasher, accessTokens, config.auth.refreshTokenTtl, rateLimits, freshness);
-  const invitations = new InvitationsService(db, auth, hasher, mailer, config.publicUrl);
+  const invitations = new InvitationsService(db, auth, hasher, mailer, mailTemplates, config.accountLinksBaseUrl);
   return {
     config,
     logger,
@@ -79,12 +82,13 @@ export async function createServices(
     groups: new GroupsService(),
     users: new UsersService(),
     userImport: new UserImportService(hasher, config.importBcryptCost, invitations, rateLimits, logger),
-    passwords: new PasswordsService(hasher, auth, mailer, logger, config.publicUrl),
+    passwords: new PasswordsService(hasher, auth, mailer, logger, mailTemplates, config.accountLinksBaseUrl),
     emailVerification: new EmailVerificationService(
       hasher,
       mailer,
       logger,
-      config.publicUrl,
+      mailTemplates,
+      config.accountLinksBaseUrl,
       config.emailVerificationTtl,
     ),
     bootstrap: new BootstrapService(db, hasher, orgs),

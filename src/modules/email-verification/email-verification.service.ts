@@ -6,6 +6,8 @@ import { queryRows } from '../../core/db/sql';
 import { AppError } from '../../core/errors/app-error';
 import type { Logger } from '../../core/logger';
 import type { MailMessage, Mailer } from '../../core/mail/mailer';
+import type { MailTemplates } from '../../core/mail/templates';
+import { OrgEntity } from '../orgs/org.entity';
 import { PasswordResetTokenEntity } from '../passwords/password-reset-token.entity';
 import { UserEntity, UserStatus } from '../users/user.entity';
 import { EmailVerificationTokenEntity } from './email-verification-token.entity';
@@ -24,7 +26,9 @@ export class EmailVerificationService {
     private readonly hasher: PasswordHasher,
     private readonly mailer: Mailer,
     private readonly logger: Logger,
-    private readonly publicUrl: string,
+    private readonly mailTemplates: MailTemplates,
+    /** ACCOUNT_LINKS_BASE_URL: the hosted verification page or the operator's own. */
+    private readonly linksBase: string,
     private readonly ttlSeconds: number,
   ) {}
 
@@ -37,16 +41,22 @@ export class EmailVerificationService {
     const user = await tx.findOneBy(UserEntity, { id: userId });
     if (!user?.email) throw new AppError('auth.forbidden');
     const verified = user.emailVerifiedAt !== null;
-    const token = verified ? null : await this.issue(tx, user.id, null);
+    const link = verified ? null : await this.issue(tx, user.id, null);
     await recordAudit(tx, actor, {
       action: 'user.email_verification_requested',
       subjectUserId: user.id,
       targetType: 'User',
       targetId: user.id,
-      changes: { email: user.email, sent: token !== null },
+      changes: { email: user.email, sent: link !== null },
     });
-    if (!token) return null;
-    return { userId: user.id, message: verifyEmailMessage(user.email, this.publicUrl, token, this.ttlSeconds) };
+    if (!link) return null;
+    const message = verifyEmailMessage(this.mailTemplates, this.linksBase, {
+      to: user.email,
+      orgName: await this.orgNameOf(tx, user),
+      ...link,
+      lifetimeSeconds: this.ttlSeconds,
+    });
+    return { userId: user.id, message };
   }
 
   /** The same check and error as changePassword's; bcrypt runs on libuv's pool, off the event loop. */
@@ -82,7 +92,7 @@ export class EmailVerificationService {
       { userId: user.id, usedAt: IsNull(), newEmail: Not(IsNull()) },
       { usedAt: () => 'now()' },
     );
-    const token = await this.issue(tx, user.id, address);
+    const link = await this.issue(tx, user.id, address);
     await recordAudit(tx, actor, {
       action: 'user.email_change_requested',
       subjectUserId: user.id,
@@ -90,7 +100,13 @@ export class EmailVerificationService {
       targetId: user.id,
       changes: { email: user.email, newEmail: address },
     });
-    return { userId: user.id, message: confirmNewEmailMessage(address, this.publicUrl, token, this.ttlSeconds) };
+    const message = confirmNewEmailMessage(this.mailTemplates, this.linksBase, {
+      to: address,
+      orgName: await this.orgNameOf(tx, user),
+      ...link,
+      lifetimeSeconds: this.ttlSeconds,
+    });
+    return { userId: user.id, message };
   }
 
   /**
@@ -136,7 +152,13 @@ export class EmailVerificationService {
       changes: { oldEmail, newEmail: spent.new_email },
     });
     if (!oldEmail) return null;
-    return { userId: user.id, message: emailChangedNotice(oldEmail, spent.new_email, this.publicUrl) };
+    const notice = emailChangedNotice(this.mailTemplates, {
+      to: oldEmail,
+      newEmail: spent.new_email,
+      orgName: await this.orgNameOf(tx, user),
+      changedAt: new Date(),
+    });
+    return { userId: user.id, message: notice };
   }
 
   /** Sends without holding up the response; a failure is logged without the message, which may hold a token. */
@@ -147,14 +169,26 @@ export class EmailVerificationService {
     });
   }
 
-  /** Stores a new link's hash and returns its token, which only the mail carries. */
-  private async issue(tx: EntityManager, userId: string, newEmail: string | null): Promise<string> {
+  /** Stores a new link's hash and returns its token, which only the mail carries, and its expiry. */
+  private async issue(
+    tx: EntityManager,
+    userId: string,
+    newEmail: string | null,
+  ): Promise<{ token: string; expiresAt: Date }> {
     const token = generateOpaqueToken();
-    await tx.query(
+    const [issued] = await queryRows<{ expires_at: Date }>(
+      tx,
       `INSERT INTO email_verification_tokens (user_id, token_hash, new_email, expires_at)
-       VALUES ($1, $2, $3, now() + make_interval(secs => $4))`,
+       VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+       RETURNING expires_at`,
       [userId, hashToken(token), newEmail, this.ttlSeconds],
     );
-    return token;
+    return { token, expiresAt: issued.expires_at };
+  }
+
+  /** The account's default org, named in its mail so the reader knows which service wrote. */
+  private async orgNameOf(tx: EntityManager, user: UserEntity): Promise<string | null> {
+    if (!user.defaultOrgId) return null;
+    return (await tx.findOneBy(OrgEntity, { id: user.defaultOrgId }))?.name ?? null;
   }
 }

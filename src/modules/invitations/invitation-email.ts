@@ -1,22 +1,34 @@
-import { renderEmail } from '../../core/mail/template';
+import { accountLink } from '../../core/mail/account-links';
+import { clearUtcTime, lifetimeText } from '../../core/mail/dates';
+import type { MailMessage } from '../../core/mail/mailer';
+import type { MailTemplates } from '../../core/mail/templates';
 
 export type InvitationEmail = {
+  to: string;
   orgName: string;
   inviterName: string;
+  roleName: string;
   message: string | null;
-  url: string;
+  token: string;
   expiresAt: Date;
+  lifetimeSeconds: number;
 };
 
-export function invitationEmail({ orgName, inviterName, message, url, expiresAt }: InvitationEmail) {
-  return renderEmail({
-    subject: `You are invited to join ${orgName}`,
-    paragraphs: [
-      `${inviterName} invited you to join ${orgName} on Portcullis.`,
-      ...(message ? [`Their message: “${message}”`] : []),
-      `The invitation expires on ${expiresAt.toUTCString()}.`,
-    ],
-    action: { label: 'Accept the invitation', url },
-    footer: 'If you did not expect this invitation, you can ignore this email.',
-  });
+/** The invitation to an address (the outbox logs its link outside production only). */
+export function invitationEmail(templates: MailTemplates, linksBase: string, invitation: InvitationEmail): MailMessage {
+  const url = accountLink(linksBase, '/invitations/accept', invitation.token);
+  return {
+    to: invitation.to,
+    link: url,
+    ...templates.render('invitation', {
+      recipientEmail: invitation.to,
+      orgName: invitation.orgName,
+      inviterName: invitation.inviterName,
+      roleName: invitation.roleName,
+      message: invitation.message,
+      actionUrl: url,
+      expiresAt: clearUtcTime(invitation.expiresAt),
+      expiresIn: lifetimeText(invitation.lifetimeSeconds),
+    }),
+  };
 }

@@ -8,7 +8,9 @@ import { isUniqueViolation } from '../../core/db/pg-errors';
 import { findLockedOrFail } from '../../core/db/rows';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
+import { accountLink } from '../../core/mail/account-links';
 import type { Mailer } from '../../core/mail/mailer';
+import type { MailTemplates } from '../../core/mail/templates';
 import type { AuthService, SignedIn } from '../auth/auth.service';
 import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
 import { OrgEntity } from '../orgs/org.entity';
@@ -120,11 +122,13 @@ export class InvitationsService {
     private readonly auth: AuthService,
     private readonly hasher: PasswordHasher,
     private readonly mailer: Mailer,
-    private readonly publicUrl: string,
+    private readonly mailTemplates: MailTemplates,
+    /** ACCOUNT_LINKS_BASE_URL: emailed links and createInviteLink's url open the same page. */
+    private readonly linksBase: string,
   ) {}
 
   acceptUrl(token: string): string {
-    return `${this.publicUrl}/invitations/accept?token=${encodeURIComponent(token)}`;
+    return accountLink(this.linksBase, '/invitations/accept', token);
   }
 
   async invite(tx: EntityManager, actor: AuditActor, request: InviteRequest): Promise<InvitationEntity> {
@@ -438,19 +442,22 @@ export class InvitationsService {
     inviterId: string | null,
   ) {
     const org = await tx.findOneByOrFail(OrgEntity, { id: invitation.orgId });
+    const role = await tx.findOneByOrFail(RoleEntity, { id: invitation.roleId });
     const inviter = inviterId ? await tx.findOneBy(UserEntity, { id: inviterId }) : null;
     const inviterName =
       [inviter?.firstName, inviter?.lastName].filter(Boolean).join(' ') || inviter?.email || 'An administrator';
-    const url = this.acceptUrl(token);
-    const content = invitationEmail({
+    const message = invitationEmail(this.mailTemplates, this.linksBase, {
+      to: invitation.email as string,
       orgName: org.name,
       inviterName,
+      roleName: role.name,
       message: invitation.message,
-      url,
+      token,
       expiresAt: invitation.expiresAt,
+      lifetimeSeconds: EMAIL_INVITATION_LIFETIME_MS / 1000,
     });
     try {
-      await this.mailer.send({ to: invitation.email as string, ...content, link: url });
+      await this.mailer.send(message);
     } catch (error) {
       throw new InvitationNotSentError(error);
     }

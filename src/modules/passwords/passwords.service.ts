@@ -8,6 +8,7 @@ import { queryRows } from '../../core/db/sql';
 import { AppError } from '../../core/errors/app-error';
 import type { Logger } from '../../core/logger';
 import type { MailMessage, Mailer } from '../../core/mail/mailer';
+import type { MailTemplates } from '../../core/mail/templates';
 import type { AuthService } from '../auth/auth.service';
 import { PrincipalKind, UserEntity, UserStatus } from '../users/user.entity';
 import { PasswordResetTokenEntity } from './password-reset-token.entity';
@@ -25,7 +26,9 @@ export class PasswordsService {
     private readonly auth: AuthService,
     private readonly mailer: Mailer,
     private readonly logger: Logger,
-    private readonly publicUrl: string,
+    private readonly mailTemplates: MailTemplates,
+    /** ACCOUNT_LINKS_BASE_URL: the hosted reset page or the operator's own. */
+    private readonly linksBase: string,
   ) {}
 
   /** The caller's own password: their other sessions end, the current one stays signed in. */
@@ -68,16 +71,20 @@ export class PasswordsService {
    */
   async requestReset(tx: EntityManager, email: string, actor: AuditActor): Promise<ResetDelivery | null> {
     const token = generateOpaqueToken();
-    const [account] = await queryRows<{ id: string; email: string }>(
+    // The account's default org, which the mail names, comes from the same statement: an extra
+    // query for known addresses only would time apart the two answers this method keeps alike.
+    const [account] = await queryRows<{ id: string; email: string; org_name: string | null; expires_at: Date }>(
       tx,
       `WITH account AS (
-         SELECT id, email FROM users WHERE lower(email) = lower($1) AND status = $2 AND kind <> $3
+         SELECT u.id, u.email, o.name AS org_name FROM users u LEFT JOIN orgs o ON o.id = u.default_org_id
+          WHERE lower(u.email) = lower($1) AND u.status = $2 AND u.kind <> $3
        ), issued AS (
          INSERT INTO password_reset_tokens (token_hash, user_id, expires_at)
          SELECT $4, id, now() + make_interval(mins => $5::int) FROM account
-         RETURNING user_id
+         RETURNING user_id, expires_at
        )
-       SELECT account.id, account.email FROM account JOIN issued ON issued.user_id = account.id`,
+       SELECT account.id, account.email, account.org_name, issued.expires_at
+         FROM account JOIN issued ON issued.user_id = account.id`,
       [email.trim(), UserStatus.ACTIVE, PrincipalKind.SERVICE_ACCOUNT, hashToken(token), RESET_TOKEN_TTL_MINUTES],
     );
     await recordAudit(tx, actor, {
@@ -93,7 +100,13 @@ export class PasswordsService {
     if (!account) return null;
     return {
       userId: account.id,
-      message: resetPasswordEmail(account.email, this.publicUrl, token, RESET_TOKEN_TTL_MINUTES),
+      message: resetPasswordEmail(this.mailTemplates, this.linksBase, {
+        to: account.email,
+        orgName: account.org_name,
+        token,
+        expiresAt: account.expires_at,
+        lifetimeSeconds: RESET_TOKEN_TTL_MINUTES * 60,
+      }),
     };
   }
 

@@ -1,20 +1,29 @@
+import { accountLink } from '../../core/mail/account-links';
+import { clearUtcTime, lifetimeText } from '../../core/mail/dates';
 import type { MailMessage } from '../../core/mail/mailer';
-import { renderEmail } from '../../core/mail/template';
+import type { MailTemplates } from '../../core/mail/templates';
+
+export type ResetEmail = {
+  to: string;
+  /** The account's default org, which the reader may know the service by. */
+  orgName: string | null;
+  token: string;
+  expiresAt: Date;
+  lifetimeSeconds: number;
+};
 
 /** The message carrying a reset link (the outbox logs it outside production only). */
-export function resetPasswordEmail(to: string, publicUrl: string, token: string, validMinutes: number): MailMessage {
-  const url = `${publicUrl}/password/reset?token=${encodeURIComponent(token)}`;
+export function resetPasswordEmail(templates: MailTemplates, linksBase: string, reset: ResetEmail): MailMessage {
+  const url = accountLink(linksBase, '/password/reset', reset.token);
   return {
-    to,
+    to: reset.to,
     link: url,
-    ...renderEmail({
-      subject: 'Reset your Portcullis password',
-      paragraphs: [
-        'Someone asked to reset the password of your Portcullis account.',
-        `If it was you, follow the link below to choose a new one. It works once, within ${validMinutes} minutes, and signs you out everywhere.`,
-      ],
-      action: { label: 'Choose a new password', url },
-      footer: 'If you did not ask for this, ignore this email: your password stays as it is.',
+    ...templates.render('password-reset', {
+      recipientEmail: reset.to,
+      orgName: reset.orgName,
+      actionUrl: url,
+      expiresAt: clearUtcTime(reset.expiresAt),
+      expiresIn: lifetimeText(reset.lifetimeSeconds),
     }),
   };
 }
