@@ -15,6 +15,7 @@ import { rethrowDatabaseOutage } from './core/errors/service-unavailable';
 import { CallerAccess } from './core/permissions/caller-access';
 import { createApollo } from './core/graphql/apollo';
 import { bearerToken } from './core/http/client-info';
+import type { ResponseCookies } from './core/http/response-cookies';
 import { createHttpServer } from './core/http/server';
 import { createLogger, type Logger } from './core/logger';
 import { createLoaders } from './loaders';
@@ -66,7 +67,11 @@ export async function startGateway(config: Config, logger: Logger = createLogger
         ? services.apiKeys.authenticate(token, ipAddress, reuse)
         : services.auth.authenticate(token, reuse);
 
-    const createContext = async (req: IncomingMessage, scope: RequestScope): Promise<GraphQLContext> => {
+    const createContext = async (
+      req: IncomingMessage,
+      scope: RequestScope,
+      cookies: ResponseCookies,
+    ): Promise<GraphQLContext> => {
       const bearer = bearerToken(req);
       // A database outage while checking the token answers 503, not a refused token or a crash.
       const principal = bearer.token
@@ -83,6 +88,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
           () => context.principal,
           () => context.loaders,
         ),
+        cookies,
       };
       return context;
     };

@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { AuditActor } from '../audit/audit';
 import type { AppError } from '../errors/app-error';
 import type { ListBudget } from '../graphql/list-budget';
+import type { ResponseCookies } from '../http/response-cookies';
 import type { CallerAccess } from '../permissions/caller-access';
 import type { PrincipalKind } from '../../modules/users/user.entity';
 import type { Loaders } from '../../loaders';
@@ -44,6 +45,8 @@ export type GraphQLContext = RequestScope & {
   loaders: Loaders;
   /** The caller's permissions per org, read through `loaders`. */
   access: CallerAccess;
+  /** Cookies on this operation's HTTP answer (the refresh cookie of a browser sign-in). */
+  cookies: ResponseCookies;
   /** Items the operation's lists returned so far; set by Apollo's listBudgetPlugin for each request. */
   listBudget?: ListBudget;
 };

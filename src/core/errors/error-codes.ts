@@ -19,6 +19,10 @@ export const errorCatalog = {
   'auth.invalid_token': { code: 'UNAUTHENTICATED', message: 'Invalid or expired token' },
   'auth.invalid_refresh_token': { code: 'UNAUTHENTICATED', message: 'Invalid or expired refresh token' },
   'auth.forbidden': { code: 'FORBIDDEN', message: 'Not allowed' },
+  'auth.csrf_header_required': {
+    code: 'FORBIDDEN',
+    message: 'Cookie sessions need the header X-Portcullis-CSRF: 1, which only a script of an allowed origin can send',
+  },
   'auth.delegated_not_allowed': {
     code: 'FORBIDDEN',
     message: 'An API key cannot do this: it needs a signed-in session of the account holder',
@@ -27,6 +31,10 @@ export const errorCatalog = {
   'auth.email_unverified': {
     code: 'FORBIDDEN',
     message: 'This org requires a verified email address: verify yours (requestEmailVerification) first',
+  },
+  'request.origin_not_allowed': {
+    code: 'FORBIDDEN',
+    message: 'Browsers may call the gateway only from its own origin or one listed in CORS_ORIGINS',
   },
   'request.invalid_input': { code: 'BAD_USER_INPUT', message: 'Invalid input' },
   'request.too_large': { code: 'BAD_USER_INPUT', message: 'Request body is too large' },
@@ -159,6 +167,13 @@ export const errorCatalog = {
     message: 'The principal must be a member or a group of the org',
   },
   'audit.org_required': { code: 'BAD_USER_INPUT', message: 'orgId is required (only super users read across orgs)' },
+  'page.form_refused': {
+    code: 'FORBIDDEN',
+    message:
+      'The form had expired or was sent from another site, so nothing was changed. Go back, reload the page and try again.',
+  },
+  'page.method_not_allowed': { code: 'BAD_USER_INPUT', message: 'This address only shows a page or accepts its form' },
+  'page.field_required': { code: 'BAD_USER_INPUT', message: 'This field is required' },
   'rate.limited': { code: 'RATE_LIMITED', message: 'Too many attempts; try again later' },
   'service.unavailable': {
     code: 'SERVICE_UNAVAILABLE',

@@ -1,19 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { escapeHtml } from '../mail/template';
+import { GRAPHIQL_INIT_SCRIPT } from './graphiql-init';
+import { graphiqlWelcome } from './graphiql-welcome';
 
 /** A file inside an installed package, found past its `exports` map. */
 function packageFile(name: string, file: string): string {
   return path.join(path.dirname(require.resolve(`${name}/package.json`)), file);
 }
-
-/** Mounts GraphiQL against this gateway; served as a file so the page needs no inline script. */
-const INIT_SCRIPT = `(function () {
-  var fetcher = GraphiQL.createFetcher({ url: window.location.origin + '/graphql' });
-  ReactDOM.createRoot(document.getElementById('graphiql')).render(
-    React.createElement(GraphiQL, { fetcher: fetcher, defaultEditorToolsVisibility: true }),
-  );
-})();
-`;
 
 /** GraphiQL and React from the installed npm packages: the explorer works with no internet. */
 const ASSETS = {
@@ -24,7 +18,7 @@ const ASSETS = {
     file: packageFile('react-dom', 'umd/react-dom.production.min.js'),
     type: 'text/javascript',
   },
-  'init.js': { text: INIT_SCRIPT, type: 'text/javascript' },
+  'init.js': { text: GRAPHIQL_INIT_SCRIPT, type: 'text/javascript' },
 } satisfies Record<string, { file: string; type: string } | { text: string; type: string }>;
 
 export type GraphiqlAssetName = keyof typeof ASSETS;
@@ -36,16 +30,45 @@ export const GRAPHIQL_ASSET_NAMES = Object.keys(ASSETS) as GraphiqlAssetName[];
 export const GRAPHIQL_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'";
 
-export const graphiqlPage = `<!doctype html>
+/**
+ * The explorer's page, a function of the configuration: the init script reads the settings from
+ * data attributes, as the CSP allows no inline script. The sign-in button stays disabled until
+ * that script has taken the form over, so a password is never sent as a plain form submission.
+ */
+export function renderGraphiqlPage(config: { introspection: boolean }): string {
+  return `<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8" />
     <title>Portcullis GraphiQL</title>
     <link rel="stylesheet" href="${GRAPHIQL_ASSET_PREFIX}graphiql.min.css" />
-    <style>body { margin: 0; height: 100vh; } #graphiql { height: 100vh; }</style>
+    <style>
+      body { margin: 0; height: 100vh; display: flex; flex-direction: column; font-family: system-ui, sans-serif; }
+      #portcullis-bar { display: flex; align-items: center; gap: 0.75rem; padding: 0.5rem 1rem; border-bottom: 1px solid #d0d7de; font-size: 0.875rem; }
+      #portcullis-bar strong { white-space: nowrap; }
+      #portcullis-sign-in { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; margin: 0; }
+      #portcullis-sign-in[hidden] { display: none; }
+      #portcullis-sign-in-error { margin: 0; color: #b42318; }
+      #graphiql { flex: 1; min-height: 0; }
+    </style>
   </head>
   <body>
-    <div id="graphiql">Loading GraphiQL…</div>
+    <header id="portcullis-bar">
+      <strong>Portcullis GraphiQL</strong>
+      <form id="portcullis-sign-in" method="post">
+        <label for="portcullis-email">Email</label>
+        <input id="portcullis-email" name="email" type="email" autocomplete="username" required />
+        <label for="portcullis-password">Password</label>
+        <input id="portcullis-password" name="password" type="password" autocomplete="current-password" required />
+        <button type="submit" disabled>Sign in</button>
+        <p id="portcullis-sign-in-error" role="alert"></p>
+      </form>
+    </header>
+    <div
+      id="graphiql"
+      data-introspection="${String(config.introspection)}"
+      data-default-query="${escapeHtml(graphiqlWelcome(config.introspection))}"
+    >Loading GraphiQL…</div>
     <script src="${GRAPHIQL_ASSET_PREFIX}react.production.min.js"></script>
     <script src="${GRAPHIQL_ASSET_PREFIX}react-dom.production.min.js"></script>
     <script src="${GRAPHIQL_ASSET_PREFIX}graphiql.min.js"></script>
@@ -53,6 +76,7 @@ export const graphiqlPage = `<!doctype html>
   </body>
 </html>
 `;
+}
 
 const cache = new Map<GraphiqlAssetName, Buffer>();
 

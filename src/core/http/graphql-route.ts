@@ -2,12 +2,15 @@ import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { noteRequestOf } from '../context/request-scope';
 import { nestsFragmentsTooDeeply } from '../graphql/fragment-nesting';
-import { GRAPHIQL_CSP, graphiqlPage } from './graphiql';
-import { sendGraphQLError } from './replies';
+import { GRAPHIQL_CSP, renderGraphiqlPage } from './graphiql';
+import { sendGraphQLError, sendNotFound } from './replies';
 import { readBody } from './request-body';
+import { responseCookies } from './response-cookies';
 import type { HttpDependencies } from './server';
 
-export type GraphQLRouteOptions = Pick<HttpDependencies, 'apollo' | 'createContext'> & { maxBodyBytes: number };
+export type GraphQLRouteOptions = Pick<HttpDependencies, 'apollo' | 'createContext' | 'config'> & {
+  maxBodyBytes: number;
+};
 
 /** A JSON body is parsed; any other body reaches Apollo as text, and Apollo answers it (CSRF, 400). */
 function parseBody(request: FastifyRequest, body: string): unknown {
@@ -40,14 +43,15 @@ function hasUsableHost(request: FastifyRequest): boolean {
 
 /**
  * `/graphql` for every method, as Apollo decides what each one gets (GET and POST, 405 otherwise);
- * a browser's plain GET gets GraphiQL. Encapsulated: its body parsing applies to this route only.
+ * a browser's plain GET gets GraphiQL, or with GRAPHIQL=false the 404 of a path that serves nothing.
+ * Encapsulated: its body parsing applies to this route only.
  */
 export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOptions): Promise<void> {
   const executeGraphQL = fastifyApolloHandler(options.apollo, {
     // A context that cannot be built (the database is down) is answered by the error formatter,
     // which Apollo calls without a context: the error carries its request's id there.
-    context: (request) =>
-      options.createContext(request.raw, request.scope).catch((error: unknown) => {
+    context: (request, reply) =>
+      options.createContext(request.raw, request.scope, responseCookies(reply)).catch((error: unknown) => {
         noteRequestOf(error, request.scope.requestId);
         throw error;
       }),
@@ -74,8 +78,10 @@ export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOp
     return answerGraphQL(request, reply);
   });
 
+  const graphiqlPage = options.config.graphiql ? renderGraphiqlPage(options.config) : null;
   app.all<{ Reply: string }>('/graphql', async (request, reply) => {
     if (wantsGraphiQL(request)) {
+      if (graphiqlPage === null) return sendNotFound(reply);
       return reply
         .headers({ 'content-type': 'text/html; charset=utf-8', 'content-security-policy': GRAPHIQL_CSP })
         .send(graphiqlPage);

@@ -9,10 +9,12 @@ import type { RequestScope } from '../context/request-scope';
 import type { ErrorKey } from '../errors/error-codes';
 import type { Logger } from '../logger';
 import { answerClientError } from './client-error';
+import { registerCors } from './cors';
 import { errorHandler } from './error-handler';
 import { trackConnectionsForClose, type CloseResult } from './graceful-close';
 import { graphqlRoute } from './graphql-route';
 import { sendNotFound } from './replies';
+import type { ResponseCookies } from './response-cookies';
 import { enterRequestScope, registerRequestScope } from './request-scope-hook';
 import { serviceRoutes } from './service-routes';
 
@@ -20,7 +22,7 @@ export type HttpDependencies = {
   config: Config;
   logger: Logger;
   apollo: ApolloServer<GraphQLContext>;
-  createContext(req: IncomingMessage, scope: RequestScope): Promise<GraphQLContext>;
+  createContext(req: IncomingMessage, scope: RequestScope, cookies: ResponseCookies): Promise<GraphQLContext>;
   isReady(): Promise<boolean>;
   jwks(): unknown;
   /** Forward authentication for reverse proxies (`GET /auth/check`). */
@@ -82,8 +84,10 @@ export async function createHttpServer(deps: HttpDependencies): Promise<HttpServ
   app.setErrorHandler(errorHandler(logger));
   // Parses Cookie headers and gives replies setCookie; cookie sessions and the account pages use it.
   await app.register(fastifyCookie);
+  await registerCors(app, config.corsOrigins);
 
   await app.register(graphqlRoute, {
+    config,
     apollo: deps.apollo,
     createContext: deps.createContext,
     maxBodyBytes: config.limits.maxBodyBytes,

@@ -46,7 +46,8 @@ export async function serviceRoutes(app: FastifyInstance, deps: HttpDependencies
     sendJson(reply, 200, deps.jwks(), { 'cache-control': 'public, max-age=300' }),
   );
 
-  for (const name of GRAPHIQL_ASSET_NAMES) {
+  // With GRAPHIQL=false the assets are not routed at all: they answer as any unknown path does.
+  for (const name of deps.config.graphiql ? GRAPHIQL_ASSET_NAMES : []) {
     app.get(`${GRAPHIQL_ASSET_PREFIX}${name}`, async (_request, reply) => {
       const asset = await graphiqlAsset(name);
       return reply.headers({ 'content-type': asset.type, 'cache-control': 'public, max-age=86400' }).send(asset.body);

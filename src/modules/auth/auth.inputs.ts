@@ -4,7 +4,7 @@ import { ArgsType, Field, ID } from 'type-graphql';
 /** Bounds on what a sign-in may send; the real password policy applies where passwords are set. */
 const MAX_EMAIL_LENGTH = 320;
 const MAX_PASSWORD_LENGTH = 1024;
-const MAX_TOKEN_LENGTH = 256;
+export const MAX_TOKEN_LENGTH = 256;
 
 @ArgsType()
 export class LoginArgs {

@@ -5,19 +5,25 @@ import { AppError } from '../../core/errors/app-error';
 import { PageArgs } from '../../core/graphql/connection';
 import { connectionFrom } from '../../core/graphql/connection-type';
 import { OrgType } from '../orgs/org.type';
-import { actAs } from './sign-in';
+import { actAs, signIn } from './sign-in';
 import { activeSessions } from './auth.lists';
 import { AuthPayloadType, SessionConnection, SessionType } from './auth.type';
 import { LoginArgs, RefreshTokenArgs } from './auth.inputs';
 
 @Resolver(() => SessionType)
 export class AuthResolver {
-  @Mutation(() => AuthPayloadType, { description: 'Signs in with email and password.' })
+  @Mutation(() => AuthPayloadType, {
+    description:
+      'Signs in with email and password. With REFRESH_TOKEN_TRANSPORT=cookie or both, the refresh token is set as the portcullis_refresh cookie for POST /auth/refresh.',
+  })
   async login(@Args() args: LoginArgs, @Ctx() ctx: GraphQLContext) {
-    return actAs(ctx, await ctx.services.auth.login(args, auditActorOf(ctx)));
+    return signIn(ctx, await ctx.services.auth.login(args, auditActorOf(ctx)));
   }
 
-  @Mutation(() => AuthPayloadType, { description: 'Spends a refresh token and returns new credentials.' })
+  @Mutation(() => AuthPayloadType, {
+    description:
+      'Spends a refresh token and returns new credentials, the successor always in the answer (never a cookie).',
+  })
   async refreshSession(@Args() { refreshToken }: RefreshTokenArgs, @Ctx() ctx: GraphQLContext) {
     return actAs(ctx, await ctx.services.auth.refresh(refreshToken, auditActorOf(ctx)));
   }

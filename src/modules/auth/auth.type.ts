@@ -7,8 +7,12 @@ export class AuthPayloadType {
   @Field({ description: 'A short-lived JWT; send it as `Authorization: Bearer …`.' })
   accessToken!: string;
 
-  @Field({ description: 'Opaque and single-use: refreshSession spends it and returns its successor.' })
-  refreshToken!: string;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Opaque and single-use: refreshSession spends it and returns its successor. Null when login or acceptInvitation set it as the portcullis_refresh cookie instead (REFRESH_TOKEN_TRANSPORT=cookie).',
+  })
+  refreshToken!: string | null;
 
   @Field({ description: 'When the access token expires.' })
   expiresAt!: Date;

@@ -4,7 +4,7 @@ import { auditActorOf, type GraphQLContext } from '../../core/context/context';
 import { connectionFrom } from '../../core/graphql/connection-type';
 import { emailLimitKey } from '../../core/rate-limit/email';
 import { AuthPayloadType } from '../auth/auth.type';
-import { actAs } from '../auth/sign-in';
+import { signIn } from '../auth/sign-in';
 import { OrgType } from '../orgs/org.type';
 import { RoleType } from '../roles/role.type';
 import { UserType } from '../users/user.type';
@@ -62,7 +62,7 @@ export class InvitationResolver {
       ['acceptInvitationPerIp', ctx.ipAddress],
       ['acceptInvitationPerToken', input.token],
     );
-    return actAs(ctx, await ctx.services.invitations.accept(input, ctx.principal, auditActorOf(ctx)));
+    return signIn(ctx, await ctx.services.invitations.accept(input, ctx.principal, auditActorOf(ctx)));
   }
 
   @FieldResolver(() => InvitationStatus, { description: 'EXPIRED once a pending invitation is past its expiry.' })
