@@ -3,6 +3,8 @@ import type { DataSource } from 'typeorm';
 import type { Config } from './core/config/config';
 import type { Principal } from './core/context/context';
 import type { Logger } from './core/logger';
+import { accountPages } from './modules/account-pages/account-pages.routes';
+import { cookieSessionRoutes } from './modules/auth/cookie-session-routes';
 import type { Services } from './services';
 
 export type RouteDependencies = {
@@ -16,6 +18,5 @@ export type RouteDependencies = {
 
 /** The HTTP routes modules serve beside /graphql (composition root: the one list of them). */
 export function moduleRoutes(deps: RouteDependencies): FastifyPluginAsync[] {
-  void deps;
-  return [];
+  return [cookieSessionRoutes(deps), accountPages(deps)];
 }

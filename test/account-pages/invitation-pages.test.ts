@@ -1,0 +1,333 @@
+import {
+  createOrgAs,
+  createUser,
+  MEMBER_PASSWORD,
+  person,
+  roleId,
+  uniqueEmail,
+  type Person,
+} from '../support/fixtures';
+import { startSmtpSink, tokenFrom, type SmtpSink } from '../support/smtp-sink';
+import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { fieldTexts, inputs, PageClient } from './page-client';
+
+let sink: SmtpSink;
+let server: TestGateway;
+let owner: Person;
+let orgId: string;
+
+const NEW_PASSWORD = 'a brand new passphrase';
+const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+async function inviteToken(email: string, org = orgId): Promise<string> {
+  const since = sink.messages.length;
+  const response = await server.graphql(
+    'mutation ($input: InviteInput!) { invite(input: $input) { id } }',
+    { input: { orgId: org, email, roleId: await roleId(server, org, 'editor') } },
+    { token: owner.token },
+  );
+  expect(response.errors).toBeUndefined();
+  return tokenFrom(await sink.waitFor(email, since), '/invitations/accept');
+}
+
+const acceptPath = (token: string) => `/invitations/accept?token=${encodeURIComponent(token)}`;
+
+async function membership(email: string, org = orgId) {
+  return server.sql(
+    `SELECT m.status, r.key FROM memberships m JOIN users u ON u.id = m.user_id JOIN roles r ON r.id = m.role_id
+      WHERE lower(u.email) = lower($1) AND m.org_id = $2`,
+    [email, org],
+  );
+}
+
+beforeAll(async () => {
+  sink = await startSmtpSink();
+  server = await startTestGateway({ SMTP_URL: sink.url });
+  owner = await person(server, 'inviter');
+  await server.sql(`UPDATE users SET first_name = 'Ines', last_name = 'Inviter' WHERE id = $1`, [owner.id]);
+  orgId = await createOrgAs(server, owner.token, 'Page Org');
+});
+
+afterAll(async () => {
+  await server.close();
+  await sink.close();
+});
+
+describe('a new account through an emailed invitation', () => {
+  it('email → GET (nothing spent) → POST → accepted, signed in by the page session cookie', async () => {
+    const email = uniqueEmail('newcomer');
+    const token = await inviteToken(email);
+    const browser = new PageClient(server.url);
+
+    const offer = await browser.get(acceptPath(token));
+    expect(offer.status).toBe(200);
+    expect(offer.page).toBe('invitation');
+    expect(offer.state).toBe('new-account');
+    expect(offer.headers.get('content-security-policy')).toBe(PAGE_CSP);
+    expect(offer.headers.get('cache-control')).toBe('no-store');
+    expect(offer.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(offer.html).toContain('<html lang="en">');
+    expect(offer.html.match(/<h1>/g)).toHaveLength(1);
+    expect(fieldTexts(offer.html, 'org-name')).toContain('Page Org');
+    expect(fieldTexts(offer.html, 'inviter-name')).toContain('Ines Inviter');
+    expect(fieldTexts(offer.html, 'invited-email')).toEqual([email]);
+    const fields = Object.fromEntries(inputs(offer.html).map((input) => [input.name, input]));
+    expect(fields.firstName.autocomplete).toBe('given-name');
+    expect(fields.lastName.autocomplete).toBe('family-name');
+    expect(fields.password.autocomplete).toBe('new-password');
+    for (const input of inputs(offer.html).filter((input) => input.type !== 'hidden')) {
+      expect(offer.html).toContain(`<label for="${input.id}">`);
+    }
+    expect(offer.html.match(/<button type="submit">/g)).toHaveLength(1);
+    // Reading the invitation spends nothing.
+    const [pending] = await server.sql('SELECT status, use_count FROM invitations WHERE lower(email) = lower($1)', [
+      email,
+    ]);
+    expect(pending).toEqual({ status: 'PENDING', use_count: 0 });
+
+    const accepted = await browser.submit(offer, { firstName: 'Nora', lastName: 'Newcomer', password: NEW_PASSWORD });
+    expect(accepted.status).toBe(200);
+    expect(accepted.state).toBe('accepted');
+    expect(accepted.html).toContain('role="status"');
+    expect(fieldTexts(accepted.html, 'org-name')).toEqual(['Page Org']);
+    expect(fieldTexts(accepted.html, 'user-email')).toEqual([email]);
+
+    const sessionCookie = accepted.setCookies.find((line) => line.startsWith('portcullis_account='));
+    expect(sessionCookie).toMatch(/HttpOnly/i);
+    expect(sessionCookie).toMatch(/Path=\//);
+    expect(sessionCookie).toMatch(/Secure/);
+    expect(sessionCookie).toMatch(/SameSite=Lax/i);
+    expect(Number(/Max-Age=(\d+)/i.exec(sessionCookie as string)?.[1])).toBeGreaterThan(800);
+    const me = await server.graphql('{ me { email firstName lastName } }', undefined, {
+      token: browser.cookies.get('portcullis_account'),
+    });
+    expect(me.data.me).toEqual({ email, firstName: 'Nora', lastName: 'Newcomer' });
+    expect(await membership(email)).toEqual([{ status: 'ACTIVE', key: 'editor' }]);
+    const audit = await server.sql(
+      `SELECT a.action FROM audit_logs a JOIN users u ON u.id = a.actor_id WHERE lower(u.email) = lower($1) AND a.action = 'invitation.accepted'`,
+      [email],
+    );
+    expect(audit).toHaveLength(1);
+    expect((await server.login(email, NEW_PASSWORD)).accessToken).toBeTruthy();
+
+    // The same link afterwards: used, and said so.
+    const again = await new PageClient(server.url).get(acceptPath(token));
+    expect(again.status).toBe(410);
+    expect(again.state).toBe('used');
+    expect(fieldTexts(again.html, 'org-name')).toContain('Page Org');
+  });
+
+  it('shows password policy and missing-field problems on their fields, keeping the typed names', async () => {
+    const email = uniqueEmail('policy');
+    const token = await inviteToken(email);
+    const browser = new PageClient(server.url);
+    const offer = await browser.get(acceptPath(token));
+
+    const short = await browser.submit(offer, { firstName: 'Pat', lastName: '', password: 'short' });
+    expect(short.status).toBe(400);
+    expect(short.state).toBe('new-account');
+    expect(short.html).toContain('role="alert"');
+    expect(short.html).toContain('This field is required');
+    const typed = Object.fromEntries(inputs(short.html).map((input) => [input.name, input]));
+    expect(typed.firstName.value).toBe('Pat');
+    expect(typed.lastName['aria-invalid']).toBe('true');
+    expect(typed.lastName['aria-describedby']).toContain('field-lastName-error');
+
+    const tooShort = await browser.submit(short, { firstName: 'Pat', lastName: 'Policy', password: 'short' });
+    expect(tooShort.status).toBe(400);
+    expect(tooShort.html).toContain('Passwords must be at least 12 characters long');
+    const afterShort = Object.fromEntries(inputs(tooShort.html).map((input) => [input.name, input]));
+    expect(afterShort.password['aria-invalid']).toBe('true');
+    expect(afterShort.password.value).toBeUndefined();
+    expect(afterShort.lastName.value).toBe('Policy');
+
+    const common = await browser.submit(tooShort, { firstName: 'Pat', lastName: 'Policy', password: 'password1234' });
+    expect(common.status).toBe(400);
+    expect(common.html).toContain('This password is too common; choose another');
+    expect(await membership(email)).toEqual([]);
+  });
+});
+
+describe('joining with an existing account', () => {
+  it('sign in and join: the invited account enters its password', async () => {
+    const email = uniqueEmail('existing');
+    await createUser(server, email, { firstName: 'Eve' });
+    const token = await inviteToken(email);
+    const browser = new PageClient(server.url);
+    const offer = await browser.get(acceptPath(token));
+    expect(offer.state).toBe('sign-in-to-join');
+    const fields = Object.fromEntries(inputs(offer.html).map((input) => [input.name, input]));
+    expect(fields.email).toMatchObject({ value: email, readonly: '', autocomplete: 'email' });
+    expect(fields.password.autocomplete).toBe('current-password');
+
+    const wrong = await browser.submit(offer, { password: 'not the password at all' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.state).toBe('sign-in-to-join');
+    expect(wrong.html).toContain('Invalid email or password');
+    expect(await membership(email)).toEqual([]);
+
+    const joined = await browser.submit(wrong, { password: MEMBER_PASSWORD });
+    expect(joined.status).toBe(200);
+    expect(joined.state).toBe('accepted');
+    expect(await membership(email)).toEqual([{ status: 'ACTIVE', key: 'editor' }]);
+    // One session stays: the one the page keeps; the sign-in that led to it ended.
+    const sessions = await server.sql(
+      `SELECT s.revoked_at IS NULL AS open FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = $1`,
+      [email],
+    );
+    expect(sessions.filter((session) => session.open)).toHaveLength(1);
+    const me = await server.graphql('{ me { email } }', undefined, {
+      token: browser.cookies.get('portcullis_account'),
+    });
+    expect(me.data.me.email).toBe(email);
+  });
+
+  it('signed in already: "join" as that account; an invitation to someone else says so', async () => {
+    const member = await person(server, 'joiner');
+    const browser = new PageClient(server.url);
+    const signInForm = await browser.get('/sign-in');
+    const signedIn = await browser.submit(signInForm, { email: member.email, password: MEMBER_PASSWORD });
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.location).toBe('/sign-in');
+
+    const otherOrg = await createOrgAs(server, owner.token, 'Second Org');
+    const elsewhere = await inviteToken(uniqueEmail('someone-else'), otherOrg);
+    const mismatch = await browser.get(acceptPath(elsewhere));
+    expect(mismatch.state).toBe('join');
+    expect(mismatch.html).toContain('this invitation was sent to');
+    expect(mismatch.html).not.toContain('Join Second Org as');
+    expect(formCount(mismatch.html, '/sign-out')).toBe(1);
+
+    const token = await inviteToken(member.email);
+    const offer = await browser.get(acceptPath(token));
+    expect(offer.state).toBe('join');
+    expect(fieldTexts(offer.html, 'user-email')).toEqual([member.email]);
+    expect(offer.html).toContain(`Join Page Org as ${member.email}`);
+    const joined = await browser.submit(offer, {}, acceptPath(token));
+    expect(joined.state).toBe('accepted');
+    expect(await membership(member.email)).toEqual([{ status: 'ACTIVE', key: 'editor' }]);
+  });
+
+  it('a link invitation offers a new account with an email field, or signing in first', async () => {
+    const response = await server.graphql(
+      'mutation ($input: CreateInviteLinkInput!) { createInviteLink(input: $input) { token } }',
+      { input: { orgId, roleId: await roleId(server, orgId, 'viewer') } },
+      { token: owner.token },
+    );
+    const token = response.data.createInviteLink.token;
+    const browser = new PageClient(server.url);
+    const offer = await browser.get(acceptPath(token));
+    expect(offer.state).toBe('new-account');
+    expect(offer.html).toContain(
+      `href="/sign-in?next=${encodeURIComponent(acceptPath(token)).replace(/&/g, '&#38;')}"`,
+    );
+    const email = uniqueEmail('linked');
+    const accepted = await browser.submit(offer, {
+      email,
+      firstName: 'Lin',
+      lastName: 'Ked',
+      password: NEW_PASSWORD,
+    });
+    expect(accepted.state).toBe('accepted');
+    expect(await membership(email)).toEqual([{ status: 'ACTIVE', key: 'viewer' }]);
+  });
+});
+
+function formCount(html: string, action: string): number {
+  return html.split(`action="${action}"`).length - 1;
+}
+
+describe('links that no longer work', () => {
+  it('expired, revoked and unknown tokens answer their state and status', async () => {
+    const expiredEmail = uniqueEmail('late');
+    const expired = await inviteToken(expiredEmail);
+    await server.sql(`UPDATE invitations SET expires_at = now() - interval '1 minute' WHERE lower(email) = lower($1)`, [
+      expiredEmail,
+    ]);
+    const expiredPage = await new PageClient(server.url).get(acceptPath(expired));
+    expect([expiredPage.status, expiredPage.state]).toEqual([410, 'expired']);
+    expect(expiredPage.html).toContain('for a new invitation');
+
+    const revokedEmail = uniqueEmail('withdrawn');
+    const revoked = await inviteToken(revokedEmail);
+    const [row] = await server.sql('SELECT id FROM invitations WHERE lower(email) = lower($1)', [revokedEmail]);
+    const revocation = await server.graphql(
+      'mutation ($id: ID!) { revokeInvitation(id: $id) { id } }',
+      { id: row.id },
+      {
+        token: owner.token,
+      },
+    );
+    expect(revocation.errors).toBeUndefined();
+    const revokedPage = await new PageClient(server.url).get(acceptPath(revoked));
+    expect([revokedPage.status, revokedPage.state]).toEqual([410, 'revoked']);
+
+    for (const path of [acceptPath('no-such-token'), '/invitations/accept']) {
+      const unknown = await new PageClient(server.url).get(path);
+      expect([unknown.status, unknown.page, unknown.state]).toEqual([404, 'invitation', 'invalid']);
+      expect(unknown.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    }
+  });
+});
+
+describe('forgery', () => {
+  it('a POST without the CSRF token, or from another origin, is refused with 403 and changes nothing', async () => {
+    const email = uniqueEmail('forged');
+    const token = await inviteToken(email);
+    const browser = new PageClient(server.url);
+    const offer = await browser.get(acceptPath(token));
+    const fields = { firstName: 'For', lastName: 'Ged', password: NEW_PASSWORD };
+
+    const noToken = await browser.post(acceptPath(token), fields);
+    expect([noToken.status, noToken.page, noToken.state]).toEqual([403, 'error', 'forbidden']);
+    const wrongToken = await browser.post(acceptPath(token), { ...fields, _csrf: 'forged-token' });
+    expect(wrongToken.status).toBe(403);
+    const foreign = await browser.post(acceptPath(token), fields, {
+      from: offer,
+      headers: { origin: 'http://evil.test' },
+    });
+    expect([foreign.status, foreign.state]).toEqual([403, 'forbidden']);
+    const noSecret = await new PageClient(server.url).post(acceptPath(token), fields, { from: offer });
+    expect(noSecret.status).toBe(403);
+    expect(await membership(email)).toEqual([]);
+    expect(await server.sql('SELECT 1 FROM users WHERE lower(email) = lower($1)', [email])).toEqual([]);
+
+    // The same form from the gateway's own origin goes through.
+    const own = await browser.post(acceptPath(token), fields, {
+      from: offer,
+      headers: { origin: 'http://portcullis.test' },
+    });
+    expect(own.state).toBe('accepted');
+  });
+
+  it('takes the origin the browser addressed as the gateway’s own, and no other port of that host', async () => {
+    // Reached at 127.0.0.1:<port> while PUBLIC_URL says http://portcullis.test.
+    const addressed = new URL(server.url);
+    const token = await inviteToken(uniqueEmail('addressed'));
+    const browser = new PageClient(server.url);
+    const offer = await browser.get(acceptPath(token));
+    const fields = { firstName: 'Add', lastName: 'Ressed', password: NEW_PASSWORD };
+    const otherPort = `${addressed.protocol}//${addressed.hostname}:${Number(addressed.port) + 1}`;
+    const refused = await browser.post(acceptPath(token), fields, { from: offer, headers: { origin: otherPort } });
+    expect([refused.status, refused.state]).toEqual([403, 'forbidden']);
+    const accepted = await browser.post(acceptPath(token), fields, {
+      from: offer,
+      headers: { origin: addressed.origin },
+    });
+    expect(accepted.state).toBe('accepted');
+  });
+});
+
+describe('escaping', () => {
+  it('an org named like markup is shown as text', async () => {
+    const evilOrg = await createOrgAs(server, owner.token, '<script>alert(1)</script>');
+    const token = await inviteToken(uniqueEmail('escaped'), evilOrg);
+    const page = await new PageClient(server.url).get(acceptPath(token));
+    expect(page.status).toBe(200);
+    expect(page.html).not.toContain('<script>alert(1)</script>');
+    expect(page.html).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
+    expect(fieldTexts(page.html, 'org-name')).toContain('<script>alert(1)</script>');
+    expect(page.html).not.toMatch(/<script(?! src="\/account\/assets\/)/);
+  });
+});
