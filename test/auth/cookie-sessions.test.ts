@@ -226,6 +226,8 @@ describe('POST /auth/refresh', () => {
   it('treats a spent cookie as theft: 401, cleared, and the whole chain revoked', async () => {
     const { cookie: first } = await signedIn();
     const second = refreshCookieOf(await refresh(first))!.value;
+    // Past the grace a concurrent refresh of another tab gets, a spent cookie is a replay.
+    await cookieMode.sql(`UPDATE refresh_tokens SET used_at = used_at - interval '1 minute' WHERE used_at IS NOT NULL`);
 
     const replay = await refresh(first);
     expect(replay.status).toBe(401);
@@ -238,6 +240,24 @@ describe('POST /auth/refresh', () => {
     const successor = await refresh(second);
     expect(successor.status).toBe(401);
     expectCleared(successor);
+  });
+
+  it('lets two tabs refresh at once: the loser gets a 409 to retry, and the session goes on', async () => {
+    const { cookie, userId } = await signedIn();
+    const answers = await Promise.all([refresh(cookie), refresh(cookie)]);
+    const statuses = answers.map((answer) => answer.status).sort();
+    expect(statuses).toEqual([200, 409]);
+    const winner = answers.find((answer) => answer.status === 200)!;
+    const loser = answers.find((answer) => answer.status === 409)!;
+    expect(await reasonOf(loser)).toBe('auth.refresh_superseded');
+    // The loser neither clears the cookie nor gets a token: the winner's successor stays in the jar.
+    expect(loser.headers.getSetCookie()).toEqual([]);
+    const successor = refreshCookieOf(winner)!.value;
+    const retried = await refresh(successor);
+    expect(retried.status).toBe(200);
+    const body = (await retried.json()) as any;
+    expect((await graphqlAt(cookieMode, ME, {}, body.accessToken)).body.data.me.id).toBe(userId);
+    expect(await auditRows(cookieMode, 'session.refresh_token_reused', loser.headers.get('x-request-id'))).toEqual([]);
   });
 
   it('answers a missing, unknown or malformed cookie with 401 JSON and clears it', async () => {

@@ -18,6 +18,10 @@ export const errorCatalog = {
   'auth.invalid_credentials': { code: 'UNAUTHENTICATED', message: 'Invalid email or password' },
   'auth.invalid_token': { code: 'UNAUTHENTICATED', message: 'Invalid or expired token' },
   'auth.invalid_refresh_token': { code: 'UNAUTHENTICATED', message: 'Invalid or expired refresh token' },
+  'auth.refresh_superseded': {
+    code: 'CONFLICT',
+    message: 'A concurrent refresh of this browser session already replaced this cookie; retry with the new one',
+  },
   'auth.forbidden': { code: 'FORBIDDEN', message: 'Not allowed' },
   'auth.csrf_header_required': {
     code: 'FORBIDDEN',

@@ -60,8 +60,10 @@ export const GRAPHIQL_INIT_SCRIPT = `(function () {
 
   // Cookie sessions: the browser sends the HttpOnly refresh cookie; the header proves a script of
   // this page asked, which a cross-site form cannot.
-  async function postCookieEndpoint(path) {
+  async function postCookieEndpoint(path, retried) {
     var response = await fetch(path, { method: 'POST', credentials: 'same-origin', headers: CSRF_HEADERS });
+    // 409: another tab refreshed the shared cookie a moment ago; the browser now holds its successor.
+    if (response.status === 409 && !retried) return postCookieEndpoint(path, true);
     var body = response.status === 204 ? null : await readJson(response);
     if (!response.ok) throw new Error(messageOf(body, response.status));
     return body;

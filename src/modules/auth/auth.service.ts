@@ -58,7 +58,8 @@ const USABLE_REFRESH_TOKEN = `SELECT 1 FROM refresh_tokens t
 type SessionRef = Pick<SessionEntity, 'id' | 'orgId'>;
 
 type RefreshOutcome =
-  { ok: true; session: SessionRef; refreshToken: string; user: UserEntity } | { ok: false; reuseDetected: boolean };
+  | { ok: true; session: SessionRef; refreshToken: string; user: UserEntity }
+  | { ok: false; reuseDetected: boolean; superseded?: boolean };
 
 /** The refresh statement's row, the user's columns prefixed `user_`; all null if the session was not renewed. */
 type RotatedRow = Record<string, unknown> & {
@@ -295,7 +296,7 @@ export class AuthService {
    * and storing the successor are one statement, the audit record a second: a refresh is the most
    * frequent write there is.
    */
-  async refresh(refreshToken: string, actor: AuditActor): Promise<SignedIn> {
+  async refresh(refreshToken: string, actor: AuditActor, { concurrentGraceSeconds = 0 } = {}): Promise<SignedIn> {
     const tokenHash = hashToken(refreshToken);
     // Only refreshes bound to fail count, per address and per token: a token that would be
     // accepted is not counted (so many sessions behind one network refresh freely, and a refresh
@@ -328,7 +329,7 @@ export class AuthService {
            LEFT JOIN orgs o ON o.id = renewed.org_id`,
         [tokenHash, hashToken(successor), this.refreshTtlSeconds],
       );
-      if (!rotated) return this.handleUnusableToken(tx, tokenHash, actor);
+      if (!rotated) return this.handleUnusableToken(tx, tokenHash, actor, concurrentGraceSeconds);
       // Spent, but the session or the account may no longer be used.
       if (!rotated.session_id) return { ok: false, reuseDetected: false };
       const user = userShape.read(rotated, 'user_');
@@ -349,14 +350,31 @@ export class AuthService {
       );
       return { ok: true, session, refreshToken: successor, user };
     });
-    if (!outcome.ok) throw new AppError('auth.invalid_refresh_token');
+    if (!outcome.ok) throw new AppError(outcome.superseded ? 'auth.refresh_superseded' : 'auth.invalid_refresh_token');
     return this.signedIn(outcome.user, outcome.session, outcome.refreshToken);
   }
 
-  private async handleUnusableToken(tx: EntityManager, tokenHash: Buffer, actor: AuditActor): Promise<RefreshOutcome> {
-    const known = await tx.findOneBy(RefreshTokenEntity, { tokenHash });
+  /**
+   * A token spent less than `concurrentGraceSeconds` ago, in a session still going, lost a race
+   * with a refresh of the same browser (two tabs share one cookie): it is refused without ending
+   * the session, as the winner's cookie already replaced it there. It gets no new token either, so
+   * a thief replaying it within the grace gains nothing; after the grace, reuse ends the session.
+   */
+  private async handleUnusableToken(
+    tx: EntityManager,
+    tokenHash: Buffer,
+    actor: AuditActor,
+    concurrentGraceSeconds: number,
+  ): Promise<RefreshOutcome> {
+    const [known] = await queryRows<{ session_id: string; just_spent: boolean }>(
+      tx,
+      `SELECT session_id, used_at > now() - make_interval(secs => $2) AS just_spent
+         FROM refresh_tokens WHERE token_hash = $1`,
+      [tokenHash, concurrentGraceSeconds],
+    );
     if (!known) return { ok: false, reuseDetected: false };
-    const session = await tx.findOneBy(SessionEntity, { id: known.sessionId });
+    const session = await tx.findOneBy(SessionEntity, { id: known.session_id });
+    if (known.just_spent && session && !session.revokedAt) return { ok: false, reuseDetected: false, superseded: true };
     const owner = session && (await tx.findOneBy(UserEntity, { id: session.userId }));
     if (session && owner && !session.revokedAt) {
       await tx.update(

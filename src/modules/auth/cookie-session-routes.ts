@@ -14,6 +14,13 @@ import { REFRESH_COOKIE, clearRefreshCookie, setRefreshCookie } from './refresh-
 
 const PATHS = ['/auth/refresh', '/auth/logout'];
 
+/**
+ * Tabs of one browser share the cookie, so two of them may refresh at once: the loser's token was
+ * spent a moment ago by the winner, whose answer already put the successor in the cookie jar. For
+ * this long after a rotation, that is a 409 to retry, not reuse that ends the session.
+ */
+const CONCURRENT_REFRESH_GRACE_SECONDS = 10;
+
 const STATUS_OF: Record<PublicCode, number> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
@@ -81,7 +88,9 @@ export function cookieSessionRoutes({ config, services }: Pick<RouteDependencies
       const token = refreshTokenOf(request);
       try {
         if (!token) throw new AppError('auth.invalid_refresh_token');
-        const signedIn = await services.auth.refresh(token, actorOf(request));
+        const signedIn = await services.auth.refresh(token, actorOf(request), {
+          concurrentGraceSeconds: CONCURRENT_REFRESH_GRACE_SECONDS,
+        });
         setRefreshCookie(cookies, config, signedIn.refreshToken);
         return sendJson(reply, 200, {
           accessToken: signedIn.accessToken,
