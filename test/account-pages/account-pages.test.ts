@@ -1,7 +1,7 @@
 import { MEMBER_PASSWORD, person, uniqueEmail, createUser } from '../support/fixtures';
 import { startSmtpSink, tokenFrom, type SmtpSink } from '../support/smtp-sink';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
-import { fieldTexts, formActions, inputs, PageClient } from './page-client';
+import { decode, fieldTexts, formActions, inputs, PageClient } from './page-client';
 
 let sink: SmtpSink;
 let server: TestGateway;
@@ -23,6 +23,9 @@ async function verificationToken(email: string, token: string): Promise<string> 
   expect(response.errors).toBeUndefined();
   return tokenFrom(await sink.waitFor(email, since), '/email/verify');
 }
+
+/** What a page reads as, tags dropped and white space collapsed. */
+const textOf = (html: string) => decode(html.replace(/<[^>]*>/g, '')).replace(/\s+/g, ' ');
 
 const resetPath = (token: string) => `/password/reset?token=${encodeURIComponent(token)}`;
 const verifyPath = (token: string) => `/email/verify?token=${encodeURIComponent(token)}`;
@@ -72,8 +75,14 @@ describe('/password/reset', () => {
 
     const used = await browser.get(resetPath(token));
     expect([used.status, used.state]).toEqual([410, 'used']);
+    // A second submission of the same form (a double click) learns its first may have worked.
     const usedPost = await browser.post(resetPath(token), { password: 'yet another passphrase' }, { from: form });
     expect([usedPost.status, usedPost.state]).toEqual([410, 'used']);
+    expect(textOf(usedPost.html)).toContain(
+      'If you just submitted this form, your new password may already be set: try signing in.',
+    );
+    expect(usedPost.html).toMatch(/<a href="\/sign-in">try signing in<\/a>/);
+    expect(textOf(used.html)).not.toContain('If you just submitted this form');
   });
 
   it('expired and unknown links', async () => {
@@ -222,6 +231,25 @@ describe('/sign-in', () => {
       const form = await browser.get(path);
       const signedIn = await browser.submit(form, { email: member.email, password: MEMBER_PASSWORD });
       expect([next, signedIn.status, signedIn.location]).toEqual([next, 303, expected]);
+    }
+  });
+
+  it('returns to a next path outside Latin-1 percent-encoded, signed in, before and after signing in', async () => {
+    const member = await person(server, 'unicode');
+    for (const [next, expected] of [
+      ['/\u0100', '/%C4%80'],
+      ['/invitations/accept?token=é ü#frägment', '/invitations/accept?token=%C3%A9%20%C3%BC#fr%C3%A4gment'],
+    ]) {
+      const browser = new PageClient(server.url);
+      const path = `/sign-in?next=${encodeURIComponent(next)}`;
+      const form = await browser.get(path);
+      expect([form.status, form.state]).toEqual([200, 'form']);
+      const signedIn = await browser.submit(form, { email: member.email, password: MEMBER_PASSWORD });
+      expect([next, signedIn.status, signedIn.location]).toEqual([next, 303, expected]);
+      const token = browser.cookies.get('portcullis_account');
+      expect((await server.graphql('{ me { id } }', undefined, { token })).data.me.id).toBe(member.id);
+      const again = await browser.get(path);
+      expect([again.status, again.location]).toEqual([303, expected]);
     }
   });
 });

@@ -1,3 +1,4 @@
+import { AppError } from '../../src/core/errors/app-error';
 import {
   createOrgAs,
   createUser,
@@ -9,7 +10,7 @@ import {
 } from '../support/fixtures';
 import { startSmtpSink, tokenFrom, type SmtpSink } from '../support/smtp-sink';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
-import { fieldTexts, inputs, PageClient } from './page-client';
+import { decode, fieldTexts, formActions, inputs, PageClient, type Page } from './page-client';
 
 let sink: SmtpSink;
 let server: TestGateway;
@@ -32,6 +33,41 @@ async function inviteToken(email: string, org = orgId): Promise<string> {
 }
 
 const acceptPath = (token: string) => `/invitations/accept?token=${encodeURIComponent(token)}`;
+const signOutAction = (token: string) => `/sign-out?next=${encodeURIComponent(acceptPath(token))}`;
+
+/** What a page reads as, tags dropped and white space collapsed. */
+const textOf = (html: string) => decode(html.replace(/<[^>]*>/g, '')).replace(/\s+/g, ' ');
+
+async function signedInBrowser(email: string): Promise<PageClient> {
+  const browser = new PageClient(server.url);
+  const signedIn = await browser.submit(await browser.get('/sign-in'), { email, password: MEMBER_PASSWORD });
+  expect(signedIn.status).toBe(303);
+  return browser;
+}
+
+async function openSessions(email: string): Promise<number> {
+  const [row] = await server.sql(
+    `SELECT count(*)::int AS n FROM sessions s JOIN users u ON u.id = s.user_id
+      WHERE lower(u.email) = lower($1) AND s.revoked_at IS NULL`,
+    [email],
+  );
+  return row.n;
+}
+
+/**
+ * The next acceptance runs for real, then answers as if the token had been spent first: what the
+ * second of two submissions that both read the invitation as usable meets.
+ */
+function firstSubmissionWins() {
+  const service = server.gateway.services.invitations;
+  const accept = service.accept.bind(service);
+  return jest.spyOn(service, 'accept').mockImplementationOnce(async (...args) => {
+    await accept(...args);
+    throw new AppError('invitation.invalid_token');
+  });
+}
+
+afterEach(() => jest.restoreAllMocks());
 
 async function membership(email: string, org = orgId) {
   return server.sql(
@@ -197,13 +233,14 @@ describe('joining with an existing account', () => {
     expect(mismatch.state).toBe('join');
     expect(mismatch.html).toContain('this invitation was sent to');
     expect(mismatch.html).not.toContain('Join Second Org as');
-    expect(formCount(mismatch.html, '/sign-out')).toBe(1);
+    expect(formActions(mismatch.html)).toEqual([signOutAction(elsewhere)]);
 
     const token = await inviteToken(member.email);
     const offer = await browser.get(acceptPath(token));
     expect(offer.state).toBe('join');
     expect(fieldTexts(offer.html, 'user-email')).toEqual([member.email]);
     expect(offer.html).toContain(`Join Page Org as ${member.email}`);
+    expect(formActions(offer.html)).toEqual([acceptPath(token), signOutAction(token)]);
     const joined = await browser.submit(offer, {}, acceptPath(token));
     expect(joined.state).toBe('accepted');
     expect(await membership(member.email)).toEqual([{ status: 'ACTIVE', key: 'editor' }]);
@@ -234,9 +271,173 @@ describe('joining with an existing account', () => {
   });
 });
 
-function formCount(html: string, action: string): number {
-  return html.split(`action="${action}"`).length - 1;
-}
+describe('an invited account that cannot sign in', () => {
+  it('is told so instead of being asked for a password that cannot work', async () => {
+    const email = uniqueEmail('locked-out');
+    const id = await createUser(server, email);
+    const token = await inviteToken(email);
+    const browser = new PageClient(server.url);
+    const offer = await browser.get(acceptPath(token));
+    expect(offer.state).toBe('sign-in-to-join');
+
+    // Locked after the page was read: its form is answered without trying the password.
+    await server.sql('UPDATE users SET locked_at = now() WHERE id = $1', [id]);
+    const posted = await browser.submit(offer, { password: MEMBER_PASSWORD });
+    expect([posted.status, posted.page, posted.state]).toEqual([403, 'invitation', 'account-unavailable']);
+    const [failures] = await server.sql(
+      `SELECT count(*)::int AS n FROM audit_logs WHERE subject_user_id = $1 AND action = 'session.login_failed'`,
+      [id],
+    );
+    expect(failures.n).toBe(0);
+    expect(await openSessions(email)).toBe(0);
+
+    const locked = await browser.get(acceptPath(token));
+    expect([locked.status, locked.state]).toEqual([200, 'account-unavailable']);
+    expect(textOf(locked.html)).toContain("This account cannot sign in at the moment; ask Page Org's admin");
+    expect(inputs(locked.html).filter((input) => input.type !== 'hidden')).toEqual([]);
+    expect(fieldTexts(locked.html, 'org-name')).toContain('Page Org');
+
+    await server.sql(`UPDATE users SET locked_at = NULL, status = 'DEACTIVATED' WHERE id = $1`, [id]);
+    expect((await browser.get(acceptPath(token))).state).toBe('account-unavailable');
+    await server.sql(`UPDATE users SET status = 'ACTIVE' WHERE id = $1`, [id]);
+    expect((await browser.get(acceptPath(token))).state).toBe('sign-in-to-join');
+    expect(await membership(email)).toEqual([]);
+  });
+});
+
+describe('the inviter', () => {
+  it('is named by name only: a link from an admin without one names nobody, never their address', async () => {
+    const email = uniqueEmail('nameless-admin');
+    await createUser(server, email);
+    const { accessToken } = await server.login(email, MEMBER_PASSWORD);
+    const org = await createOrgAs(server, accessToken, 'Nameless Org');
+    const response = await server.graphql(
+      'mutation ($input: CreateInviteLinkInput!) { createInviteLink(input: $input) { token } }',
+      { input: { orgId: org, roleId: await roleId(server, org, 'viewer') } },
+      { token: accessToken },
+    );
+    const token = response.data.createInviteLink.token;
+    const page = await new PageClient(server.url).get(acceptPath(token));
+    expect(page.state).toBe('new-account');
+    expect(fieldTexts(page.html, 'inviter-name')).toEqual([]);
+    expect(textOf(page.html)).toContain('You are invited to join Nameless Org');
+    expect(page.html.toLowerCase()).not.toContain(email.toLowerCase());
+    expect(decode(page.html).toLowerCase()).not.toContain(email.toLowerCase());
+  });
+});
+
+describe('signing out from an invitation', () => {
+  it('comes back to the invitation, now offered to whoever is not signed in', async () => {
+    const member = await person(server, 'wrong-person');
+    const browser = await signedInBrowser(member.email);
+    const invited = uniqueEmail('right-person');
+    const token = await inviteToken(invited);
+    const mismatch = await browser.get(acceptPath(token));
+    expect(mismatch.state).toBe('join');
+
+    const pageSession = browser.cookies.get('portcullis_account');
+    expect(formActions(mismatch.html)).toEqual([signOutAction(token)]);
+    const out = await browser.submit(mismatch);
+    expect([out.status, out.location]).toEqual([303, acceptPath(token)]);
+    expect(browser.cookies.has('portcullis_account')).toBe(false);
+    const me = await server.graphql('{ me { id } }', undefined, { token: pageSession });
+    expect(me.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const back = await browser.get(out.location as string);
+    expect([back.status, back.state]).toEqual([200, 'new-account']);
+    expect(fieldTexts(back.html, 'invited-email')).toEqual([invited]);
+
+    // The same rules as sign-in's next: another site is never where signing out leads.
+    const again = await signedInBrowser(member.email);
+    const page = await again.get('/sign-in');
+    const foreign = await again.post(`/sign-out?next=${encodeURIComponent('//evil.test/x')}`, {}, { from: page });
+    expect([foreign.status, foreign.state, foreign.location]).toEqual([200, 'form', null]);
+  });
+});
+
+describe('a form submitted twice', () => {
+  const expectAccepted = (page: Page, email: string) => {
+    expect([page.status, page.page, page.state]).toEqual([200, 'invitation', 'accepted']);
+    expect(fieldTexts(page.html, 'user-email')).toEqual([email]);
+  };
+
+  it('join: the second submission, after the first joined, shows it accepted', async () => {
+    const member = await person(server, 'double-join');
+    const browser = await signedInBrowser(member.email);
+    const token = await inviteToken(member.email);
+    const offer = await browser.get(acceptPath(token));
+    expectAccepted(await browser.submit(offer, {}, acceptPath(token)), member.email);
+    expectAccepted(await browser.submit(offer, {}, acceptPath(token)), member.email);
+
+    // Anyone else posting the spent link still learns it was used.
+    const stranger = new PageClient(server.url);
+    const strangerPost = await stranger.post(acceptPath(token), {}, { from: await stranger.get('/sign-in') });
+    expect([strangerPost.status, strangerPost.state]).toEqual([410, 'used']);
+    expect(textOf(strangerPost.html)).toContain('If you just submitted this form, you may have joined already');
+  });
+
+  it('join: both submissions read the invitation as usable; the one that lost the race shows it accepted', async () => {
+    const member = await person(server, 'race-join');
+    const browser = await signedInBrowser(member.email);
+    const token = await inviteToken(member.email);
+    const offer = await browser.get(acceptPath(token));
+    firstSubmissionWins();
+    expectAccepted(await browser.submit(offer, {}, acceptPath(token)), member.email);
+    expect(await membership(member.email)).toEqual([{ status: 'ACTIVE', key: 'editor' }]);
+  });
+
+  it('sign in and join: the losing submission keeps its sign-in and shows it accepted', async () => {
+    const email = uniqueEmail('race-sign-in');
+    await createUser(server, email);
+    const token = await inviteToken(email);
+    const browser = new PageClient(server.url);
+    const offer = await browser.get(acceptPath(token));
+    expect(offer.state).toBe('sign-in-to-join');
+    firstSubmissionWins();
+    const answer = await browser.submit(offer, { password: MEMBER_PASSWORD });
+    expectAccepted(answer, email);
+    const me = await server.graphql('{ me { email } }', undefined, {
+      token: browser.cookies.get('portcullis_account'),
+    });
+    expect(me.data.me.email).toBe(email);
+  });
+});
+
+describe('a sign-in to join that cannot join', () => {
+  it('ends the session it started when the token was spent by someone else meanwhile', async () => {
+    const email = uniqueEmail('too-late');
+    await createUser(server, email);
+    const token = await inviteToken(email);
+    const browser = new PageClient(server.url);
+    const offer = await browser.get(acceptPath(token));
+    jest
+      .spyOn(server.gateway.services.invitations, 'accept')
+      .mockRejectedValueOnce(new AppError('invitation.invalid_token'));
+    const answer = await browser.submit(offer, { password: MEMBER_PASSWORD });
+    expect([answer.status, answer.state]).toEqual([410, 'used']);
+    expect(answer.setCookies.some((line) => line.startsWith('portcullis_account='))).toBe(false);
+    expect(await openSessions(email)).toBe(0);
+    expect(await membership(email)).toEqual([]);
+  });
+
+  it('ends it when accepting fails for a reason of ours', async () => {
+    const email = uniqueEmail('fault');
+    await createUser(server, email);
+    const token = await inviteToken(email);
+    const browser = new PageClient(server.url);
+    const offer = await browser.get(acceptPath(token));
+    jest.spyOn(server.gateway.services.invitations, 'accept').mockRejectedValueOnce(new Error('lost connection'));
+    const answer = await browser.submit(offer, { password: MEMBER_PASSWORD });
+    expect([answer.status, answer.page, answer.state]).toEqual([500, 'error', 'failed']);
+    expect(browser.cookies.has('portcullis_account')).toBe(false);
+    expect(await openSessions(email)).toBe(0);
+    const [ended] = await server.sql(
+      `SELECT count(*)::int AS n FROM audit_logs a JOIN users u ON u.id = a.subject_user_id
+        WHERE lower(u.email) = lower($1) AND a.action IN ('session.revoked', 'session.logout')`,
+      [email],
+    );
+    expect(ended.n).toBe(1);
+  });
+});
 
 describe('links that no longer work', () => {
   it('expired, revoked and unknown tokens answer their state and status', async () => {

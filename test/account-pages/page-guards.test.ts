@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import * as nextPaths from '../../src/modules/account-pages/next-path';
 import { createOrgAs, MEMBER_PASSWORD, person, roleId } from '../support/fixtures';
 import { startSmtpSink, tokenFrom, type SmtpSink } from '../support/smtp-sink';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
@@ -55,6 +56,17 @@ describe('abuse limits and odd requests', () => {
     expect([put.status, put.page, put.headers.get('allow')]).toEqual([405, 'error', 'GET, HEAD, POST']);
     const getSignOut = await browser.request('/sign-out');
     expect([getSignOut.status, getSignOut.headers.get('allow')]).toEqual([405, 'POST']);
+    // OPTIONS too, even from a browser asking as for a preflight: the pages are never CORS's.
+    for (const path of ['/sign-in', '/invitations/accept?token=x', '/password/reset', '/email/verify']) {
+      const options = await browser.request(path, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://app.test', 'access-control-request-method': 'POST' },
+      });
+      expect([path, options.status, options.page, options.state]).toEqual([path, 405, 'error', 'method-not-allowed']);
+      expect(options.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(options.headers.get('allow')).toBe('GET, HEAD, POST');
+      expect([...options.headers.keys()].filter((name) => name.startsWith('access-control-'))).toEqual([]);
+    }
 
     const form = await browser.get('/sign-in');
     const oversized = await browser.post('/sign-in', { email: 'a'.repeat(40_000), password: 'x' }, { from: form });
@@ -111,6 +123,32 @@ describe('failures', () => {
     expect(failed.html).not.toMatch(/\bat .*\.ts:\d+/);
     const lines = logged.mock.calls.filter(([fields]) => (fields as { requestId?: string }).requestId === requestId);
     expect(lines).toHaveLength(1);
+  });
+
+  it('a redirect whose Location cannot be sent still answers the 500 page, with its headers and cookie', async () => {
+    // nextPath never yields such a path (see account-pages.test.ts); stubbed, it stands for any
+    // failure after reply.redirect set the header.
+    const member = await person(server, 'redirected');
+    const browser = new PageClient(server.url);
+    const form = await browser.get('/sign-in');
+    const logged = jest.spyOn(server.gateway.logger, 'error');
+    const next = jest.spyOn(nextPaths, 'nextPath').mockReturnValue('/\u0100');
+    try {
+      const failed = await browser.submit(form, { email: member.email, password: MEMBER_PASSWORD });
+      expect([failed.status, failed.page, failed.state]).toEqual([500, 'error', 'failed']);
+      expect(failed.location).toBeNull();
+      expect(failed.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(failed.headers.get('x-content-type-options')).toBe('nosniff');
+      const requestId = failed.headers.get('x-request-id') as string;
+      const lines = logged.mock.calls.filter(([fields]) => (fields as { requestId?: string }).requestId === requestId);
+      expect(lines).toHaveLength(1);
+      // The session signing in started is the one the cookie holds, not one nobody has.
+      const token = browser.cookies.get('portcullis_account');
+      expect((await server.graphql('{ me { id } }', undefined, { token })).data.me.id).toBe(member.id);
+    } finally {
+      next.mockRestore();
+      logged.mockRestore();
+    }
   });
 });
 

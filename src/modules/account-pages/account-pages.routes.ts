@@ -30,7 +30,11 @@ const PAGES: Record<string, string[]> = {
   '/email/verify': ['GET', 'HEAD', 'POST'],
 };
 
-const OTHER_METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH'];
+/**
+ * OPTIONS included: the CORS plugin's `OPTIONS *` would hand these paths (never CORS's) to the JSON
+ * not-found answer; a route of their own takes precedence over that wildcard.
+ */
+const OTHER_METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
 /**
  * The hosted account pages: sign-in, invitations, password reset (and asking for one) and email

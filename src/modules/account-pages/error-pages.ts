@@ -65,6 +65,9 @@ function isClientError(error: FastifyError): boolean {
  */
 export function pageErrorHandler(kit: PageKit, logger: Logger) {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    // A redirect that failed (its Location unsendable, or an error after it was set) must not take
+    // the error page with it: the page is the answer now.
+    reply.removeHeader('location');
     if (error instanceof RateLimitedError) {
       return sendError(
         kit,

@@ -1,6 +1,5 @@
 import type { FastifyReply } from 'fastify';
 import type { Principal } from '../../core/context/context';
-import type { SignedIn } from '../auth/auth.service';
 import { InvitationKind } from '../invitations/invitation.entity';
 import type { InvitationPreview } from '../invitations/invitation-preview';
 import { NO_PROBLEMS, field, postForm, problemsAlert, statusMessage, type FieldName, type Problems } from './forms';
@@ -50,8 +49,16 @@ function details(preview: InvitationPreview): Html {
   </dl>`;
 }
 
-/** Expired, used, revoked or unknown: why the link does not work, and what to do instead. */
-export function sendUnusable(kit: PageKit, reply: FastifyReply, preview: InvitationPreview | null) {
+/**
+ * Expired, used, revoked or unknown: why the link does not work, and what to do instead. A used link
+ * answering a submission may be the second of a double click whose first one joined.
+ */
+export function sendUnusable(
+  kit: PageKit,
+  reply: FastifyReply,
+  preview: InvitationPreview | null,
+  { submitted = false } = {},
+) {
   if (!preview) {
     return kit.send(reply, 404, {
       page: 'invitation',
@@ -78,8 +85,13 @@ export function sendUnusable(kit: PageKit, reply: FastifyReply, preview: Invitat
     used: {
       title: 'This invitation was already used',
       body: html`<p>
-          The invitation to join ${org} has been accepted, and each invitation works only once. If it was you,
-          <a href="/sign-in">sign in</a>.
+          The invitation to join ${org} has been accepted, and each invitation works only once.
+          ${
+            submitted
+              ? html`If you just submitted this form, you may have joined already: <a href="/sign-in">sign in</a> to see
+                  your organizations.`
+              : html`If it was you, <a href="/sign-in">sign in</a>.`
+          }
         </p>
         ${ask}`,
     },
@@ -131,7 +143,7 @@ export function sendOffer(
             You are signed in as <strong data-field="user-email">${email}</strong>, but this invitation was sent to
             ${preview.email}. Sign out, then open the link again to accept it as ${preview.email}.
           </p>
-          ${signOutForm(kit, reply)}`,
+          ${signOutForm(kit, reply, action)}`,
       );
     }
     return view(
@@ -139,7 +151,19 @@ export function sendOffer(
       html`<p>You are signed in as <strong data-field="user-email">${email}</strong>.</p>
         ${postForm({ action, csrf, submit: `Join ${preview.orgName} as ${email}` })}
         <p>Not you?</p>
-        ${signOutForm(kit, reply)}`,
+        ${signOutForm(kit, reply, action)}`,
+    );
+  }
+
+  if (preview.kind === InvitationKind.EMAIL && preview.accountExists && !preview.accountCanSignIn) {
+    // Only the holder of the token, sent to that very address, learns this.
+    return view(
+      'account-unavailable',
+      html`<p>
+        An account exists for ${preview.email}. This account cannot sign in at the moment; ask
+        <strong>${preview.orgName}</strong>'s admin${preview.inviterName ? html` (${preview.inviterName})` : null} to
+        restore it, then open this link again.
+      </p>`,
     );
   }
 
@@ -191,14 +215,15 @@ export function sendOffer(
   );
 }
 
-export function sendAccepted(kit: PageKit, reply: FastifyReply, preview: InvitationPreview, signedIn: SignedIn) {
+/** Joined: by this request, or by an earlier submission of the same form (a double click). */
+export function sendAccepted(kit: PageKit, reply: FastifyReply, preview: InvitationPreview, email: string | null) {
   return kit.send(reply, 200, {
     page: 'invitation',
     state: 'accepted',
     title: `You joined ${preview.orgName}`,
     body: html`${statusMessage(
         html`You joined <strong data-field="org-name">${preview.orgName}</strong> as ${preview.roleName}, and you are
-          signed in as <strong data-field="user-email">${signedIn.user.email ?? ''}</strong>.`,
+          signed in as <strong data-field="user-email">${email ?? ''}</strong>.`,
       )}
       <p><a href="/sign-in">Your account</a></p>`,
   });

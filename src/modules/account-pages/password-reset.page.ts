@@ -24,8 +24,11 @@ const ASK_AGAIN = html`<p>
   <a href="/password/forgot">Ask for a new link</a>, or ask an admin of your organization to help.
 </p>`;
 
-/** Expired, used or unknown: a link that cannot set a password, and how to get one that can. */
-function sendUnusable(kit: PageKit, reply: FastifyReply, status: ResetTokenStatus | null) {
+/**
+ * Expired, used or unknown: a link that cannot set a password, and how to get one that can. A used
+ * link answering a submission may well be the second of a double click whose first one worked.
+ */
+function sendUnusable(kit: PageKit, reply: FastifyReply, status: ResetTokenStatus | null, { submitted = false } = {}) {
   if (!status) {
     return kit.send(reply, 404, {
       page: 'password-reset',
@@ -49,6 +52,14 @@ function sendUnusable(kit: PageKit, reply: FastifyReply, status: ResetTokenStatu
             : 'Each reset link works once, and a newer password also retires older links.'
         }
       </p>
+      ${
+        submitted && !expired
+          ? html`<p>
+              If you just submitted this form, your new password may already be set:
+              <a href="/sign-in">try signing in</a>.
+            </p>`
+          : null
+      }
       ${ASK_AGAIN}`,
   });
 }
@@ -102,7 +113,7 @@ export function passwordResetRoutes(app: FastifyInstance, kit: PageKit): void {
       ['resetPasswordPerToken', token],
     );
     const { status } = await visitOf(kit, request);
-    if (!token || status?.state !== 'usable') return sendUnusable(kit, reply, status);
+    if (!token || status?.state !== 'usable') return sendUnusable(kit, reply, status, { submitted: true });
     const newPassword = formValue(request.body, 'password');
     const problems = inputProblems(
       { password: newPassword },
@@ -118,7 +129,7 @@ export function passwordResetRoutes(app: FastifyInstance, kit: PageKit): void {
       );
     } catch (error) {
       if (error instanceof AppError && error.key === 'password.invalid_reset_token') {
-        return sendUnusable(kit, reply, await resetTokenStatus(db.manager, token));
+        return sendUnusable(kit, reply, await resetTokenStatus(db.manager, token), { submitted: true });
       }
       const refusal = formRefusal(error, ['password']);
       if (!refusal) throw error;

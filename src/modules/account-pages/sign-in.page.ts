@@ -16,15 +16,18 @@ import {
   type Problems,
 } from './forms';
 import { html, type Html } from './html';
-import { nextPath, signInPath } from './next-path';
+import { nextPath, signInPath, signOutPath } from './next-path';
 import type { PageKit } from './page-kit';
 import { formRefusal, inputProblems } from './service-errors';
 
 const LABELS = { email: 'Email address', password: 'Password' };
 
-/** The small form that ends the page session; every signed-in state shows it. */
-export function signOutForm(kit: PageKit, reply: FastifyReply, label = 'Sign out'): Html {
-  return postForm({ action: '/sign-out', csrf: kit.csrf(reply), submit: label, secondary: true });
+/**
+ * The small form that ends the page session; every signed-in state shows it. With `next`, the
+ * person lands there afterwards (the invitation they were reading) instead of on the sign-in form.
+ */
+export function signOutForm(kit: PageKit, reply: FastifyReply, next: string | null = null): Html {
+  return postForm({ action: signOutPath(next), csrf: kit.csrf(reply), submit: 'Sign out', secondary: true });
 }
 
 function sendForm(
@@ -69,18 +72,18 @@ async function sendSignedIn(kit: PageKit, reply: FastifyReply, principal: Princi
 
 /** `/sign-in` and `/sign-out`: the page session other pages send people to and back from. */
 export function signInRoutes(app: FastifyInstance, kit: PageKit): void {
-  const { services } = kit.deps;
+  const { services, config } = kit.deps;
 
   app.get('/sign-in', async (request, reply) => {
     const principal = await kit.sessions.current(request, reply);
-    const next = nextPath(request);
+    const next = nextPath(request, config.publicUrl);
     if (!principal) return sendForm(kit, reply, { status: 200, next });
     if (next) return reply.redirect(next, 303);
     return sendSignedIn(kit, reply, principal);
   });
 
   app.post('/sign-in', async (request: FastifyRequest, reply) => {
-    const next = nextPath(request);
+    const next = nextPath(request, config.publicUrl);
     const values = { email: formValue(request.body, 'email'), password: formValue(request.body, 'password') };
     const problems = inputProblems(
       values,
@@ -104,7 +107,9 @@ export function signInRoutes(app: FastifyInstance, kit: PageKit): void {
   });
 
   app.post('/sign-out', async (request, reply) => {
+    const next = nextPath(request, config.publicUrl);
     await kit.sessions.signOut(request, reply);
+    if (next) return reply.redirect(next, 303);
     return sendForm(kit, reply, { status: 200, next: null, notice: 'You are signed out.' });
   });
 }

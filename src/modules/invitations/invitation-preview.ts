@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { hashToken } from '../../core/crypto/opaque-token';
 import { queryRows } from '../../core/db/sql';
+import { UserStatus } from '../users/user.entity';
 import { InvitationKind } from './invitation.entity';
 
 /** Whether the invitation can still be accepted, or why not. */
@@ -10,8 +11,12 @@ export type InvitationState = 'usable' | 'expired' | 'used' | 'revoked';
 export type InvitationPreview = {
   state: InvitationState;
   kind: InvitationKind;
+  orgId: string;
   orgName: string;
-  /** The inviter's name, or their email when they gave none; null when nobody is on record. */
+  /**
+   * The inviter's name; null when they gave none or nobody is on record. Never their email: anyone
+   * holding a shareable link would read an admin's address.
+   */
   inviterName: string | null;
   roleName: string;
   /** The invited address (EMAIL invitations only). */
@@ -19,12 +24,18 @@ export type InvitationPreview = {
   expiresAt: Date;
   /** Whether an account holds the invited address, so its owner signs in to join. */
   accountExists: boolean;
+  /**
+   * Whether that account may sign in now (active, not locked), as login checks: when it may not,
+   * a password form would only answer "Invalid email or password" to the right password.
+   */
+  accountCanSignIn: boolean;
 };
 
 type PreviewRow = {
   status: string;
   kind: InvitationKind;
   expires_at: Date;
+  org_id: string;
   max_uses: number | null;
   use_count: number;
   email: string | null;
@@ -32,8 +43,8 @@ type PreviewRow = {
   role_name: string;
   inviter_first_name: string | null;
   inviter_last_name: string | null;
-  inviter_email: string | null;
   account_exists: boolean;
+  account_can_sign_in: boolean;
 };
 
 /**
@@ -44,30 +55,32 @@ type PreviewRow = {
 export async function previewInvitation(manager: EntityManager, token: string): Promise<InvitationPreview | null> {
   const [row] = await queryRows<PreviewRow>(
     manager,
-    `SELECT i.status, i.kind, i.expires_at, i.max_uses, i.use_count, i.email,
+    `SELECT i.status, i.kind, i.expires_at, i.org_id, i.max_uses, i.use_count, i.email,
             o.name AS org_name, r.name AS role_name,
             inviter.first_name AS inviter_first_name, inviter.last_name AS inviter_last_name,
-            inviter.email AS inviter_email,
-            (i.email IS NOT NULL AND EXISTS (SELECT 1 FROM users u WHERE lower(u.email) = lower(i.email))) AS account_exists
+            invited.id IS NOT NULL AS account_exists,
+            (invited.status = $2 AND invited.locked_at IS NULL) IS TRUE AS account_can_sign_in
        FROM invitations i
        JOIN orgs o ON o.id = i.org_id
        JOIN roles r ON r.id = i.role_id
        LEFT JOIN users inviter ON inviter.id = i.invited_by_id
+       LEFT JOIN users invited ON i.email IS NOT NULL AND lower(invited.email) = lower(i.email)
       WHERE i.token_hash = $1`,
-    [hashToken(token)],
+    [hashToken(token), UserStatus.ACTIVE],
   );
   if (!row) return null;
-  const inviterName =
-    [row.inviter_first_name, row.inviter_last_name].filter(Boolean).join(' ') || row.inviter_email || null;
+  const inviterName = [row.inviter_first_name, row.inviter_last_name].filter(Boolean).join(' ') || null;
   return {
     state: stateOf(row),
     kind: row.kind,
+    orgId: row.org_id,
     orgName: row.org_name,
     inviterName,
     roleName: row.role_name,
     email: row.kind === InvitationKind.EMAIL ? row.email : null,
     expiresAt: row.expires_at,
     accountExists: row.account_exists,
+    accountCanSignIn: row.account_can_sign_in,
   };
 }
 
