@@ -181,6 +181,83 @@ describe('mail transport', () => {
   });
 });
 
+describe('browsers, account pages and links', () => {
+  it('links emails to PUBLIC_URL unless ACCOUNT_LINKS_BASE_URL is set, keeping a base path', () => {
+    expect(loadConfig({ PUBLIC_URL: 'https://id.example.com/' }).accountLinksBaseUrl).toBe('https://id.example.com');
+    expect(loadConfig({ ACCOUNT_LINKS_BASE_URL: 'https://app.example.com/account/' }).accountLinksBaseUrl).toBe(
+      'https://app.example.com/account',
+    );
+  });
+
+  it('refuses an ACCOUNT_LINKS_BASE_URL with a query string, which would swallow ?token=', () => {
+    const error = configErrorFor({ ACCOUNT_LINKS_BASE_URL: 'https://app.example.com/account?tenant=x' });
+    expect(problemLines(error, 'ACCOUNT_LINKS_BASE_URL')).toHaveLength(1);
+  });
+
+  it('reads CORS_ORIGINS as exact origins, allowing none by default', () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(
+      loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:3000,https://app.example.com' })
+        .corsOrigins,
+    ).toEqual(['https://app.example.com', 'http://localhost:3000']);
+  });
+
+  it.each([
+    ['*', undefined],
+    ['https://app.example.com/', 'https://app.example.com'],
+    ['https://app.example.com/path', 'https://app.example.com'],
+    ['https://App.Example.com', 'https://app.example.com'],
+    ['https://app.example.com:443', 'https://app.example.com'],
+    ['null', undefined],
+    ['ftp://files.example.com', undefined],
+  ])('refuses the origin %s, suggesting the exact one where there is one', (origin, suggestion) => {
+    const [line] = problemLines(configErrorFor({ CORS_ORIGINS: origin }), 'CORS_ORIGINS');
+    expect(line).toContain('is not an exact origin');
+    if (suggestion) expect(line).toContain(`did you mean ${suggestion}?`);
+    else expect(line).not.toContain('did you mean');
+  });
+
+  it('keeps cookies Secure except for a loopback http PUBLIC_URL, and always with SameSite=None', () => {
+    expect(loadConfig({}).cookies).toEqual({ refreshTokenTransport: 'body', sameSite: 'lax', secure: false });
+    expect(loadConfig({ PUBLIC_URL: 'http://id.internal:4000' }).cookies.secure).toBe(true);
+    expect(loadConfig({ PUBLIC_URL: 'https://id.example.com' }).cookies.secure).toBe(true);
+    const none = loadConfig({
+      PUBLIC_URL: 'https://id.example.com',
+      REFRESH_TOKEN_TRANSPORT: 'cookie',
+      COOKIE_SAMESITE: 'none',
+    });
+    expect(none.cookies).toEqual({ refreshTokenTransport: 'cookie', sameSite: 'none', secure: true });
+  });
+
+  it('refuses COOKIE_SAMESITE=none for cookie sessions without an https PUBLIC_URL', () => {
+    const error = configErrorFor({ REFRESH_TOKEN_TRANSPORT: 'both', COOKIE_SAMESITE: 'none' });
+    expect(problemLines(error, 'COOKIE_SAMESITE')).toHaveLength(1);
+    expect(problemLines(configErrorFor({ REFRESH_TOKEN_TRANSPORT: 'jar' }), 'REFRESH_TOKEN_TRANSPORT')).toHaveLength(1);
+  });
+
+  it('turns GraphiQL and introspection off in production unless asked for, and reads only true or false', () => {
+    const production = { NODE_ENV: 'production', MAIL_TRANSPORT: 'outbox' };
+    expect(loadConfig({})).toMatchObject({ graphiql: true, introspection: true });
+    expect(loadConfig(production)).toMatchObject({ graphiql: false, introspection: false });
+    expect(loadConfig({ ...production, GRAPHIQL: 'true' })).toMatchObject({ graphiql: true, introspection: false });
+    expect(loadConfig({ GRAPHIQL: 'false', INTROSPECTION: 'false' })).toMatchObject({
+      graphiql: false,
+      introspection: false,
+    });
+    expect(problemLines(configErrorFor({ GRAPHIQL: 'yes' }), 'GRAPHIQL')).toHaveLength(1);
+  });
+
+  it('checks the brand colour and the logo file type', () => {
+    expect(loadConfig({ BRAND_COLOR: '#36c', BRAND_NAME: 'Acme ID' }).brand).toEqual({
+      name: 'Acme ID',
+      color: '#36c',
+      logoFile: undefined,
+    });
+    expect(problemLines(configErrorFor({ BRAND_COLOR: 'red;}body{' }), 'BRAND_COLOR')).toHaveLength(1);
+    expect(problemLines(configErrorFor({ BRAND_LOGO_FILE: '/etc/passwd' }), 'BRAND_LOGO_FILE')).toHaveLength(1);
+  });
+});
+
 describe('bootstrap settings', () => {
   it('accepts BOOTSTRAP_PASSWORD alone: the owner then gets the default email and org', () => {
     const config = loadConfig({ BOOTSTRAP_PASSWORD: 'a long enough bootstrap password' });

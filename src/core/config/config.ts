@@ -61,9 +61,12 @@ const originList = z
       .filter((item) => item !== '');
     for (const origin of origins) {
       if (asOrigin(origin) === null) {
+        const canonical = URL.canParse(origin) ? new URL(origin).origin : 'null';
         ctx.addIssue({
           code: 'custom',
-          message: `"${origin}" is not an exact origin such as https://app.example.com or http://localhost:3000 (no path, no wildcard, no trailing slash)`,
+          message:
+            `"${origin}" is not an exact origin such as https://app.example.com or http://localhost:3000 (no path, no wildcard, no trailing slash, lower case, no default port)` +
+            (canonical !== 'null' && canonical !== origin ? `; did you mean ${canonical}?` : ''),
         });
         return z.NEVER;
       }
@@ -82,7 +85,11 @@ const envSchema = z
     HOST: z.string().default('0.0.0.0'),
     PORT: integer(4000, 0, 65535),
     PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
-    ACCOUNT_LINKS_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+    // Pages and `?token=` are appended to it: a query string of its own would swallow them.
+    ACCOUNT_LINKS_BASE_URL: z
+      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+      .refine((value) => new URL(value).search === '', 'must not have a query string (?…); a path or #route is fine')
+      .optional(),
     CORS_ORIGINS: originList,
     REFRESH_TOKEN_TRANSPORT: z.enum(['body', 'cookie', 'both']).default('body'),
     COOKIE_SAMESITE: z.enum(['lax', 'strict', 'none']).default('lax'),
