@@ -102,6 +102,8 @@ describe('a new account through an emailed invitation', () => {
     expect(offer.state).toBe('new-account');
     expect(offer.headers.get('content-security-policy')).toBe(PAGE_CSP);
     expect(offer.headers.get('cache-control')).toBe('no-store');
+    // Not no-referrer: under it browsers post forms with `Origin: null`, which is refused.
+    expect(offer.headers.get('referrer-policy')).toBe('same-origin');
     expect(offer.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(offer.html).toContain('<html lang="en">');
     expect(offer.html.match(/<h1>/g)).toHaveLength(1);

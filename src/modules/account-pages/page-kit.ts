@@ -28,6 +28,10 @@ export function pageKit(deps: RouteDependencies, sessions: PageSessions, brand: 
           'content-type': 'text/html; charset=utf-8',
           'content-security-policy': PAGE_CSP,
           'cache-control': 'no-store',
+          // Under the gateway's default no-referrer, browsers send `Origin: null` with a same-origin
+          // form post, which the origin check must refuse. same-origin still keeps the page's URL,
+          // and its token, from every other site.
+          'referrer-policy': 'same-origin',
           ...headers,
         })
         .send(renderLayout(brand, view));
