@@ -152,6 +152,20 @@ describe('account pages in headless chromium', () => {
     expect(statusOf(opened)).toBe(200);
     expect(await accountPage(page)).toEqual({ page: 'password-reset', state: 'form' });
 
+    // The password policy answers in words, next to the field, and spends nothing (in a tab of its
+    // own: the browser logs its 400 as a console error).
+    const policyPage = await browser.newPage();
+    await policyPage.goto(link);
+    const refused = await submitForm(policyPage, { password: 'too short' });
+    await browser.screenshot(policyPage, 'reset-policy-refused');
+    expect(statusOf(refused)).toBe(400);
+    expect(await accountPage(policyPage)).toEqual({ page: 'password-reset', state: 'form' });
+    expect(await textOf(policyPage, 'main#main [role=alert]')).toMatch(/at least 12 characters/);
+    const invalid = await policyPage.$eval('main#main [name="password"]', (input) =>
+      input.getAttribute('aria-invalid'),
+    );
+    expect(invalid).toBe('true');
+
     const done = await submitForm(page, { password: NEW_PASSWORD });
     await browser.screenshot(page, 'reset-done');
     expect(statusOf(done)).toBe(200);
