@@ -133,3 +133,38 @@ describe('a browser app on another origin', () => {
     expect(await refreshCookie(page)).toBeUndefined();
   });
 });
+
+describe('a browser app on another site (127.0.0.1 calling localhost)', () => {
+  let crossSiteApp: StaticOrigin;
+  let gateway: TestGateway;
+  let origin: string;
+
+  beforeAll(async () => {
+    crossSiteApp = await startStaticOrigin(APP_PAGE);
+    const appOrigin = crossSiteApp.origin.replace('localhost', '127.0.0.1');
+    ({ server: gateway, origin } = await startLocalhostGateway({
+      REFRESH_TOKEN_TRANSPORT: 'cookie',
+      CORS_ORIGINS: appOrigin,
+    }));
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await crossSiteApp?.close();
+  });
+
+  it('may call /graphql, but keeps no cookie session: cookie mode needs the app and the gateway on one site', async () => {
+    const page = await browser.newPage();
+    const appOrigin = crossSiteApp.origin.replace('localhost', '127.0.0.1');
+    await page.goto(`${appOrigin}/?gateway=${encodeURIComponent(origin)}`);
+    await page.waitForFunction('typeof window.app === "object"');
+    const login = await inPage(page, 'login', OWNER_EMAIL, OWNER_PASSWORD);
+    expect(login.status).toBe(200);
+    expect(login.json.data.login.refreshToken).toBeNull();
+    // A SameSite=Lax cookie is neither stored from nor sent with another site's requests.
+    expect(await refreshCookie(page)).toBeUndefined();
+    const refreshed = await inPage(page, 'refresh');
+    await browser.screenshot(page, 'cross-site-no-cookie-session');
+    expect(refreshed.status).toBe(401);
+  });
+});
