@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Script } from 'node:vm';
 import { buildSchema, parse, validate } from 'graphql';
-import { GRAPHIQL_CSP } from '../../src/core/http/graphiql';
+import { GRAPHIQL_CSP, renderGraphiqlPage } from '../../src/core/http/graphiql';
 import { SIGN_IN_OPERATIONS } from '../../src/core/http/graphiql-init';
 import { errorCode } from '../support/graphql-client';
 import { OWNER_EMAIL, startTestGateway, type TestGateway } from '../support/test-gateway';
@@ -85,13 +85,14 @@ describe('GraphiQL by default outside production', () => {
     expect(dataAttribute(html, 'introspection')).toBe('true');
   });
 
-  it('serves the init script as JavaScript that parses and keeps tokens out of web storage', async () => {
+  // localStorage is GraphiQL's own (the script wraps it); the browser tests check no token lands there.
+  it('serves the init script as JavaScript that parses and never touches sessionStorage or cookies', async () => {
     const response = await fetch(`${gateway.url}/graphiql/init.js`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/javascript/);
     const script = await response.text();
     expect(() => new Script(script, { filename: 'init.js' })).not.toThrow();
-    expect(script).not.toMatch(/localStorage|sessionStorage|document\.cookie/);
+    expect(script).not.toMatch(/sessionStorage|document\.cookie/);
     expect(script).toContain('X-Portcullis-CSRF');
   });
 
@@ -112,6 +113,34 @@ describe('GraphiQL by default outside production', () => {
 
   it('allows introspection', async () => {
     await expectIntrospection(gateway, true);
+  });
+});
+
+describe.each([
+  ['body', /The refresh token stays in this tab's memory too: each tab has a session of\n# its own/],
+  [
+    'cookie',
+    /The refresh token is elsewhere: in an HttpOnly cookie of this browser\n# \(REFRESH_TOKEN_TRANSPORT=cookie\)/,
+  ],
+  [
+    'both',
+    /The gateway also sets it as an HttpOnly cookie for browser apps\n# \(REFRESH_TOKEN_TRANSPORT=both\), which this explorer does not use/,
+  ],
+] as const)('the page with REFRESH_TOKEN_TRANSPORT=%s', (transport, whereTheRefreshTokenLives) => {
+  const html = renderGraphiqlPage({
+    introspection: true,
+    cookies: { refreshTokenTransport: transport, sameSite: 'lax', secure: true },
+  });
+
+  it('tells the script the transport, which decides whether to end the cookie session before a sign-in', () => {
+    expect(dataAttribute(html, 'refresh-transport')).toBe(transport);
+  });
+
+  it('says where the refresh token lives, in a welcome that still validates', () => {
+    const welcome = dataAttribute(html, 'default-query')!;
+    expect(welcome).toMatch(whereTheRefreshTokenLives);
+    expect(welcome).toContain('Headers, in the tabs and in the History panel, are kept across reloads only');
+    expect(schemaErrors(welcome)).toEqual([]);
   });
 });
 

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Config } from '../config/config';
 import { escapeHtml } from '../mail/template';
 import { GRAPHIQL_INIT_SCRIPT } from './graphiql-init';
 import { graphiqlWelcome } from './graphiql-welcome';
@@ -34,8 +35,11 @@ export const GRAPHIQL_CSP =
  * The explorer's page, a function of the configuration: the init script reads the settings from
  * data attributes, as the CSP allows no inline script. The sign-in button stays disabled until
  * that script has taken the form over, so a password is never sent as a plain form submission.
+ * The script must know the refresh-token transport before signing in: in cookie mode it first
+ * ends the session the browser's cookie holds, which the new sign-in would otherwise strand.
  */
-export function renderGraphiqlPage(config: { introspection: boolean }): string {
+export function renderGraphiqlPage(config: Pick<Config, 'introspection' | 'cookies'>): string {
+  const { refreshTokenTransport } = config.cookies;
   return `<!doctype html>
 <html lang="en">
   <head>
@@ -67,7 +71,8 @@ export function renderGraphiqlPage(config: { introspection: boolean }): string {
     <div
       id="graphiql"
       data-introspection="${String(config.introspection)}"
-      data-default-query="${escapeHtml(graphiqlWelcome(config.introspection))}"
+      data-refresh-transport="${refreshTokenTransport}"
+      data-default-query="${escapeHtml(graphiqlWelcome({ introspection: config.introspection, refreshTokenTransport }))}"
     >Loading GraphiQL…</div>
     <script src="${GRAPHIQL_ASSET_PREFIX}react.production.min.js"></script>
     <script src="${GRAPHIQL_ASSET_PREFIX}react-dom.production.min.js"></script>
