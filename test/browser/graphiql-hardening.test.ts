@@ -1,6 +1,7 @@
 import type { HTTPRequest, Page } from 'puppeteer-core';
 import { launchBrowser, startLocalhostGateway, type TestBrowser } from '../support/browser';
-import { OWNER_EMAIL, OWNER_PASSWORD, type TestGateway } from '../support/test-gateway';
+import { openGraphiql, runInGraphiql as run, signInFromBar as signIn } from '../support/graphiql-page';
+import { OWNER_EMAIL, type TestGateway } from '../support/test-gateway';
 
 jest.setTimeout(120_000);
 
@@ -42,40 +43,6 @@ function countRequests(page: Page, matches: (request: HTTPRequest) => boolean): 
     if (matches(request)) count += 1;
   });
   return () => count;
-}
-
-async function openGraphiql(page: Page, origin: string): Promise<void> {
-  await page.goto(`${origin}/graphql`);
-  await page.waitForSelector('form#portcullis-sign-in', { visible: true });
-  await page.waitForSelector('.graphiql-query-editor .CodeMirror');
-}
-
-async function signIn(page: Page): Promise<void> {
-  // A page in the background never paints, and puppeteer's waits poll on animation frames.
-  await page.bringToFront();
-  await page.type('form#portcullis-sign-in input[name=email]', OWNER_EMAIL);
-  await page.type('form#portcullis-sign-in input[name=password]', OWNER_PASSWORD);
-  await page.click('form#portcullis-sign-in button[type=submit]');
-  await page.waitForFunction(
-    (text) => (globalThis as any).document.querySelector('#portcullis-session')?.textContent.includes(text),
-    { timeout: 10_000 },
-    `Signed in as ${OWNER_EMAIL}`,
-  );
-}
-
-/** Runs a query through GraphiQL's editor and returns the parsed response pane. */
-async function run(page: Page, query: string): Promise<any> {
-  await page.$eval('.graphiql-query-editor .CodeMirror', (editor, text) => editor.CodeMirror.setValue(text), query);
-  await page.$eval('.graphiql-response .CodeMirror', (editor) => editor.CodeMirror.setValue(''));
-  await page.waitForFunction(`!document.querySelector('.graphiql-execute-button').hasAttribute('aria-haspopup')`);
-  await page.click('.graphiql-execute-button');
-  await page.waitForFunction(
-    `document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue().trim().startsWith('{')`,
-    { timeout: 15_000 },
-  );
-  return JSON.parse(
-    await page.$eval('.graphiql-response .CodeMirror', (editor): string => editor.CodeMirror.getValue()),
-  );
 }
 
 const refreshCount = async (page: Page) =>

@@ -1,6 +1,7 @@
 import type { Page } from 'puppeteer-core';
 import { launchBrowser, startLocalhostGateway, type TestBrowser } from '../support/browser';
-import { OWNER_EMAIL, OWNER_PASSWORD } from '../support/test-gateway';
+import { openGraphiql, runInGraphiql as run, signInFromBar } from '../support/graphiql-page';
+import { OWNER_EMAIL } from '../support/test-gateway';
 
 jest.setTimeout(90_000);
 
@@ -16,23 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-/** Types a query into GraphiQL's editor (CodeMirror 5), runs it and returns the parsed response pane. */
-async function run(page: Page, query: string): Promise<any> {
-  await page.$eval('.graphiql-query-editor .CodeMirror', (editor, text) => editor.CodeMirror.setValue(text), query);
-  await page.$eval('.graphiql-response .CodeMirror', (editor) => editor.CodeMirror.setValue(''));
-  // While the editor holds several operations (the welcome text does) the button opens a menu to
-  // pick one; GraphiQL re-parses the editor a moment after it changes.
-  await page.waitForFunction(`!document.querySelector('.graphiql-execute-button').hasAttribute('aria-haspopup')`);
-  await page.click('.graphiql-execute-button');
-  await page.waitForFunction(
-    `document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue().trim().startsWith('{')`,
-    { timeout: 10_000 },
-  );
-  return JSON.parse(
-    await page.$eval('.graphiql-response .CodeMirror', (editor): string => editor.CodeMirror.getValue()),
-  );
-}
 
 const sessionAttribute = (page: Page, name: string) =>
   page.$eval('#portcullis-session', (session, attribute) => session.getAttribute(attribute), name);
@@ -52,19 +36,10 @@ describe.each(['body', 'cookie'])('GraphiQL with REFRESH_TOKEN_TRANSPORT=%s', (t
         if (request.url() === `${origin}/graphql` && authorization) bearers.push(authorization);
       });
 
-      await page.goto(`${origin}/graphql`);
-      await page.waitForSelector('form#portcullis-sign-in', { visible: true });
-      await page.waitForSelector('.graphiql-query-editor .CodeMirror');
+      await openGraphiql(page, origin);
       await browser.screenshot(page, `${transport}-graphiql-signed-out`);
 
-      await page.type('form#portcullis-sign-in input[name=email]', OWNER_EMAIL);
-      await page.type('form#portcullis-sign-in input[name=password]', OWNER_PASSWORD);
-      await page.click('form#portcullis-sign-in button[type=submit]');
-      await page.waitForFunction(
-        (email) => (globalThis as any).document.querySelector('#portcullis-session')?.textContent.includes(email),
-        { timeout: 10_000 },
-        `Signed in as ${OWNER_EMAIL}`,
-      );
+      await signInFromBar(page);
       await browser.screenshot(page, `${transport}-graphiql-signed-in`);
       const firstExpiry = Date.parse((await sessionAttribute(page, 'data-expires-at')) ?? '');
       expect(firstExpiry).toBeGreaterThan(Date.now());
