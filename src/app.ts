@@ -109,6 +109,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     const auditChainer = new AuditChainer(db, logger);
     const url = `http://127.0.0.1:${port}`;
     logger.info({ port, embedded: database.embedded }, 'portcullis is listening');
+    services.signingKeyRotation.start();
 
     return {
       url,
@@ -122,6 +123,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
         const { drained } = await http.close(graceMs);
         await apollo.stop();
         services.rateLimits.stop();
+        await services.signingKeyRotation.stop();
         await auditChainer.stop();
         await listener.stop();
         await database.close();

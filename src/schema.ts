@@ -22,6 +22,8 @@ import { authRules } from './modules/auth/auth.rules';
 import { EmailVerificationResolver } from './modules/email-verification/email-verification.resolver';
 import { emailVerificationRules } from './modules/email-verification/email-verification.rules';
 import { AuthResolver } from './modules/auth/auth.resolver';
+import { SigningKeysResolver } from './modules/auth/signing-keys.resolver';
+import { signingKeyRules } from './modules/auth/signing-keys.rules';
 import { GroupResolver, OrgGroupsResolver, UserGroupsResolver } from './modules/groups/group.resolver';
 import { groupRules } from './modules/groups/groups.rules';
 import { InvitationResolver, OrgInvitationsResolver } from './modules/invitations/invitation.resolver';
@@ -89,6 +91,7 @@ const resolvers = [
   OrgTeamsResolver,
   PasswordsResolver,
   RoleResolver,
+  SigningKeysResolver,
   TeamResolver,
   UserEdgeResolver,
   UserImportResolver,
@@ -122,6 +125,7 @@ const ruleMaps = () => [
   orgRules,
   passwordRules,
   roleRules,
+  signingKeyRules,
   teamRules,
   userImportRules,
   userRules,

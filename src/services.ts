@@ -15,6 +15,7 @@ import { GroupsService } from './modules/groups/groups.service';
 import { InvitationsService } from './modules/invitations/invitations.service';
 import { LockingService } from './modules/locking/locking.service';
 import { SigningKeyStore } from './modules/auth/signing-keys.service';
+import { SigningKeyRotation } from './modules/auth/signing-key-rotation';
 import { BootstrapService } from './modules/bootstrap/bootstrap.service';
 import { AccountDeletionService } from './modules/deletion/account-deletion.service';
 import { MembersService } from './modules/members/members.service';
@@ -41,7 +42,7 @@ export async function createServices(
   // First: broken templates refuse the start before anything else is set up.
   const mailTemplates = await MailTemplates.load(config, logger);
   useCursorSecret(secretKey);
-  const signingKeys = new SigningKeyStore(db, secretKey);
+  const signingKeys = new SigningKeyStore(db, secretKey, freshness);
   await signingKeys.initialize();
   const hasher = new PasswordHasher(config.auth.bcryptCost, {
     concurrency: config.auth.bcryptConcurrency,
@@ -62,6 +63,12 @@ export async function createServices(
     logger,
     mailer,
     signingKeys,
+    signingKeyRotation: new SigningKeyRotation(
+      db,
+      signingKeys,
+      { ...config.signingKeys, accessTokenTtl: config.auth.accessTokenTtl },
+      logger,
+    ),
     hasher,
     accessTokens,
     rateLimits,

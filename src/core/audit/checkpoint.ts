@@ -7,7 +7,7 @@ import { linkOrgInTransaction } from './chainer';
 /** Its own `typ`, so nothing else the gateway's key signs (tokens, API keys) passes for a checkpoint. */
 const CHECKPOINT_TYPE = 'portcullis-audit-checkpoint+jws';
 
-export type CheckpointKeys = Pick<SigningKeyStore, 'signingKey' | 'verificationKey'>;
+export type CheckpointKeys = Pick<SigningKeyStore, 'signingKey' | 'checkpointKey'>;
 
 /** What the signature covers: where pruning cut an org's chain and the hash the remainder must follow. */
 export type CheckpointContent = {
@@ -104,7 +104,7 @@ export async function sealChain(tx: EntityManager, keys: CheckpointKeys, orgId: 
 export async function checkpointSignatureHolds(keys: CheckpointKeys, checkpoint: AuditCheckpoint): Promise<boolean> {
   const { id: _id, signature, ...content } = checkpoint;
   try {
-    const { payload, protectedHeader } = await compactVerify(signature, (header) => keys.verificationKey(header.kid), {
+    const { payload, protectedHeader } = await compactVerify(signature, (header) => keys.checkpointKey(header.kid), {
       algorithms: [SIGNING_ALGORITHM],
     });
     return protectedHeader.typ === CHECKPOINT_TYPE && new TextDecoder().decode(payload) === canonicalJson(content);

@@ -18,6 +18,8 @@ export class Freshness {
   /** When the newest heartbeat that has been answered was sent; null while not listening. */
   private heardUpTo: number | null = null;
   private readonly caches: Array<{ clear(): void }> = [];
+  /** Holders of state that only one table feeds (signing keys), reloaded when it changes. */
+  private readonly watchers = new Map<string, Array<() => void>>();
 
   /**
    * How old the newest answered heartbeat may be while caches stay open. Under a second, so a
@@ -47,14 +49,26 @@ export class Freshness {
     return ticket !== null && ticket === this.current && this.isOpen();
   }
 
-  /** Something that feeds cached answers may have changed: forget everything. */
-  invalidate(): void {
+  /**
+   * Something that feeds cached answers may have changed: forget everything. `changed` names the
+   * table another process changed, or `'any'` when changes may have gone unheard; this process's
+   * own commits name none, as whatever changed one table tells its holder itself.
+   */
+  invalidate(changed?: string): void {
     this.current++;
     for (const cache of this.caches) cache.clear();
+    if (changed === undefined) return;
+    const watchers = changed === 'any' ? [...this.watchers.values()].flat() : (this.watchers.get(changed) ?? []);
+    for (const watcher of watchers) watcher();
   }
 
   attach(cache: { clear(): void }): void {
     this.caches.push(cache);
+  }
+
+  /** Calls `reload` when another process changes `table` (or may have, unheard). */
+  watch(table: string, reload: () => void): void {
+    this.watchers.set(table, [...(this.watchers.get(table) ?? []), reload]);
   }
 
   /** Every notification committed before `sentAt` (performance.now()) has been heard. */

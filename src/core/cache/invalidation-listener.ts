@@ -69,7 +69,7 @@ export class InvalidationListener {
     const client = new Client({ ...this.connection, application_name: LISTENER_APPLICATION_NAME });
     this.client = client;
     client.on('notification', ({ processId, payload }) => {
-      if (!payload?.startsWith(HEARTBEAT_PAYLOAD)) this.freshness.invalidate();
+      if (!payload?.startsWith(HEARTBEAT_PAYLOAD)) this.freshness.invalidate(payload || 'any');
       else if (processId === this.backendPid) this.heardBeat = Number(payload.slice(HEARTBEAT_PAYLOAD.length));
     });
     client.on('error', (error) => this.lost(client, error));
@@ -84,7 +84,7 @@ export class InvalidationListener {
     }
     if (this.client !== client) return;
     // Whatever was cached before is dropped: changes made while nobody listened went unheard.
-    this.freshness.invalidate();
+    this.freshness.invalidate('any');
     this.retryMs = RETRY_MIN_MS;
     this.heartbeat = setInterval(() => this.beat(client), HEARTBEAT_MS).unref();
     this.beat(client);

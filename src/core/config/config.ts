@@ -111,6 +111,9 @@ const envSchema = z
     ACCESS_TOKEN_TTL: duration('15m'),
     REFRESH_TOKEN_TTL: duration('30d'),
     EMAIL_VERIFICATION_TTL: duration('24h'),
+    SIGNING_KEY_ROTATION: duration('30d'),
+    SIGNING_KEY_PUBLICATION_LEAD: duration('10m'),
+    JWKS_MAX_AGE: duration('5m'),
     JWT_AUDIENCE: z.string().min(1).default('portcullis'),
     BCRYPT_COST: integer(12, 4, 15),
     // Unset: one less than the cores Node may use, at least 1 (password-hasher.ts).
@@ -175,6 +178,20 @@ const envSchema = z
           code: 'custom',
           path: ['COOKIE_SAMESITE'],
           message: 'none needs an https:// PUBLIC_URL: browsers drop SameSite=None cookies that are not Secure',
+        });
+      }
+      if (env.SIGNING_KEY_PUBLICATION_LEAD < env.JWKS_MAX_AGE) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SIGNING_KEY_PUBLICATION_LEAD'],
+          message: `must be at least JWKS_MAX_AGE (${env.JWKS_MAX_AGE}s): a verifier caching the JWKS that long must see a new key before any token carries it`,
+        });
+      }
+      if (env.SIGNING_KEY_ROTATION <= env.SIGNING_KEY_PUBLICATION_LEAD) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SIGNING_KEY_ROTATION'],
+          message: `must be longer than SIGNING_KEY_PUBLICATION_LEAD (${env.SIGNING_KEY_PUBLICATION_LEAD}s): the next key is published that long before it signs`,
         });
       }
       if (env.MAIL_TRANSPORT === 'smtp' && !env.SMTP_URL) {
@@ -265,6 +282,8 @@ export type Config = {
   };
   /** How long an email verification (or email change) link works, in seconds. */
   emailVerificationTtl: number;
+  /** Seconds: how long a key signs, how long before that it is published, how long verifiers may cache the JWKS. */
+  signingKeys: { rotation: number; publicationLead: number; jwksMaxAge: number };
   /** Used only when the database has no users at all; no password means one is generated. */
   bootstrap: { email: string; password?: string; orgName: string };
   mail: ({ transport: 'smtp'; smtpUrl: string } | { transport: 'outbox' }) & {
@@ -330,6 +349,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       bcryptQueueTimeout: env.BCRYPT_QUEUE_TIMEOUT,
     },
     emailVerificationTtl: env.EMAIL_VERIFICATION_TTL,
+    signingKeys: {
+      rotation: env.SIGNING_KEY_ROTATION,
+      publicationLead: env.SIGNING_KEY_PUBLICATION_LEAD,
+      jwksMaxAge: env.JWKS_MAX_AGE,
+    },
     bootstrap: { email: env.BOOTSTRAP_EMAIL, password: env.BOOTSTRAP_PASSWORD, orgName: env.BOOTSTRAP_ORG },
     mail: mailSettings(env),
     rateLimits: {

@@ -11,6 +11,7 @@ import { RolePermissionsDistinct1796284800000 } from '../../../migrations/179628
 import { AuditChainedAfterCommit1796371200000 } from '../../../migrations/1796371200000-audit-chained-after-commit';
 import { AuditListingByTime1796457600000 } from '../../../migrations/1796457600000-audit-listing-by-time';
 import { AccessChangeNotify1796544000000 } from '../../../migrations/1796544000000-access-change-notify';
+import { SigningKeyRotation1796630400000 } from '../../../migrations/1796630400000-signing-key-rotation';
 
 /** Listed as classes, not globs, so the same list serves ts-node, jest and the compiled build. */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   AuditChainedAfterCommit1796371200000,
   AuditListingByTime1796457600000,
   AccessChangeNotify1796544000000,
+  SigningKeyRotation1796630400000,
 ];

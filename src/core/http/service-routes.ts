@@ -43,7 +43,7 @@ export async function serviceRoutes(app: FastifyInstance, deps: HttpDependencies
   });
 
   app.get('/.well-known/jwks.json', (_request, reply) =>
-    sendJson(reply, 200, deps.jwks(), { 'cache-control': 'public, max-age=300' }),
+    sendJson(reply, 200, deps.jwks(), { 'cache-control': `public, max-age=${deps.config.signingKeys.jwksMaxAge}` }),
   );
 
   // With GRAPHIQL=false the assets are not routed at all: they answer as any unknown path does.

@@ -133,6 +133,7 @@ export const CREDENTIAL_POLICY: CredentialPolicy = {
     revokeInvitation: SIGNED_IN,
     revokeKey: notOnOwner(ownerOfAnotherKey, 'itself, or keys of others'),
     revokeSession: SELF_SERVICE,
+    rotateSigningKey: { ...SESSION_ONLY, note: 'a super user, signed in' },
     rotateKey: notOnOwner(ownerOfAnotherKey, 'itself (same owner, scopes, expiry), or keys of others'),
     setAuditRetention: SIGNED_IN,
     setPassword: notOnOwner(userArg('userId'), ACCOUNT_ACT),

@@ -49,6 +49,10 @@ export class ApiKeyEntity {
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt!: Date | null;
 
+  /** The signing key's `kid`: it stays in the JWKS while this key works. Null only if never recorded. */
+  @Column({ name: 'signing_kid', type: 'text', nullable: true })
+  signingKid!: string | null;
+
   @Column({ name: 'rotated_from_id', type: 'uuid', nullable: true })
   rotatedFromId!: string | null;
 

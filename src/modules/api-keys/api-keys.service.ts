@@ -225,6 +225,7 @@ export class ApiKeysService {
       key.expiresAt,
     );
     apiKey.fingerprint = hashToken(token);
+    apiKey.signingKid = decodeProtectedHeader(token).kid ?? null;
     await tx.insert(ApiKeyEntity, apiKey);
     return { apiKey: await tx.findOneByOrFail(ApiKeyEntity, { id: apiKey.id }), token };
   }

@@ -1,0 +1,6 @@
+import { isSuperUser } from '../../core/permissions/rules';
+
+export const signingKeyRules = {
+  Mutation: { rotateSigningKey: isSuperUser },
+  SigningKey: isSuperUser,
+};
