@@ -8,6 +8,7 @@ import { createApiKeyLoaders } from './modules/api-keys/api-keys.loaders';
 import { createResourceLoaders } from './modules/resources/resources.loaders';
 import { createMemberLoaders } from './modules/members/members.loaders';
 import { createNodeLoaders } from './modules/nodes/nodes.loaders';
+import { createOAuthClientLoaders } from './modules/oauth-clients/oauth-clients.loaders';
 import { createOrgLoaders } from './modules/orgs/orgs.loaders';
 import { createRoleLoaders } from './modules/roles/roles.loaders';
 import { createTeamLoaders } from './modules/teams/teams.loaders';
@@ -25,6 +26,7 @@ const GROUPS = [
   createInvitationLoaders,
   createApiKeyLoaders,
   createResourceLoaders,
+  createOAuthClientLoaders,
   createNodeLoaders,
   createAuditKeyLoaders,
   (db: DataSource) => ({ pages: new KeysetPages(db) }),

@@ -40,6 +40,8 @@ import {
 import { memberRules } from './modules/members/members.rules';
 import { NodeResolver } from './modules/nodes/node.resolver';
 import { nodeRules } from './modules/nodes/node.rules';
+import { OAuthClientResolver, OrgOAuthClientsResolver } from './modules/oauth-clients/oauth-client.resolver';
+import { oauthClientRules } from './modules/oauth-clients/oauth-clients.rules';
 import { OrgResolver } from './modules/orgs/org.resolver';
 import { orgRules } from './modules/orgs/orgs.rules';
 import { PasswordsResolver } from './modules/passwords/passwords.resolver';
@@ -84,9 +86,11 @@ const resolvers = [
   MembershipConnectionResolver,
   MembershipResolver,
   NodeResolver,
+  OAuthClientResolver,
   OrgGroupsResolver,
   OrgInvitationsResolver,
   OrgMembersResolver,
+  OrgOAuthClientsResolver,
   OrgResolver,
   OrgTeamsResolver,
   PasswordsResolver,
@@ -122,6 +126,7 @@ const ruleMaps = () => [
   lockingRules,
   memberRules,
   nodeRules,
+  oauthClientRules,
   orgRules,
   passwordRules,
   roleRules,

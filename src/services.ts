@@ -19,6 +19,7 @@ import { SigningKeyRotation } from './modules/auth/signing-key-rotation';
 import { BootstrapService } from './modules/bootstrap/bootstrap.service';
 import { AccountDeletionService } from './modules/deletion/account-deletion.service';
 import { MembersService } from './modules/members/members.service';
+import { OAuthClientsService } from './modules/oauth-clients/oauth-clients.service';
 import { OrgsService } from './modules/orgs/orgs.service';
 import { PasswordsService } from './modules/passwords/passwords.service';
 import { ResourcesService } from './modules/resources/resources.service';
@@ -85,6 +86,7 @@ export async function createServices(
     roles: new RolesService(),
     resources: new ResourcesService(),
     teams: new TeamsService(),
+    oauthClients: new OAuthClientsService(),
     members: new MembersService(),
     groups: new GroupsService(),
     users: new UsersService(),

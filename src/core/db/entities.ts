@@ -13,6 +13,7 @@ import { PasswordResetTokenEntity } from '../../modules/passwords/password-reset
 import { EmailVerificationTokenEntity } from '../../modules/email-verification/email-verification-token.entity';
 import { RoleEntity } from '../../modules/roles/role.entity';
 import { TeamEntity } from '../../modules/teams/team.entity';
+import { OAuthClientEntity } from '../../modules/oauth-clients/oauth-client.entity';
 import { UserEntity } from '../../modules/users/user.entity';
 
 export const entities = [
@@ -31,5 +32,6 @@ export const entities = [
   SessionEntity,
   SigningKeyEntity,
   TeamEntity,
+  OAuthClientEntity,
   UserEntity,
 ];

@@ -12,6 +12,7 @@ import { AuditChainedAfterCommit1796371200000 } from '../../../migrations/179637
 import { AuditListingByTime1796457600000 } from '../../../migrations/1796457600000-audit-listing-by-time';
 import { AccessChangeNotify1796544000000 } from '../../../migrations/1796544000000-access-change-notify';
 import { SigningKeyRotation1796630400000 } from '../../../migrations/1796630400000-signing-key-rotation';
+import { OAuthClients1796716800000 } from '../../../migrations/1796716800000-oauth-clients';
 
 /** Listed as classes, not globs, so the same list serves ts-node, jest and the compiled build. */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   AuditListingByTime1796457600000,
   AccessChangeNotify1796544000000,
   SigningKeyRotation1796630400000,
+  OAuthClients1796716800000,
 ];

@@ -163,6 +163,21 @@ export const errorCatalog = {
     message: 'Keys can be created for service accounts, or by a person for themselves',
   },
   'apikey.owner_only': { code: 'FORBIDDEN', message: "Only its owner can rotate a person's key" },
+  'oauth_client.not_found': { code: 'NOT_FOUND', message: 'OAuth client not found' },
+  'oauth_client.name_in_use': {
+    code: 'CONFLICT',
+    message: 'An OAuth client with that name already exists in this org',
+  },
+  'oauth_client.invalid_redirect_uri': {
+    code: 'BAD_USER_INPUT',
+    message:
+      'Redirect URIs must be absolute https URLs, http only on a loopback host, or a private-use scheme for a PUBLIC client; no fragments or wildcards',
+  },
+  'oauth_client.grant_not_allowed': {
+    code: 'BAD_USER_INPUT',
+    message: 'CLIENT_CREDENTIALS needs a CONFIDENTIAL client, and REFRESH_TOKEN needs AUTHORIZATION_CODE',
+  },
+  'oauth_client.no_secret': { code: 'BAD_USER_INPUT', message: 'A PUBLIC client has no secret to rotate' },
   'resource.not_found': { code: 'NOT_FOUND', message: 'Resource not found' },
   'resource.name_in_use': { code: 'CONFLICT', message: 'A resource with that name already exists in this org' },
   'grant.not_found': { code: 'NOT_FOUND', message: 'Grant not found' },
