@@ -59,6 +59,13 @@ function localReferences(html: string): string[] {
 }
 
 describe('health and routing', () => {
+  it('answers /favicon.ico with an empty 204, so pages log no failed request', async () => {
+    const response = await fetch(`${server.url}/favicon.ico`);
+    expect(response.status).toBe(204);
+    expect(await response.text()).toBe('');
+    expect(response.headers.get('cache-control')).toBe('public, max-age=86400');
+  });
+
   it('answers GET /healthz with 200 and JSON', async () => {
     const response = await fetch(`${server.url}/healthz`);
     expect(response.status).toBe(200);

@@ -77,6 +77,16 @@ function catalogued(error: unknown): AppError | null {
 }
 
 /**
+ * Apollo refuses introspection with advice about its own constructor ("pass introspection: true to
+ * ApolloServer"), which nobody running the gateway can follow: name the setting that does it.
+ */
+function operatorWording(message: string): string {
+  return message.startsWith('GraphQL introspection is not allowed')
+    ? 'Introspection is turned off on this gateway (INTROSPECTION=false, the default in production); set INTROSPECTION=true to allow it.'
+    : message;
+}
+
+/**
  * The one place that decides what a client sees of an error: catalogued errors keep their code,
  * Apollo's parse, validation and persisted-query errors keep theirs, other client mistakes become
  * BAD_USER_INPUT, a database outage SERVICE_UNAVAILABLE (wherever it was
@@ -138,7 +148,7 @@ export function createErrorFormatter(logger: Logger) {
     }
     const apolloCode = formatted.extensions?.code;
     if (typeof apolloCode === 'string' && CLIENT_ERROR_CODES.has(apolloCode)) {
-      return { ...base, message: formatted.message, extensions: { code: apolloCode } };
+      return { ...base, message: operatorWording(formatted.message), extensions: { code: apolloCode } };
     }
     if (isApolloRequestRefusal(original)) {
       return { ...base, message: formatted.message, extensions: { code: 'BAD_REQUEST' } };

@@ -42,6 +42,9 @@ export async function serviceRoutes(app: FastifyInstance, deps: HttpDependencies
     }
   });
 
+  // Browsers ask every origin for one; without it each page logs a failed request.
+  app.get('/favicon.ico', (_request, reply) => reply.code(204).header('cache-control', 'public, max-age=86400').send());
+
   app.get('/.well-known/jwks.json', (_request, reply) =>
     sendJson(reply, 200, deps.jwks(), { 'cache-control': `public, max-age=${deps.config.signingKeys.jwksMaxAge}` }),
   );

@@ -8,7 +8,8 @@ import { tokenParameter, withToken, type PageKit } from './page-kit';
 
 const PATH = '/email/verify';
 const ASK_AGAIN = html`<p>
-  Sign in and ask for a new verification email, or ask an admin of your organization to help.
+  Ask for a new link from the app you use with this account (or, for a change of address, make the change again), or ask
+  an admin of your organization to help. <a href="/sign-in">Sign in</a>
 </p>`;
 
 function sendUnusable(kit: PageKit, reply: FastifyReply, status: VerificationTokenStatus | null) {

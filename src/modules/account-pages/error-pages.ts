@@ -75,7 +75,7 @@ export function pageErrorHandler(kit: PageKit, logger: Logger) {
         429,
         'rate-limited',
         'Too many attempts',
-        [errorCatalog['rate.limited'].message, `You can try again in ${readableWait(error.retryAfterSeconds)}.`],
+        [`You can try again in ${readableWait(error.retryAfterSeconds)}.`],
         { 'retry-after': String(error.retryAfterSeconds) },
       );
     }
