@@ -111,6 +111,24 @@ const newInvitation = async () =>
     })
   ).id as string;
 
+const newOAuthClient = async () =>
+  (
+    await succeed(
+      'createOAuthClient',
+      {
+        input: {
+          orgId,
+          name: unique('client'),
+          type: 'CONFIDENTIAL',
+          redirectUris: ['https://app.example.com/callback'],
+          scopes: ['openid'],
+          grantTypes: ['AUTHORIZATION_CODE'],
+        },
+      },
+      '{ client { id } }',
+    )
+  ).client.id as string;
+
 async function newGrant(): Promise<{ resourceId: string; grantId: string }> {
   const resourceId = await newResource();
   const principalId = await memberAccount();
@@ -189,6 +207,38 @@ const EXPECTATIONS: Record<string, Expectation> = {
       args: { input: { orgId, ownerId: owner.id, name: unique('key'), scopes: ['org:read'] } },
       as: owner,
     }),
+  },
+  createOAuthClient: {
+    action: 'oauth_client.created',
+    prepare: async () => ({
+      args: {
+        input: {
+          orgId,
+          name: unique('client'),
+          type: 'PUBLIC',
+          redirectUris: ['http://127.0.0.1/callback'],
+          scopes: ['openid'],
+          grantTypes: ['AUTHORIZATION_CODE'],
+        },
+      },
+      as: owner,
+    }),
+  },
+  updateOAuthClient: {
+    action: 'oauth_client.updated',
+    prepare: async () => ({ args: { id: await newOAuthClient(), input: { name: unique('renamed') } }, as: owner }),
+  },
+  deleteOAuthClient: {
+    action: 'oauth_client.deleted',
+    prepare: async () => ({ args: { id: await newOAuthClient() }, as: owner }),
+  },
+  rotateOAuthClientSecret: {
+    action: 'oauth_client.secret_rotated',
+    prepare: async () => ({ args: { id: await newOAuthClient() }, as: owner }),
+  },
+  rotateSigningKey: {
+    action: 'signing_key.rotated',
+    prepare: async () => ({ args: { immediate: false }, as: superUser }),
   },
   createOrg: {
     action: 'org.created',

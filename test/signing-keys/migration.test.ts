@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { SigningKeyRotation1796630400000 } from '../../migrations/1796630400000-signing-key-rotation';
 import { migrations } from '../../src/core/db/migrations';
 import { createTestDatabase } from '../support/database';
 
@@ -23,7 +24,9 @@ const columns = async (db: DataSource, table: string) =>
   ).map((row: { column_name: string }) => row.column_name);
 
 it('backfills API keys with the active key, allows one NEXT key, and reverts with down()', async () => {
-  const before = dataSourceWith(migrations.slice(0, -1));
+  // Up to this migration, whatever comes after it: undoLastMigration below must undo this one.
+  const position = migrations.indexOf(SigningKeyRotation1796630400000);
+  const before = dataSourceWith(migrations.slice(0, position));
   await before.initialize();
   await before.runMigrations({ transaction: 'each' });
   await before.query(
@@ -37,7 +40,7 @@ it('backfills API keys with the active key, allows one NEXT key, and reverts wit
   );
   await before.destroy();
 
-  const db = dataSourceWith(migrations);
+  const db = dataSourceWith(migrations.slice(0, position + 1));
   await db.initialize();
   try {
     await db.runMigrations({ transaction: 'each' });
