@@ -23,6 +23,16 @@ export class SigningKeyRotation1796630400000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    // The old schema publishes and trusts every key: a key retired at once after a leak would
+    // verify again. Such a key is recognised by leaving the JWKS the moment it was retired.
+    await queryRunner.query(`
+      DO $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM signing_keys WHERE unpublished_at IS NOT NULL AND unpublished_at = retired_at) THEN
+          RAISE EXCEPTION 'signing keys retired at once (rotateSigningKey immediate) exist; the schema before rotation would trust them again';
+        END IF;
+      END $$;
+    `);
     // The old schema knows no NEXT key: one not yet signing goes; one that should have would have.
     await queryRunner.query(`
       DROP INDEX api_keys_signing_kid_idx;

@@ -194,6 +194,18 @@ describe('custom roles', () => {
     expect(refusalOf(rotated)).toMatchObject({ code: 'FORBIDDEN', reason: 'role.escalation' });
     expect((await server.graphql(ROTATE, { id: powerful }, { token: owner.token })).errors).toBeUndefined();
   });
+
+  it('refuses to redirect a client with scopes the caller lacks, where its codes would then go', async () => {
+    const powerful = await newClientId(owner.token, { scopes: ['openid', 'audit:read'] });
+    const redirected = await server.graphql(
+      UPDATE,
+      { id: powerful, input: { redirectUris: ['https://attacker.example/callback'] } },
+      { token: registrar.token },
+    );
+    expect(refusalOf(redirected)).toMatchObject({ code: 'FORBIDDEN', reason: 'role.escalation' });
+    const [stored] = await server.sql('SELECT redirect_uris FROM oauth_clients WHERE id = $1', [powerful]);
+    expect(stored.redirect_uris).not.toContain('https://attacker.example/callback');
+  });
 });
 
 describe('API keys', () => {

@@ -117,3 +117,25 @@ it('publishes a NEXT key without switching when not immediate, and returns the s
   expect(kidOf(token)).toBe(active.id);
   expect(await server.sql(`SELECT count(*)::int AS n FROM signing_keys WHERE status = 'NEXT'`)).toEqual([{ n: 1 }]);
 });
+
+it('lets no token of the old key through once the rotation has answered, even one used during it', async () => {
+  // Requests verifying the old key while the rotation commits must not leave it cached as verified.
+  const leaked = (await server.login()).accessToken;
+  const apiKey = await issueApiKey();
+  let rotated = false;
+  const rotation = server.graphql(ROTATE, { immediate: true }, { token: (await server.login()).accessToken });
+  void rotation.then(() => (rotated = true));
+  const traffic = Array.from({ length: 6 }, async () => {
+    while (!rotated) {
+      await server.graphql(ME, {}, { token: leaked });
+      await server.graphql(MEMBERS, { orgId }, { token: apiKey });
+    }
+  });
+  expect((await rotation).errors).toBeUndefined();
+  await Promise.all(traffic);
+  for (const wait of [0, 300, 1_000]) {
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    expect(errorCode(await server.graphql(ME, {}, { token: leaked }))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.graphql(MEMBERS, { orgId }, { token: apiKey }))).toBe('UNAUTHENTICATED');
+  }
+});

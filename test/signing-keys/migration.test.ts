@@ -59,6 +59,14 @@ it('backfills API keys with the active key, allows one NEXT key, and reverts wit
       ),
     ).rejects.toThrow(/signing_keys_next_activates/);
 
+    // A key retired at once after a leak would be trusted again by the schema before rotation.
+    await db.query(
+      `INSERT INTO signing_keys (id, algorithm, public_jwk, private_jwk_sealed, status, retired_at, unpublished_at)
+       VALUES ('kid-leaked', 'ES256', '{}', 's', 'RETIRED', now(), now())`,
+    );
+    await expect(db.undoLastMigration({ transaction: 'each' })).rejects.toThrow(/retired at once/);
+    await db.query(`DELETE FROM signing_keys WHERE id = 'kid-leaked'`);
+
     await db.undoLastMigration({ transaction: 'each' });
     expect(await columns(db, 'api_keys')).not.toContain('signing_kid');
     expect(await columns(db, 'signing_keys')).not.toContain('activates_at');

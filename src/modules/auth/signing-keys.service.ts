@@ -58,6 +58,8 @@ export class SigningKeyStore {
   private loading: Promise<KeyRing> | null = null;
   private loadsStarted = 0;
   private loadApplied = 0;
+  /** The ring serves only once a load numbered this or later applied: set when keys changed elsewhere. */
+  private neededLoad = 0;
   /** Keys never change once stored, so each is imported (and opened) once. */
   private readonly imported = new Map<string, CryptoKey>();
 
@@ -69,7 +71,12 @@ export class SigningKeyStore {
     this.box = new SecretBox(secretKey, 'signing-keys');
     // Eagerly, so signing (synchronous) moves to a new key as soon as this process hears of it; a
     // failed load is retried by the rotation timer. Other tables' changes never cost a reload.
-    freshness.watch('signing_keys', () => void this.reload(false).catch(() => undefined));
+    freshness.watch('signing_keys', () => {
+      // Until the keys are read again, verifications wait for that read instead of trusting what
+      // is held: a key retired at once must not verify, nor be cached as having verified.
+      this.neededLoad = this.loadsStarted + 1;
+      void this.reload(false).catch(() => undefined);
+    });
   }
 
   /** Loads the keys, creating the first one on first start; safe when two processes start at once. */
@@ -115,9 +122,13 @@ export class SigningKeyStore {
     const promise = this.load(this.dataSource.manager).then((ring) => {
       // A slower, older load must not replace what a newer one found.
       if (order > this.loadApplied) {
+        const replaced = this.ring !== null;
         this.loadApplied = order;
         this.ring = ring;
         this.ringLoadedAt = startedAt;
+        // Verified tokens cached against the previous keys (a key may have been retired at once)
+        // must not outlive them, nor may a verification under way store its answer.
+        if (replaced) this.freshness.invalidate();
       }
       return this.ring ?? ring;
     });
@@ -131,7 +142,7 @@ export class SigningKeyStore {
 
   private async current(): Promise<KeyRing> {
     const fresh = this.freshness.isOpen() || performance.now() - this.ringLoadedAt < CLOSED_RING_MAX_AGE_MS;
-    if (this.ring && fresh) return this.ring;
+    if (this.ring && fresh && this.loadApplied >= this.neededLoad) return this.ring;
     return this.reload();
   }
 

@@ -20,8 +20,8 @@ const orgOfClientArg: OrgLocator = async (_parent, args: { id?: unknown }, ctx) 
 const canWriteClient = hasPermission('clients:write', orgOfClientArg, 'oauth_client.not_found');
 
 /**
- * A new secret hands its holder whatever the client may request: the caller must hold every
- * permission scope the client has, as for rotating a service account's API key.
+ * A new secret, or new redirect URIs, hand their holder whatever the client may request: the caller
+ * must hold every permission scope the client has, as for rotating a service account's API key.
  */
 const holdsClientScopes = rule({ cache: 'no_cache' })(async (_parent, args: { id: string }, ctx: GraphQLContext) => {
   const client = isId(args.id) ? await ctx.loaders.oauthClientById.load(args.id) : null;
@@ -36,9 +36,11 @@ export const oauthClientRules = {
       hasPermission('clients:write', orgFromArg('input', 'orgId')),
       grantsOnlyHeldPermissions((args) => args.input.scopes, orgFromArg('input', 'orgId')),
     ),
+    // Redirect URIs are where a public client's codes go: whoever changes a client must hold its scopes.
     updateOAuthClient: chain(
       canWriteClient,
       grantsOnlyHeldPermissions((args) => args.input.scopes, orgOfClientArg),
+      holdsClientScopes,
     ),
     deleteOAuthClient: canWriteClient,
     rotateOAuthClientSecret: chain(canWriteClient, holdsClientScopes),
