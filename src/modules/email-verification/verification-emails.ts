@@ -1,40 +1,23 @@
-import { accountLink } from '../../core/mail/account-links';
-import { clearUtcTime, lifetimeText } from '../../core/mail/dates';
+import { linkMessage, type EmailedLink } from '../../core/mail/account-links';
+import { clearUtcTime } from '../../core/mail/dates';
 import type { MailMessage } from '../../core/mail/mailer';
 import type { MailTemplates } from '../../core/mail/templates';
 
 /** A link to /email/verify; `orgName` is the account's default org, which the reader may know the service by. */
-export type VerificationLink = {
-  to: string;
-  orgName: string | null;
-  token: string;
-  expiresAt: Date;
-  lifetimeSeconds: number;
-};
+export type VerificationLink = EmailedLink & { orgName: string | null };
 
-function linkMessage(
+function verifyLinkMessage(
   templates: MailTemplates,
   linksBase: string,
   message: 'email-verification' | 'email-change-confirmation',
   link: VerificationLink,
 ): MailMessage {
-  const url = accountLink(linksBase, '/email/verify', link.token);
-  return {
-    to: link.to,
-    link: url,
-    ...templates.render(message, {
-      recipientEmail: link.to,
-      orgName: link.orgName,
-      actionUrl: url,
-      expiresAt: clearUtcTime(link.expiresAt),
-      expiresIn: lifetimeText(link.lifetimeSeconds),
-    }),
-  };
+  return linkMessage(templates, linksBase, message, '/email/verify', link, { orgName: link.orgName });
 }
 
 /** Proves the account's current address (the outbox logs the link outside production only). */
 export function verifyEmailMessage(templates: MailTemplates, linksBase: string, link: VerificationLink): MailMessage {
-  return linkMessage(templates, linksBase, 'email-verification', link);
+  return verifyLinkMessage(templates, linksBase, 'email-verification', link);
 }
 
 /** Sent to the new address: following it is what switches the account over. */
@@ -43,7 +26,7 @@ export function confirmNewEmailMessage(
   linksBase: string,
   link: VerificationLink,
 ): MailMessage {
-  return linkMessage(templates, linksBase, 'email-change-confirmation', link);
+  return verifyLinkMessage(templates, linksBase, 'email-change-confirmation', link);
 }
 
 /**

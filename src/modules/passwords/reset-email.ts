@@ -1,29 +1,11 @@
-import { accountLink } from '../../core/mail/account-links';
-import { clearUtcTime, lifetimeText } from '../../core/mail/dates';
+import { linkMessage, type EmailedLink } from '../../core/mail/account-links';
 import type { MailMessage } from '../../core/mail/mailer';
 import type { MailTemplates } from '../../core/mail/templates';
 
-export type ResetEmail = {
-  to: string;
-  /** The account's default org, which the reader may know the service by. */
-  orgName: string | null;
-  token: string;
-  expiresAt: Date;
-  lifetimeSeconds: number;
-};
+/** `orgName` is the account's default org, which the reader may know the service by. */
+export type ResetEmail = EmailedLink & { orgName: string | null };
 
-/** The message carrying a reset link (the outbox logs it outside production only). */
+/** The message carrying a reset link. */
 export function resetPasswordEmail(templates: MailTemplates, linksBase: string, reset: ResetEmail): MailMessage {
-  const url = accountLink(linksBase, '/password/reset', reset.token);
-  return {
-    to: reset.to,
-    link: url,
-    ...templates.render('password-reset', {
-      recipientEmail: reset.to,
-      orgName: reset.orgName,
-      actionUrl: url,
-      expiresAt: clearUtcTime(reset.expiresAt),
-      expiresIn: lifetimeText(reset.lifetimeSeconds),
-    }),
-  };
+  return linkMessage(templates, linksBase, 'password-reset', '/password/reset', reset, { orgName: reset.orgName });
 }
