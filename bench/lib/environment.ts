@@ -120,7 +120,11 @@ export async function build(): Promise<void> {
 }
 
 /** One gateway process, its database reached through the named proxy. */
-export async function startGateway(proxies: Proxies, name: string): Promise<Server> {
+export async function startGateway(
+  proxies: Proxies,
+  name: string,
+  extraEnv: Record<string, string> = {},
+): Promise<Server> {
   const proxyPort = await proxies.start(name, upstream());
   const port = await freePort();
   const dataDir = makeTempDir('portcullis-bench-');
@@ -141,6 +145,7 @@ export async function startGateway(proxies: Proxies, name: string): Promise<Serv
     BOOTSTRAP_ORG: 'Root',
     LOG_LEVEL: 'warn',
     ...raisedLimits(),
+    ...extraEnv,
   });
   await waitUntilUp(child, `${url}/readyz`);
   return { name, url, proxy: name, child };
