@@ -19,8 +19,8 @@ const SYSTEM_ACTOR: AuditActor = {
   requestId: null,
 };
 
-/** Any fixed number: two processes bootstrapping one empty database create one owner, not two. */
-const BOOTSTRAP_LOCK_ID = 7_281_930_115;
+/** A number of its own (not the migration or chainer lock): two processes bootstrapping one empty database create one owner. */
+const BOOTSTRAP_LOCK_ID = 7_281_930_116;
 
 /** 24 random bytes: 192 bits, printed once; there is never a fixed default password. */
 function generatePassword(): string {
