@@ -4,12 +4,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Config } from './core/config/config';
 import { AuditChainer } from './core/audit/chainer';
 import { Freshness } from './core/cache/freshness';
-import { InvalidationListener, poolConnection } from './core/cache/invalidation-listener';
+import { InvalidationListener } from './core/cache/invalidation-listener';
 import { invalidateOnLocalWrites } from './core/cache/local-writes';
 import { resolveSecretKey } from './core/config/secret-key';
 import type { GraphQLContext } from './core/context/context';
 import type { RequestScope } from './core/context/request-scope';
 import { openDatabase, type Database } from './core/db/database';
+import { ReplicaReads } from './core/db/replica-reads';
+import { ReplicaSet } from './core/db/replica-set';
 import { AppError } from './core/errors/app-error';
 import { rethrowDatabaseOutage } from './core/errors/service-unavailable';
 import { CallerAccess } from './core/permissions/caller-access';
@@ -18,6 +20,8 @@ import { bearerToken } from './core/http/client-info';
 import type { ResponseCookies } from './core/http/response-cookies';
 import { createHttpServer } from './core/http/server';
 import { createLogger, type Logger } from './core/logger';
+import { createObservability } from './core/observability/observability';
+import { observationOf } from './core/observability/request-observation';
 import { createLoaders } from './loaders';
 import { isApiKeyToken } from './modules/api-keys/api-keys.service';
 import { auditExport } from './modules/audit/audit-export';
@@ -46,15 +50,22 @@ export type Gateway = {
 /** Opens the database, signs in the bootstrap owner if needed, and serves HTTP. */
 export async function startGateway(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
   const database = await openDatabase(config, logger);
+  const replicas = ReplicaSet.open(config, database.dataSource, database.statements, logger);
   // Caches of credential checks and forward-auth answers: emptied by this process's commits and,
   // through LISTEN, by every other process's; bypassed while the listener is not listening.
   const freshness = new Freshness();
   invalidateOnLocalWrites(database.dataSource, freshness);
-  const listener = new InvalidationListener(freshness, poolConnection(database.dataSource), logger);
+  // Read-only queries may read a replica, but not a principal's for READ_YOUR_WRITES_WINDOW after its writes.
+  const replicaReads = new ReplicaReads(replicas, freshness, database.dataSource, config.replicas.readYourWritesWindow);
+  const listener = new InvalidationListener(freshness, database.sessionConnection, logger, (principalId) =>
+    replicaReads.heard(principalId),
+  );
   listener.start();
   try {
     const db = database.dataSource;
-    const services = await createServices(config, db, await resolveSecretKey(config), logger, freshness);
+    const observability = createObservability(config, db, logger);
+    const secretKey = await resolveSecretKey(config);
+    const services = await createServices(config, db, secretKey, logger, freshness, observability.metrics);
     const decisions = forwardAuthDecisions(freshness);
     await announceBootstrap(config, logger, await services.bootstrap.bootstrapIfEmpty(config.bootstrap));
 
@@ -84,11 +95,13 @@ export async function startGateway(config: Config, logger: Logger = createLogger
         db,
         services,
         loaders: createLoaders(db),
+        replicaReads,
         access: new CallerAccess(
           () => context.principal,
           () => context.loaders,
         ),
         cookies,
+        observation: observationOf(req),
       };
       return context;
     };
@@ -101,11 +114,20 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       isReady: () => answersWithin(db, READY_TIMEOUT_MS),
       jwks: () => services.signingKeys.jwks(),
       forwardAuth: (req, scope) =>
-        forwardAuth(req, scope.ipAddress, db, (token, ip) => authenticate(token, ip, true), decisions),
+        forwardAuth(
+          req,
+          scope.ipAddress,
+          db,
+          (token, ip) => authenticate(token, ip, true),
+          decisions,
+          observability.metrics,
+        ),
       auditExport: (req, scope, url) => auditExport(req, url, scope.ipAddress, db, authenticate),
       routes: moduleRoutes({ config, logger, db, services, authenticate }),
+      observability,
     });
     const port = await http.listen(config.port, config.host);
+    const metricsListener = await observability.listen();
     const auditChainer = new AuditChainer(db, logger);
     const url = `http://127.0.0.1:${port}`;
     logger.info({ port, embedded: database.embedded }, 'portcullis is listening');
@@ -121,17 +143,20 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       auditChainer,
       async close({ graceMs = config.shutdownGraceSeconds * 1000 } = {}) {
         const { drained } = await http.close(graceMs);
+        await metricsListener?.close();
         await apollo.stop();
         services.rateLimits.stop();
         await services.signingKeyRotation.stop();
         await auditChainer.stop();
         await listener.stop();
+        await replicas.close();
         await database.close();
         return { drained };
       },
     };
   } catch (error) {
     await listener.stop();
+    await replicas.close();
     await database.close();
     throw error;
   }
@@ -144,7 +169,8 @@ async function announceBootstrap(
   result: Awaited<ReturnType<Services['bootstrap']['bootstrapIfEmpty']>>,
 ) {
   if (!result) return;
-  logger.info({ email: result.email, org: result.orgSlug }, 'created the first org and its owner');
+  // No email: log lines never carry personal data (the console message below names the owner).
+  logger.info({ org: result.orgSlug }, 'created the first org and its owner');
   if (!result.generatedPassword) return;
   process.stdout.write(
     [

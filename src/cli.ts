@@ -1,14 +1,16 @@
 import 'reflect-metadata';
-import { auditPrune } from './commands/audit-prune';
-import { AUDIT_VERIFY_USAGE, auditVerify } from './commands/audit-verify';
-import { BOOTSTRAP_USAGE, bootstrap } from './commands/bootstrap';
-import { migrate } from './commands/migrate';
-import { serve } from './commands/serve';
 import { UsageError } from './commands/usage-error';
 import { ConfigError } from './core/config/config';
-import { AppError } from './core/errors/app-error';
 
-const USAGE = `usage:
+// Each command's module is imported when it runs, not up front: `serve` starts tracing before the
+// gateway's modules load, as the instrumentations patch http, pg and graphql when first required.
+
+async function usage(): Promise<string> {
+  const [{ BOOTSTRAP_USAGE }, { AUDIT_VERIFY_USAGE }] = await Promise.all([
+    import('./commands/bootstrap'),
+    import('./commands/audit-verify'),
+  ]);
+  return `usage:
   portcullis serve                  run the gateway (SIGTERM/SIGINT: drain, then exit 0)
   portcullis migrate                bring the database schema up to date
   ${BOOTSTRAP_USAGE}
@@ -18,6 +20,7 @@ const USAGE = `usage:
 Configuration comes from the environment (README, "Configuration"). Without DATABASE_URL the
 admin commands attach to the embedded server a running gateway holds in DATA_DIR, or start it
 for their own work.`;
+}
 
 /**
  * Exit codes: 0 done; 1 failed (a refused start, a failed command, a broken audit chain); 2 a
@@ -26,23 +29,26 @@ for their own work.`;
 async function dispatch(args: string[]): Promise<number | 'serving'> {
   const [command, sub, ...rest] = args;
   if (command === 'serve' && sub === undefined) {
-    await serve();
+    await (await import('./commands/serve')).serve();
     return 'serving';
   }
-  if (command === 'migrate' && sub === undefined) return migrate();
-  if (command === 'bootstrap') return bootstrap(args.slice(1));
-  if (command === 'audit' && sub === 'verify') return auditVerify(rest);
-  if (command === 'audit' && sub === 'prune' && rest.length === 0) return auditPrune();
+  if (command === 'migrate' && sub === undefined) return (await import('./commands/migrate')).migrate();
+  if (command === 'bootstrap') return (await import('./commands/bootstrap')).bootstrap(args.slice(1));
+  if (command === 'audit' && sub === 'verify') return (await import('./commands/audit-verify')).auditVerify(rest);
+  if (command === 'audit' && sub === 'prune' && rest.length === 0) {
+    return (await import('./commands/audit-prune')).auditPrune();
+  }
   if (command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${await usage()}\n`);
     return 0;
   }
-  throw new UsageError(USAGE.replace(/^usage:/, ''));
+  throw new UsageError((await usage()).replace(/^usage:/, ''));
 }
 
 /** Why a command failed, for stderr; the gateway's start failures also name the field at fault. */
-function describe(error: unknown, serving: boolean): string {
+async function describe(error: unknown, serving: boolean): Promise<string> {
   if (error instanceof ConfigError || error instanceof UsageError) return error.message;
+  const { AppError } = await import('./core/errors/app-error');
   const message = error instanceof Error ? error.message : String(error);
   const field = serving && error instanceof AppError ? error.extensions.field : undefined;
   return field
@@ -57,8 +63,8 @@ export function runCli(args: string[]): void {
     (outcome) => {
       if (outcome !== 'serving') process.exit(outcome);
     },
-    (error: unknown) => {
-      process.stderr.write(`${describe(error, args[0] === 'serve')}\n`);
+    async (error: unknown) => {
+      process.stderr.write(`${await describe(error, args[0] === 'serve')}\n`);
       const couldNotVerify = args[0] === 'audit' && args[1] === 'verify';
       process.exit(error instanceof UsageError || couldNotVerify ? 2 : 1);
     },

@@ -28,10 +28,12 @@ import { TeamsService } from './modules/teams/teams.service';
 import { UsersService } from './modules/users/users.service';
 import { UserImportService } from './modules/user-import/user-import.service';
 import { useCursorSecret } from './core/graphql/connection';
+import { UNCOUNTED, type GatewayMetrics } from './core/observability/gateway-metrics';
 
 /**
  * The composition root: every long-lived service, wired once per process. `freshness` invalidates
- * the credential checks services cache; the default (no listener) never lets them cache.
+ * the credential checks services cache; the default (no listener) never lets them cache. `metrics`
+ * counts sign-ins, key checks and refusals by abuse limits; admin commands count nothing.
  */
 export async function createServices(
   config: Config,
@@ -39,6 +41,7 @@ export async function createServices(
   secretKey: string,
   logger: Logger,
   freshness = new Freshness(),
+  metrics: GatewayMetrics = UNCOUNTED,
 ) {
   // First: broken templates refuse the start before anything else is set up.
   const mailTemplates = await MailTemplates.load(config, logger);
@@ -56,8 +59,8 @@ export async function createServices(
   });
   const orgs = new OrgsService();
   const mailer = createMailer(config, logger);
-  const rateLimits = new RateLimiter(db, config.rateLimits);
-  const auth = new AuthService(db, hasher, accessTokens, config.auth.refreshTokenTtl, rateLimits, freshness);
+  const rateLimits = new RateLimiter(db, config.rateLimits, metrics);
+  const auth = new AuthService(db, hasher, accessTokens, config.auth.refreshTokenTtl, rateLimits, metrics, freshness);
   const invitations = new InvitationsService(db, auth, hasher, mailer, mailTemplates, config.accountLinksBaseUrl);
   return {
     config,
@@ -79,6 +82,7 @@ export async function createServices(
       db,
       new ApiKeyTokens(signingKeys, { issuer: config.publicUrl, audience: config.auth.audience }),
       logger,
+      metrics,
       freshness,
     ),
     invitations,

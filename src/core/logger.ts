@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -37,11 +37,13 @@ function withoutQueryValues(url: unknown): unknown {
   return `${path}?${names.join('&')}`;
 }
 
-export function createLogger(level: string): Logger {
-  return pino({
+/** JSON lines on stdout, or on `destination` (tests read every line written). */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { service: 'portcullis' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     serializers: { url: withoutQueryValues },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './spawn-gateway';
@@ -15,23 +15,9 @@ export type Nginx = { url: string; stop(): Promise<void> };
  * given X-Resource) before passing any request on, and forwarding the identity it answers.
  */
 export async function startNginxForwardAuth(gatewayUrl: string, upstreamUrl: string, resource: string): Promise<Nginx> {
-  if (!existsSync(NGINX_BIN)) throw new Error(`${NGINX_BIN} not found: install Debian's nginx (as .ci/run does)`);
-  const prefix = await mkdtemp(path.join(tmpdir(), 'portcullis-nginx-'));
-  await mkdir(path.join(prefix, 'logs'));
-  const port = await freePort();
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
-    .map((name) => `${name}_temp_path ${path.join(prefix, name)};`)
-    .join('\n    ');
-  const config = `
-${process.getuid?.() === 0 ? 'user root;' : ''}
-daemon off;
-worker_processes 1;
-pid ${path.join(prefix, 'nginx.pid')};
-error_log ${path.join(prefix, 'logs', 'error.log')} warn;
-events { worker_connections 64; }
-http {
+  return startNginx(
+    (port) => `
   access_log off;
-  ${temp}
   server {
     listen 127.0.0.1:${port};
     location = /_portcullis_auth {
@@ -52,6 +38,66 @@ http {
       proxy_pass ${upstreamUrl};
     }
   }
+`,
+  );
+}
+
+/** Where deploy/nginx.conf expects the gateways; the load balancer's test swaps in real ports. */
+const DEPLOY_UPSTREAM = /server 127\.0\.0\.1:400[1-3] /g;
+
+/**
+ * A real nginx running deploy/nginx.conf itself in front of `gatewayPorts` (as many as the example
+ * has servers), listening on loopback instead of port 80 and logging into its own folder. Each
+ * answer carries `X-Upstream`, the address of the process that answered: test-only, so a test can
+ * tell where round robin sent a request.
+ */
+export async function startNginxLoadBalancer(gatewayPorts: number[]): Promise<Nginx & { accessLog: string }> {
+  const example = await readFile(path.join(__dirname, '..', '..', 'deploy', 'nginx.conf'), 'utf8');
+  const upstreams = example.match(DEPLOY_UPSTREAM) ?? [];
+  if (upstreams.length !== gatewayPorts.length) {
+    throw new Error(`deploy/nginx.conf has ${upstreams.length} gateway servers, not ${gatewayPorts.length}`);
+  }
+  let next = 0;
+  let accessLog = '';
+  const nginx = await startNginx((port, prefix) => {
+    accessLog = path.join(prefix, 'logs', 'portcullis.access.log');
+    return replaceOnce(
+      replaceOnce(
+        example.replace(DEPLOY_UPSTREAM, () => `server 127.0.0.1:${gatewayPorts[next++]} `),
+        /^ {4}listen 80;$/m,
+        `    listen 127.0.0.1:${port};\n    add_header X-Upstream $upstream_addr always;`,
+      ),
+      /\/var\/log\/nginx\//,
+      `${path.join(prefix, 'logs')}/`,
+    );
+  });
+  return { ...nginx, accessLog };
+}
+
+function replaceOnce(text: string, pattern: RegExp, replacement: string): string {
+  if (!pattern.test(text)) throw new Error(`deploy/nginx.conf no longer matches ${String(pattern)}`);
+  return text.replace(pattern, replacement);
+}
+
+/** nginx in the foreground in a folder of its own, with `http` holding what `httpBlock` returns. */
+async function startNginx(httpBlock: (port: number, prefix: string) => string): Promise<Nginx> {
+  if (!existsSync(NGINX_BIN)) throw new Error(`${NGINX_BIN} not found: install Debian's nginx (as .ci/run does)`);
+  const prefix = await mkdtemp(path.join(tmpdir(), 'portcullis-nginx-'));
+  await mkdir(path.join(prefix, 'logs'));
+  const port = await freePort();
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((name) => `${name}_temp_path ${path.join(prefix, name)};`)
+    .join('\n  ');
+  const config = `
+${process.getuid?.() === 0 ? 'user root;' : ''}
+daemon off;
+worker_processes 1;
+pid ${path.join(prefix, 'nginx.pid')};
+error_log ${path.join(prefix, 'logs', 'error.log')} warn;
+events { worker_connections 64; }
+http {
+  ${temp}
+${httpBlock(port, prefix)}
 }
 `;
   const configFile = path.join(prefix, 'nginx.conf');

@@ -55,14 +55,36 @@ async function handOverToServerUser(folder: string): Promise<void> {
  * A PostgreSQL cluster of the test's own, in a temporary folder on a free loopback port, that the
  * test may stop and start at will: the shared server on 5432 serves other test files meanwhile.
  * Its socket lives in the same folder, never in the system's socket directory.
+ *
+ * With `standbyOf`, a streaming replica of that (running) cluster instead of a new one: a base
+ * backup whose `-R` writes standby.signal and the connection to the primary. initdb's pg_hba.conf
+ * already trusts replication connections from loopback, and wal_level is `replica` by default.
  */
-export async function createPrivatePostgres(): Promise<PrivatePostgres> {
+export async function createPrivatePostgres(options: { standbyOf?: PrivatePostgres } = {}): Promise<PrivatePostgres> {
   const folder = await mkdtemp(path.join(tmpdir(), 'portcullis-pg-'));
   await handOverToServerUser(folder);
   const dataDir = path.join(folder, 'data');
   const logFile = path.join(folder, 'server.log');
   const port = await freePort();
-  await asServerUser('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync']);
+  if (options.standbyOf) {
+    const primaryPort = String(options.standbyOf.port);
+    await asServerUser('pg_basebackup', [
+      '-D',
+      dataDir,
+      '-R',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      primaryPort,
+      '-U',
+      'postgres',
+      '-c',
+      'fast',
+      '--no-sync',
+    ]);
+  } else {
+    await asServerUser('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync']);
+  }
   const serverOptions = `-p ${port} -c listen_addresses=127.0.0.1 -k ${folder} -c fsync=off -c max_connections=40`;
   let running = false;
   let frozen = false;

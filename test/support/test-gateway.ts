@@ -1,6 +1,6 @@
 import { startGateway, type Gateway } from '../../src/app';
 import { loadConfig } from '../../src/core/config/config';
-import { createLogger } from '../../src/core/logger';
+import { createLogger, type Logger } from '../../src/core/logger';
 import { createTestDatabase } from './database';
 import { graphqlRequest, type GraphQLResponse, type RequestOptions } from './graphql-client';
 
@@ -32,13 +32,21 @@ export type TestGateway = {
  * A real gateway on a random port over real HTTP, against its own fresh PostgreSQL database,
  * bootstrapped with a known owner. bcrypt runs at its lowest cost to keep tests fast.
  */
-export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  env: Record<string, string> = {},
+  { logger }: { logger?: Logger } = {},
+): Promise<TestGateway> {
   const database = await createTestDatabase();
-  return startOn(database.url, () => database.drop(), {
-    DATABASE_URL: database.url,
-    SECRET_KEY: TEST_SECRET_KEY,
-    ...env,
-  });
+  return startOn(
+    database.url,
+    () => database.drop(),
+    {
+      DATABASE_URL: database.url,
+      SECRET_KEY: TEST_SECRET_KEY,
+      ...env,
+    },
+    logger,
+  );
 }
 
 /**
@@ -57,6 +65,7 @@ async function startOn(
   databaseUrl: string | null,
   cleanUp: () => Promise<void>,
   env: Record<string, string>,
+  logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
 ): Promise<TestGateway> {
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -72,7 +81,7 @@ async function startOn(
   });
   let gateway: Gateway;
   try {
-    gateway = await startGateway(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+    gateway = await startGateway(config, logger);
   } catch (error) {
     await cleanUp();
     throw error;

@@ -1,6 +1,5 @@
-import { Client, type ClientConfig, type Pool } from 'pg';
-import type { DataSource } from 'typeorm';
-import { pgPool } from '../db/pg-pool';
+import { randomUUID } from 'node:crypto';
+import { Client, type ClientConfig } from 'pg';
 import type { Logger } from '../logger';
 import type { Freshness } from './freshness';
 
@@ -11,6 +10,10 @@ const LISTENER_APPLICATION_NAME = 'portcullis-invalidation';
 
 /** A heartbeat's payload; the triggers' payloads are table names. */
 const HEARTBEAT_PAYLOAD = 'heartbeat:';
+/** A probe's payload: under the heartbeat prefix, so other processes' listeners ignore it as a heartbeat not their own. */
+const PROBE_PAYLOAD = `${HEARTBEAT_PAYLOAD}probe:`;
+/** `wrote:<principal id>`: a principal's mutation, for read-your-writes (db/replica-reads.ts); no table changed. */
+export const WROTE_PAYLOAD = 'wrote:';
 
 /** Often enough that a healthy listener keeps Freshness.LEASE_MS with room to spare. */
 const HEARTBEAT_MS = 150;
@@ -26,10 +29,14 @@ const RETRY_MAX_MS = 5_000;
  * its answer does, so it proves the whole path, not just that the server answers. Lost, the
  * listener reconnects with backoff, caches closed meanwhile.
  *
- * LISTEN needs a session of its own: behind a pooler in transaction mode (pgbouncer's default)
- * notifications go to whichever server connection ran LISTEN, not to this client. Heartbeats then
- * do not come back and caches stay closed (correct, but every call reads the database), so this
- * connection must reach PostgreSQL directly or through a session-mode pool.
+ * LISTEN needs a session of its own: behind a pooler in transaction mode
+ * the server connection that ran LISTEN goes back to the pooler's pool, and what other sessions
+ * notify reaches it while it serves another client or none (pgbouncer drops it: "got packet 'A'
+ * from server when not linked"). Heartbeats may still come back, as the pooler often hands this
+ * client that same server connection again for its own NOTIFY. So after LISTEN a probe is notified
+ * from another connection and must arrive while this one is idle, as invalidations do; when it
+ * does not, the listener treats the connection as lost, caches stay closed (correct, but every
+ * check reads the database), and it warns once that DATABASE_DIRECT_URL is needed.
  */
 export class InvalidationListener {
   private client: Client | null = null;
@@ -43,11 +50,15 @@ export class InvalidationListener {
   private backendPid: number | null = null;
   private retryMs = RETRY_MIN_MS;
   private stopped = false;
+  /** The probe this connection waits for, and what to call when it arrives. */
+  private probe: { payload: string; heard: () => void } | null = null;
+  private warnedNotASession = false;
 
   constructor(
     private readonly freshness: Freshness,
     private readonly connection: ClientConfig,
     private readonly logger: Logger,
+    private readonly principalWrote: (principalId: string) => void = () => undefined,
   ) {}
 
   /** Connects in the background; caches stay closed until the first heartbeat is answered. */
@@ -69,7 +80,9 @@ export class InvalidationListener {
     const client = new Client({ ...this.connection, application_name: LISTENER_APPLICATION_NAME });
     this.client = client;
     client.on('notification', ({ processId, payload }) => {
-      if (!payload?.startsWith(HEARTBEAT_PAYLOAD)) this.freshness.invalidate(payload || 'any');
+      if (this.probe && payload === this.probe.payload) this.probe.heard();
+      else if (payload?.startsWith(WROTE_PAYLOAD)) this.principalWrote(payload.slice(WROTE_PAYLOAD.length));
+      else if (!payload?.startsWith(HEARTBEAT_PAYLOAD)) this.freshness.invalidate(payload || 'any');
       else if (processId === this.backendPid) this.heardBeat = Number(payload.slice(HEARTBEAT_PAYLOAD.length));
     });
     client.on('error', (error) => this.lost(client, error));
@@ -78,7 +91,9 @@ export class InvalidationListener {
       await client.connect();
       this.backendPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
       await client.query(`LISTEN ${INVALIDATION_CHANNEL}`);
+      await this.hearProbe();
     } catch (error) {
+      if (error instanceof NotASessionError && this.client === client) this.warnNotASession();
       this.lost(client, error);
       return;
     }
@@ -88,6 +103,40 @@ export class InvalidationListener {
     this.retryMs = RETRY_MIN_MS;
     this.heartbeat = setInterval(() => this.beat(client), HEARTBEAT_MS).unref();
     this.beat(client);
+  }
+
+  /** Notifies a probe from a connection of its own; it must reach this listener, idle meanwhile, within STALLED_MS. */
+  private async hearProbe(): Promise<void> {
+    const payload = `${PROBE_PAYLOAD}${randomUUID()}`;
+    let timer: NodeJS.Timeout | undefined;
+    const heard = new Promise<void>((resolve, reject) => {
+      this.probe = { payload, heard: resolve };
+      timer = setTimeout(() => reject(new NotASessionError()), STALLED_MS).unref();
+    });
+    const sender = new Client(this.connection);
+    sender.on('error', () => undefined);
+    const send = async () => {
+      await sender.connect();
+      await sender.query('SELECT pg_notify($1, $2)', [INVALIDATION_CHANNEL, payload]);
+    };
+    try {
+      // Both awaited at once: the timeout may fire while the sender still connects.
+      await Promise.all([send(), heard]);
+    } finally {
+      clearTimeout(timer);
+      this.probe = null;
+      await sender.end().catch(() => undefined);
+    }
+  }
+
+  private warnNotASession(): void {
+    if (this.warnedNotASession) return;
+    this.warnedNotASession = true;
+    this.logger.warn(
+      'cache invalidation listener: notifications from other connections do not reach its LISTEN connection, ' +
+        'as behind a pooler in transaction mode; set DATABASE_DIRECT_URL to a direct connection ' +
+        'to PostgreSQL (or a session-mode pool). Until then caches stay bypassed and every check reads the database',
+    );
   }
 
   private beat(client: Client): void {
@@ -131,11 +180,9 @@ export class InvalidationListener {
   }
 }
 
-/**
- * The connection TypeORM's pool opens, for a client of its own. pg-pool keeps the password as a
- * non-enumerable property (out of logs), so it is copied by name: the embedded server needs it.
- */
-export function poolConnection(dataSource: DataSource): ClientConfig {
-  const { options } = pgPool(dataSource) as Pool & { options: ClientConfig };
-  return { ...options, password: options.password };
+/** A probe notified from another connection did not arrive: LISTEN's connection is no session of its own. */
+class NotASessionError extends Error {
+  constructor() {
+    super('a notification from another connection did not arrive');
+  }
 }

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { parseDurationSeconds } from './duration';
 import { parseRateLimit, type RateLimit } from './rate';
+import {
+  areSendableHeaders,
+  parseKeyValueList,
+  TRACES_SAMPLERS,
+  tracesUrl,
+  type TracingConfig,
+} from '../observability/tracing-settings';
 
 const duration = (fallback: string) =>
   z
@@ -78,6 +85,48 @@ const optionalText = z
   .string()
   .optional()
   .transform((value) => (value && value.trim() !== '' ? value.trim() : undefined));
+
+/** Comma-separated postgres:// URLs, each once. */
+const replicaUrls = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const urls = value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+    for (const [index, url] of urls.entries()) {
+      if (!URL.canParse(url) || !/^postgres(ql)?:$/.test(new URL(url).protocol)) {
+        // The position, not the value: a URL may carry a password.
+        ctx.addIssue({ code: 'custom', message: `item ${index + 1} is not a postgres:// URL` });
+        return z.NEVER;
+      }
+    }
+    return [...new Set(urls)];
+  });
+
+/**
+ * `key=value,…` (values percent-encoded), as the OTEL_* variables write lists. Problems never quote
+ * the text: headers often carry an API key.
+ */
+const keyValueList = (kind: 'headers' | 'attributes') =>
+  z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const pairs = parseKeyValueList(value);
+      if (!pairs) {
+        ctx.addIssue({ code: 'custom', message: 'must be key=value pairs, comma-separated, values percent-encoded' });
+        return z.NEVER;
+      }
+      if (kind === 'headers' && !areSendableHeaders(pairs)) {
+        ctx.addIssue({ code: 'custom', message: 'holds a header name or value HTTP does not allow' });
+        return z.NEVER;
+      }
+      return pairs;
+    });
+
+const otlpEndpoint = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional();
 
 const envSchema = z
   .object({
@@ -163,6 +212,31 @@ const envSchema = z
     MAX_BODY_BYTES: integer(1_000_000, 1_000, 100_000_000),
     // Timers hold at most ~24.8 days; a drain longer than an hour is a mistake anyway.
     SHUTDOWN_GRACE: duration('10s').refine((seconds) => seconds <= 3600, 'must be at most 1h'),
+    // Metrics (Prometheus): who may scrape /metrics, and where.
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+    // Several processes per host (core/process/cluster.ts).
+    WORKERS: integer(1, 1, 64),
+    // PostgreSQL behind a pooler (README, "Behind a connection pooler"): where session-bound work connects.
+    DATABASE_DIRECT_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
+    // Read replicas (core/db/replica-set.ts): where read-only queries may go, and when they may not.
+    DATABASE_REPLICA_URLS: replicaUrls,
+    READ_YOUR_WRITES_WINDOW: duration('5s'),
+    REPLICA_MAX_LAG: duration('1s'),
+    // Tracing (OpenTelemetry, core/observability/tracing.ts): off unless an OTLP endpoint is set.
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpEndpoint,
+    OTEL_EXPORTER_OTLP_PROTOCOL: z
+      .enum(['http/protobuf'], { error: 'must be http/protobuf, the only protocol the gateway exports with' })
+      .default('http/protobuf'),
+    OTEL_EXPORTER_OTLP_HEADERS: keyValueList('headers'),
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS: keyValueList('headers'),
+    OTEL_EXPORTER_OTLP_TIMEOUT: integer(10_000, 1, 600_000),
+    OTEL_SERVICE_NAME: optionalText,
+    OTEL_RESOURCE_ATTRIBUTES: keyValueList('attributes'),
+    OTEL_TRACES_SAMPLER: z.enum(TRACES_SAMPLERS).default('parentbased_always_on'),
+    OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
+    OTEL_BSP_SCHEDULE_DELAY: integer(5_000, 0, 600_000),
   })
   .superRefine(
     (env, ctx) => {
@@ -192,6 +266,38 @@ const envSchema = z
           code: 'custom',
           path: ['SIGNING_KEY_ROTATION'],
           message: `must be longer than SIGNING_KEY_PUBLICATION_LEAD (${env.SIGNING_KEY_PUBLICATION_LEAD}s): the next key is published that long before it signs`,
+        });
+      }
+      if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
+        ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT' });
+      }
+      if (env.WORKERS > 1 && !env.DATABASE_URL) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['WORKERS'],
+          message:
+            'above 1 requires DATABASE_URL: the embedded database belongs to one process, so several workers need a PostgreSQL server of their own',
+        });
+      }
+      if (env.DATABASE_DIRECT_URL && !env.DATABASE_URL) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['DATABASE_DIRECT_URL'],
+          message: 'needs DATABASE_URL: it is the direct way to the server DATABASE_URL reaches through a pooler',
+        });
+      }
+      if (env.DATABASE_REPLICA_URLS.length > 0 && !env.DATABASE_URL) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['DATABASE_REPLICA_URLS'],
+          message: 'needs DATABASE_URL: replicas stream from a PostgreSQL server of your own, not the embedded one',
+        });
+      }
+      if (env.OTEL_TRACES_SAMPLER_ARG !== undefined && !env.OTEL_TRACES_SAMPLER.endsWith('traceidratio')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['OTEL_TRACES_SAMPLER_ARG'],
+          message: `is the ratio of traceidratio samplers; OTEL_TRACES_SAMPLER ${env.OTEL_TRACES_SAMPLER} takes none`,
         });
       }
       if (env.MAIL_TRANSPORT === 'smtp' && !env.SMTP_URL) {
@@ -300,6 +406,22 @@ export type Config = {
   limits: { maxDepth: number; maxAliases: number; maxCost: number; maxBodyBytes: number };
   /** How long in-flight requests may take to finish after SIGTERM before the process gives up. */
   shutdownGraceSeconds: number;
+  /** `/metrics`: a bearer token it requires, and a port of its own (then not on the main port). */
+  metrics: { token?: string; port?: number };
+  /** Gateway processes `serve` runs on this host (node:cluster) when above 1; only with DATABASE_URL. */
+  workers: number;
+  /**
+   * A connection straight to PostgreSQL for session-bound work (LISTEN, the migration lock) when
+   * DATABASE_URL is a pooler in transaction mode; set, it also marks DATABASE_URL as such a pooler.
+   */
+  databaseDirectUrl?: string;
+  /**
+   * Streaming replicas that read-only queries may use, and in seconds how long after a principal's
+   * last mutation its requests stay on the primary and how far behind a replica may be and still serve.
+   */
+  replicas: { urls: readonly string[]; readYourWritesWindow: number; maxLag: number };
+  /** OpenTelemetry tracing; undefined (off) when no OTLP endpoint is set. */
+  tracing?: TracingConfig;
 };
 
 export class ConfigError extends Error {
@@ -397,6 +519,33 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxBodyBytes: env.MAX_BODY_BYTES,
     },
     shutdownGraceSeconds: env.SHUTDOWN_GRACE,
+    metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },
+    workers: env.WORKERS,
+    databaseDirectUrl: env.DATABASE_DIRECT_URL,
+    replicas: {
+      urls: env.DATABASE_REPLICA_URLS,
+      readYourWritesWindow: env.READ_YOUR_WRITES_WINDOW,
+      maxLag: env.REPLICA_MAX_LAG,
+    },
+    tracing: tracingSettings(env),
+  };
+}
+
+/** Tracing is on when an endpoint is set; OTEL_SERVICE_NAME wins over a service.name attribute. */
+function tracingSettings(env: z.infer<typeof envSchema>): TracingConfig | undefined {
+  const url = tracesUrl(env.OTEL_EXPORTER_OTLP_ENDPOINT, env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  if (!url) return undefined;
+  const { 'service.name': serviceName, ...resourceAttributes } = env.OTEL_RESOURCE_ATTRIBUTES;
+  return {
+    tracesUrl: url,
+    // The signal's own headers win over the shared ones, name by name (OTLP exporter specification).
+    headers: { ...env.OTEL_EXPORTER_OTLP_HEADERS, ...env.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+    timeoutMs: env.OTEL_EXPORTER_OTLP_TIMEOUT,
+    serviceName: env.OTEL_SERVICE_NAME ?? serviceName ?? 'portcullis',
+    resourceAttributes,
+    sampler: env.OTEL_TRACES_SAMPLER,
+    samplerRatio: env.OTEL_TRACES_SAMPLER_ARG ?? 1,
+    scheduleDelayMs: env.OTEL_BSP_SCHEDULE_DELAY,
   };
 }
 

@@ -2,7 +2,9 @@ import type { DataSource } from 'typeorm';
 import type { AuditActor } from '../audit/audit';
 import type { AppError } from '../errors/app-error';
 import type { ListBudget } from '../graphql/list-budget';
+import type { ReplicaReads } from '../db/replica-reads';
 import type { ResponseCookies } from '../http/response-cookies';
+import type { RequestObservation } from '../observability/request-observation';
 import type { CallerAccess } from '../permissions/caller-access';
 import type { PrincipalKind } from '../../modules/users/user.entity';
 import type { Loaders } from '../../loaders';
@@ -40,15 +42,20 @@ export type GraphQLContext = RequestScope & {
   principal: Principal | null;
   /** Why a presented credential was refused; reported instead of a bare UNAUTHENTICATED. */
   authError: AppError | null;
+  /** The primary; for a read-only query, possibly a replica (graphql/replica-routing.ts), as `loaders`. */
   db: DataSource;
   services: Services;
   loaders: Loaders;
-  /** The caller's permissions per org, read through `loaders`. */
+  /** The caller's permissions per org, read through `loaders` — the primary's, when `loaders` are a replica's. */
   access: CallerAccess;
+  /** Whether this request's reads may go to a replica. */
+  replicaReads: ReplicaReads;
   /** Cookies on this operation's HTTP answer (the refresh cookie of a browser sign-in). */
   cookies: ResponseCookies;
   /** Items the operation's lists returned so far; set by Apollo's listBudgetPlugin for each request. */
   listBudget?: ListBudget;
+  /** What this request's log line and metrics report; filled in by Apollo's observation plugin. */
+  observation: RequestObservation;
 };
 
 export function auditActorOf({ principal, ...scope }: RequestScope & { principal: Principal | null }): AuditActor {

@@ -5,12 +5,18 @@ import type { Logger } from '../logger';
 import { openEmbeddedServer, type EmbeddedRole } from './embedded/embedded-server';
 import { entities } from './entities';
 import { migrations } from './migrations';
+import { markBehindTransactionPooler, poolConnection } from './pg-pool';
 import { SqlStatementCounter } from './sql-statement-counter';
 
 export type Database = {
   dataSource: DataSource;
   embedded: boolean;
   statements: SqlStatementCounter;
+  /**
+   * Where session-bound work connects (the LISTEN of cache invalidation): DATABASE_DIRECT_URL when
+   * set, as DATABASE_URL is then a pooler in transaction mode; otherwise where the pool connects.
+   */
+  sessionConnection: ClientConfig;
   close(): Promise<void>;
 };
 
@@ -97,9 +103,10 @@ export async function openDatabase(
       });
   const target: DatabaseTarget = embedded ?? { url: config.database.url as string };
   const dataSource = new DataSource(dataSourceOptions(config, target, statements));
+  if (config.databaseDirectUrl) markBehindTransactionPooler(dataSource);
   try {
     await dataSource.initialize();
-    await runMigrations(dataSource, target, logger);
+    await runMigrations(config, dataSource, target, logger);
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy();
     await embedded?.release();
@@ -109,6 +116,9 @@ export async function openDatabase(
     dataSource,
     embedded: Boolean(embedded),
     statements,
+    sessionConnection: config.databaseDirectUrl
+      ? { connectionString: config.databaseDirectUrl }
+      : poolConnection(dataSource),
     async close() {
       await dataSource.destroy();
       await embedded?.release();
@@ -118,17 +128,36 @@ export async function openDatabase(
 
 /**
  * The lock is held on a connection of its own, outside the pool, so that migrations run even with
- * DATABASE_POOL_SIZE=1; closing that connection releases the lock whatever happened.
+ * DATABASE_POOL_SIZE=1; closing that connection releases the lock whatever happened. It is a
+ * session lock: behind a transaction pooler (DATABASE_DIRECT_URL set) it must be taken on the
+ * direct connection, where the session lasts as long as the client's.
+ *
+ * The migrations run there too, on a DataSource of their own. Through the pooler they would work
+ * today (each runs in one transaction and sets only transaction-local settings; TypeORM's reads and
+ * creation of typeorm_migrations around them keep no session state), but a migration is
+ * administration: long DDL that a pooler's query_timeout or client wait limits would cut, and a
+ * later migration that runs outside a transaction would silently lose any session setting.
  */
-async function runMigrations(dataSource: DataSource, target: DatabaseTarget, logger: Logger): Promise<void> {
-  const lock = new Client(connectionOf(target));
+async function runMigrations(
+  config: Config,
+  dataSource: DataSource,
+  target: DatabaseTarget,
+  logger: Logger,
+): Promise<void> {
+  const direct = config.databaseDirectUrl;
+  const lock = new Client(connectionOf(direct ? { url: direct } : target));
   lock.on('error', () => undefined);
-  await lock.connect();
+  const migrator = direct
+    ? new DataSource(dataSourceOptions({ ...config, database: { ...config.database, poolSize: 1 } }, { url: direct }))
+    : dataSource;
   try {
+    await lock.connect();
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    if (!migrator.isInitialized) await migrator.initialize();
+    const applied = await migrator.runMigrations({ transaction: 'each' });
     for (const migration of applied) logger.info({ migration: migration.name }, 'applied migration');
   } finally {
+    if (migrator !== dataSource && migrator.isInitialized) await migrator.destroy();
     await lock.end().catch(() => undefined);
   }
 }

@@ -10,11 +10,13 @@ import type { Config } from '../config/config';
 import type { GraphQLContext } from '../context/context';
 import { createErrorFormatter } from '../errors/format-error';
 import type { Logger } from '../logger';
+import { requestObservationPlugin } from '../observability/graphql-observation';
 import { argumentChecksPlugin } from './argument-checks';
 import { listBudgetPlugin } from './list-budget';
 import { knownOperationTypeRule } from './operation-type-rule';
 import { queryCostPlugin } from './query-cost';
 import { queryShapeRules } from './query-shape-rules';
+import { replicaRoutingPlugin } from './replica-routing';
 import { requestIdPlugin } from './request-id';
 import { retryAfterPlugin } from './retry-after';
 
@@ -38,12 +40,16 @@ export function createApollo(schema: GraphQLSchema, config: Config, logger: Logg
     // plugin's hook, so a refused request does no other work. GraphiQL is served from local assets
     // by the HTTP layer; Apollo's page would load a CDN.
     plugins: [
+      // First: a later plugin's refusal in didResolveOperation skips every plugin after it.
+      requestObservationPlugin(),
       requestIdPlugin(),
       argumentChecksPlugin(),
       queryCostPlugin(config.limits.maxCost),
       // The estimate bounds the shape before execution; this budget bounds the items read during it.
       listBudgetPlugin(config.limits.maxCost),
       retryAfterPlugin(),
+      // After every check: a refused request reads nothing, and announces no write.
+      replicaRoutingPlugin(),
       ApolloServerPluginLandingPageDisabled(),
       // No field sets a cache hint, and answers are per caller: Apollo's default cache-control plugin
       // would only add a hook to every field resolved (a measurable share of a long list's time).

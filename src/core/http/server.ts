@@ -8,6 +8,11 @@ import type { GraphQLContext } from '../context/context';
 import type { RequestScope } from '../context/request-scope';
 import type { ErrorKey } from '../errors/error-codes';
 import type { Logger } from '../logger';
+import { UNCOUNTED } from '../observability/gateway-metrics';
+import { metricsRoute } from '../observability/metrics-endpoint';
+import type { Observability } from '../observability/observability';
+import { registerRequestObservation } from '../observability/request-log';
+import { nameSpansByRoute } from '../observability/tracing-routes';
 import { answerClientError } from './client-error';
 import { registerCors } from './cors';
 import { errorHandler } from './error-handler';
@@ -41,6 +46,8 @@ export type HttpDependencies = {
   >;
   /** Routes of domain modules (account pages, cookie sessions), registered by the composition root. */
   routes?: FastifyPluginAsync[];
+  /** Request counts and `/metrics`; without it requests are logged but not counted, and /metrics is 404. */
+  observability?: Pick<Observability, 'metrics' | 'mainPortMetrics'>;
 };
 
 export type HttpServer = {
@@ -80,6 +87,8 @@ export async function createHttpServer(deps: HttpDependencies): Promise<HttpServ
   });
   const close = trackConnectionsForClose(app);
   registerRequestScope(app, config.trustProxy);
+  if (config.tracing) nameSpansByRoute(app);
+  registerRequestObservation(app, logger, deps.observability?.metrics ?? UNCOUNTED);
   app.setNotFoundHandler((_request, reply) => sendNotFound(reply));
   app.setErrorHandler(errorHandler(logger));
   // Parses Cookie headers and gives replies setCookie; cookie sessions and the account pages use it.
@@ -94,6 +103,8 @@ export async function createHttpServer(deps: HttpDependencies): Promise<HttpServ
   });
   await app.register(serviceRoutes, deps);
   for (const routes of deps.routes ?? []) await app.register(routes);
+  const metricsSource = deps.observability?.mainPortMetrics;
+  if (metricsSource) await app.register(metricsRoute(metricsSource, config.metrics.token, logger));
 
   return {
     async listen(port, host) {

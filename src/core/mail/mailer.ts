@@ -58,10 +58,11 @@ class OutboxMailer implements Mailer {
     await mkdir(this.directory, { recursive: true });
     const file = path.join(this.directory, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID()}.eml`);
     await writeFile(file, info.message as Buffer, { mode: 0o600 });
+    // Never the recipient: log lines carry no email addresses (the file names them).
     if (this.logsLinks && link) {
-      this.logger.info({ to, subject, file, link }, 'outbox (local development only): message written, link logged');
+      this.logger.info({ subject, file, link }, 'outbox (local development only): message written, link logged');
     } else {
-      this.logger.info({ to, subject, file }, 'outbox: message written');
+      this.logger.info({ subject, file }, 'outbox: message written');
     }
   }
 }

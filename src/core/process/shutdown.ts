@@ -5,6 +5,11 @@ import { parentOf, processCommand } from './processes';
 /** Time for Apollo, the rate-limit store and the database to stop once HTTP has drained. */
 const STOP_AFTER_DRAIN_MS = 15_000;
 
+/** How long a gateway may take to stop after the signal before it gives up (and exits 1). */
+export function stopDeadlineMs(graceSeconds: number): number {
+  return graceSeconds * 1000 + STOP_AFTER_DRAIN_MS;
+}
+
 /**
  * SIGTERM and SIGINT close the gateway: it stops accepting connections, finishes the requests it
  * accepted within the grace period and exits 0. It exits 1 when connections had to be cut at the
@@ -23,13 +28,10 @@ export function stopOnSignals(logger: Logger, graceSeconds: number): { serving(g
   const stop = () => {
     if (!gateway || !requested) return;
     logger.info({ signal: requested, graceSeconds }, 'shutting down');
-    setTimeout(
-      () => {
-        logger.error('shutdown took too long; exiting');
-        process.exit(1);
-      },
-      graceSeconds * 1000 + STOP_AFTER_DRAIN_MS,
-    ).unref();
+    setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, stopDeadlineMs(graceSeconds)).unref();
     gateway.close({ graceMs: graceSeconds * 1000 }).then(
       ({ drained }) => {
         if (!drained) logger.error({ graceSeconds }, 'requests were still running at the end of the grace period');
@@ -42,21 +44,33 @@ export function stopOnSignals(logger: Logger, graceSeconds: number): { serving(g
       },
     );
   };
-  const onSignal = (signal: string) => {
-    if (requested) return;
+  onStopRequest((signal) => {
     requested = signal;
     if (!gateway) logger.info({ signal }, 'stopping once started');
     stop();
-  };
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  stopWhenOrphaned(() => onSignal('parent exited'));
+  });
   return {
     serving(started) {
       gateway = started;
       stop();
     },
   };
+}
+
+/**
+ * Calls `stop` once, on the first SIGTERM or SIGINT, or when the npm that started this process is
+ * gone; later requests change nothing (npm forwards the terminal's SIGINT that node already has).
+ */
+export function onStopRequest(stop: (reason: string) => void): void {
+  let requested = false;
+  const request = (reason: string) => {
+    if (requested) return;
+    requested = true;
+    stop(reason);
+  };
+  process.on('SIGTERM', () => request('SIGTERM'));
+  process.on('SIGINT', () => request('SIGINT'));
+  stopWhenOrphaned(() => request('parent exited'));
 }
 
 /** How often the gateway checks that the process that started it is still there. */

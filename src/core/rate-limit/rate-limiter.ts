@@ -4,8 +4,9 @@ import ipaddr from 'ipaddr.js';
 import { RateLimiterPostgres } from 'rate-limiter-flexible';
 import type { Pool } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
-import { pgPool } from '../db/pg-pool';
+import { namedStatementPool, pgPool } from '../db/pg-pool';
 import type { RateLimits } from '../config/config';
+import { UNCOUNTED, type GatewayMetrics } from '../observability/gateway-metrics';
 import { RateLimitedError } from './rate-limited-error';
 
 /** Created by migration 1795680000000 and shared by every process on the database. */
@@ -73,12 +74,14 @@ export class RateLimiter {
   constructor(
     db: DataSource,
     private readonly limits: RateLimits,
+    private readonly metrics: GatewayMetrics = UNCOUNTED,
   ) {
     this.store = pgPool(db);
     const entries = Object.entries(limits).map(([name, limit]) => [
       name,
       new RateLimiterPostgres({
-        storeClient: this.store,
+        // Its refund, reset and block statements are named: unnamed behind a transaction pooler.
+        storeClient: namedStatementPool(db),
         storeType: 'pool',
         tableName: RATE_LIMIT_TABLE,
         tableCreated: true,
@@ -119,6 +122,7 @@ export class RateLimiter {
       await this.counters[name].block(keyOf(subject), limit.blockSeconds);
       msBeforeNext = limit.blockSeconds * 1000;
     }
+    this.metrics.rateLimited(name);
     throw new RateLimitedError(msBeforeNext);
   }
 

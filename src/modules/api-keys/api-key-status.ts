@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { pgPool } from '../../core/db/pg-pool';
+import { namedStatementPool } from '../../core/db/pg-pool';
 import type { MembershipStatus } from '../members/membership.entity';
 import type { PrincipalKind, UserStatus } from '../users/user.entity';
 import type { StoredApiKeyStatus } from './api-key.entity';
@@ -25,7 +25,8 @@ export type KeyStatusRow = {
  * every request, this three-table join cost the database about twice the CPU of the two-table
  * session check an access token makes (≈250 µs against ≈130 µs, bench machine), which made a
  * request with an API key the slower credential; prepared, both are ≈35 µs. The column list is
- * explicit, so a later migration adding a column replans it instead of failing it.
+ * explicit, so a later migration adding a column replans it instead of failing it. Behind a
+ * transaction pooler it goes unnamed (namedStatementPool), planned afresh each time.
  */
 const KEY_STATUS = {
   name: 'portcullis_api_key_status',
@@ -44,7 +45,6 @@ const KEY_STATUS = {
  */
 export async function readKeyStatus(db: DataSource, keyId: string): Promise<KeyStatusRow | undefined> {
   db.logger.logQuery(KEY_STATUS.text);
-  const pool = pgPool(db);
-  const { rows } = await pool.query<KeyStatusRow>({ ...KEY_STATUS, values: [keyId] });
+  const { rows } = await namedStatementPool(db).query<KeyStatusRow>({ ...KEY_STATUS, values: [keyId] });
   return rows[0];
 }

@@ -12,6 +12,7 @@ import { findLockedOrFail } from '../../core/db/rows';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
 import type { Logger } from '../../core/logger';
+import { authOutcomeOf, type GatewayMetrics } from '../../core/observability/gateway-metrics';
 import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
 import { RoleEntity } from '../roles/role.entity';
 import { PrincipalKind, UserEntity, UserStatus } from '../users/user.entity';
@@ -68,6 +69,7 @@ export class ApiKeysService {
     private readonly db: DataSource,
     private readonly tokens: ApiKeyTokens,
     private readonly logger: Logger,
+    private readonly metrics: GatewayMetrics,
     freshness = new Freshness(),
   ) {
     this.checked = new FreshCache(freshness, CHECKED_KEYS);
@@ -234,9 +236,21 @@ export class ApiKeysService {
    * The principal a key token acts as, or null when the key, its owner or membership is not usable.
    * The key is read on every call unless `reuse` is set: then a check this process made of the same
    * token stands until something invalidates it (Freshness), the key expires or its rotation grace
-   * ends. Either way a token's signature is verified once, and every check made is kept.
+   * ends. Either way a token's signature is verified once, and every check made is kept. Each
+   * check counts as an `auth_events` `key` event, a reused one too.
    */
   async authenticate(token: string, ipAddress: string | null, reuse = false): Promise<Principal | null> {
+    try {
+      const principal = await this.check(token, ipAddress, reuse);
+      this.metrics.authEvent('key', principal ? 'success' : 'auth.invalid_token');
+      return principal;
+    } catch (error) {
+      this.metrics.authEvent('key', authOutcomeOf(error));
+      throw error;
+    }
+  }
+
+  private async check(token: string, ipAddress: string | null, reuse: boolean): Promise<Principal | null> {
     // One SHA-256 serves as both the cache key (base64, as tokenKey) and the fingerprint compared.
     const fingerprint = hashToken(token);
     const cacheKey = fingerprint.toString('base64');

@@ -12,6 +12,7 @@ import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
 import { emailUnverifiedIn, mayBeShutOut } from '../../core/permissions/verified-email';
 import { emailLimitKey } from '../../core/rate-limit/email';
+import { countedAuthEvent, type GatewayMetrics } from '../../core/observability/gateway-metrics';
 import type { Charge, RateLimiter } from '../../core/rate-limit/rate-limiter';
 import { MembershipEntity, MembershipStatus } from '../members/membership.entity';
 import { PrincipalKind, UserEntity, UserStatus } from '../users/user.entity';
@@ -76,6 +77,7 @@ export class AuthService {
     private readonly accessTokens: AccessTokenService,
     private readonly refreshTtlSeconds: number,
     private readonly limits: RateLimiter,
+    private readonly metrics: GatewayMetrics,
     freshness = new Freshness(),
   ) {
     this.checked = new FreshCache(freshness, CHECKED_TOKENS);
@@ -99,7 +101,11 @@ export class AuthService {
    * theirs. Many failures on one email from everywhere only slow each attempt down. Counting the
    * normalised email, not the account, answers alike whether an account exists.
    */
-  async login(input: LoginInput, actor: AuditActor): Promise<SignedIn> {
+  login(input: LoginInput, actor: AuditActor): Promise<SignedIn> {
+    return countedAuthEvent(this.metrics, 'login', () => this.checkPassword(input, actor));
+  }
+
+  private async checkPassword(input: LoginInput, actor: AuditActor): Promise<SignedIn> {
     const email = input.email.trim();
     const failures = await this.loginFailureCounters(email, actor.ipAddress);
     await this.limits.consume(failures.perAddress, failures.perAccountAndAddress);
@@ -296,7 +302,15 @@ export class AuthService {
    * and storing the successor are one statement, the audit record a second: a refresh is the most
    * frequent write there is.
    */
-  async refresh(refreshToken: string, actor: AuditActor, { concurrentGraceSeconds = 0 } = {}): Promise<SignedIn> {
+  refresh(
+    refreshToken: string,
+    actor: AuditActor,
+    options: { concurrentGraceSeconds?: number } = {},
+  ): Promise<SignedIn> {
+    return countedAuthEvent(this.metrics, 'refresh', () => this.rotate(refreshToken, actor, options));
+  }
+
+  private async rotate(refreshToken: string, actor: AuditActor, { concurrentGraceSeconds = 0 }): Promise<SignedIn> {
     const tokenHash = hashToken(refreshToken);
     // Only refreshes bound to fail count, per address and per token: a token that would be
     // accepted is not counted (so many sessions behind one network refresh freely, and a refresh

@@ -6,7 +6,10 @@ import type { Principal } from '../../core/context/context';
 import { bearerToken } from '../../core/http/client-info';
 import { isDatabaseUnavailable } from '../../core/db/pg-errors';
 import { RETRY_AFTER_OUTAGE_SECONDS } from '../../core/errors/service-unavailable';
+import type { ErrorKey } from '../../core/errors/error-codes';
 import { isId } from '../../core/ids';
+import { authOutcomeOf, type AuthOutcome, type GatewayMetrics } from '../../core/observability/gateway-metrics';
+import { observationOf } from '../../core/observability/request-observation';
 import { CallerAccess } from '../../core/permissions/caller-access';
 import { createLoaders } from '../../loaders';
 import { AccessLevel } from './access-grant.entity';
@@ -48,6 +51,39 @@ function header(req: IncomingMessage, name: string): string | undefined {
  * functions the GraphQL path uses, so a remembered answer is one the database would give.
  */
 export async function forwardAuth(
+  req: IncomingMessage,
+  ipAddress: string | null,
+  db: DataSource,
+  authenticate: Authenticate,
+  decisions: ForwardAuthDecisions,
+  metrics: GatewayMetrics,
+): Promise<ForwardAuthAnswer> {
+  const observation = observationOf(req);
+  const observed: Authenticate = async (token, address) => (observation.principal = await authenticate(token, address));
+  try {
+    const answer = await answerForwardAuth(req, ipAddress, db, observed, decisions);
+    const outcome = outcomeOf(answer, bearerToken(req).present);
+    metrics.authEvent('forward_auth', outcome);
+    observation.outcome = outcome === 'success' ? 'ok' : outcome;
+    return answer;
+  } catch (error) {
+    metrics.authEvent('forward_auth', authOutcomeOf(error));
+    throw error;
+  }
+}
+
+/** A decision as a catalog key: the reason text is for people, and not bounded. */
+function outcomeOf(answer: ForwardAuthAnswer, credentialPresented: boolean): AuthOutcome {
+  const refusals: Record<Exclude<ForwardAuthAnswer['status'], 200>, ErrorKey> = {
+    400: 'request.invalid_input',
+    401: credentialPresented ? 'auth.invalid_token' : 'auth.unauthenticated',
+    403: 'auth.forbidden',
+    503: 'service.unavailable',
+  };
+  return answer.status === 200 ? 'success' : refusals[answer.status];
+}
+
+async function answerForwardAuth(
   req: IncomingMessage,
   ipAddress: string | null,
   db: DataSource,

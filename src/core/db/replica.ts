@@ -1,0 +1,106 @@
+import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import type { Config } from '../config/config';
+import { dataSourceOptions } from './database';
+import { pgPool } from './pg-pool';
+import type { SqlStatementCounter } from './sql-statement-counter';
+
+/** A write-ahead log position ("16/B374D848") as a number that orders like the log. */
+export function parseLsn(lsn: string): bigint {
+  const [high, low] = lsn.split('/');
+  return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
+}
+
+/** The primary's log position at a moment (performance.now()): every commit before it lies at or below. */
+export type PrimarySample = { at: number; lsn: bigint };
+
+/**
+ * One streaming replica: a read-only DataSource, and how fresh what it serves is. Freshness is the
+ * moment of the newest primary sample the replica has replayed up to: it has every transaction
+ * committed before that moment. Comparing log positions rather than pg_last_xact_replay_timestamp()
+ * keeps an idle primary's replica fresh (the replay timestamp stands still when nothing is written,
+ * so its age grows without any lag).
+ */
+export class Replica {
+  /** When the newest primary sample this replica had replayed was taken; null: not usable. */
+  private replayedUpTo: number | null = null;
+  private checking = false;
+  private closed = false;
+
+  private constructor(
+    readonly index: number,
+    readonly dataSource: DataSource,
+  ) {}
+
+  /**
+   * The replica's pool, connected by the first check that reaches it (so a gateway starts with a
+   * replica down). Statements never fail because of it: a connection the replica does not give
+   * (down, starting, refusing) is taken from the primary's pool instead, and the replica is
+   * skipped until its next check succeeds.
+   */
+  static create(config: Config, index: number, primary: DataSource, statements: SqlStatementCounter): Replica {
+    const options = dataSourceOptions(config, { url: config.replicas.urls[index] }, statements);
+    const readOnly = {
+      ...options,
+      migrations: [],
+      // A statement that would write fails on the replica anyway; this makes the refusal immediate
+      // and explicit rather than depending on the server being in recovery.
+      extra: { ...options.extra, options: '-c default_transaction_read_only=on' },
+    } as typeof options;
+    const replica = new Replica(index, new DataSource(readOnly));
+    const driver = replica.dataSource.driver as PostgresDriver;
+    const fromReplica = driver.obtainMasterConnection.bind(driver);
+    const fromPrimary = () => (primary.driver as PostgresDriver).obtainMasterConnection();
+    driver.obtainMasterConnection = () =>
+      fromReplica().catch(() => {
+        replica.skip();
+        return fromPrimary();
+      });
+    return replica;
+  }
+
+  /** How far behind the primary the replica's reads may be now, in ms; null when unknown or down. */
+  lagMs(now = performance.now()): number | null {
+    return this.replayedUpTo === null ? null : now - this.replayedUpTo;
+  }
+
+  /**
+   * Reads the replica's replay position and matches it to the primary's samples (oldest first,
+   * taken before this call). Overlapping checks are skipped: a replica that stopped answering keeps
+   * its last answer, which ages past REPLICA_MAX_LAG on its own.
+   */
+  async check(samples: readonly PrimarySample[]): Promise<void> {
+    if (this.checking || this.closed) return;
+    this.checking = true;
+    try {
+      if (!this.dataSource.isInitialized) {
+        await this.dataSource.initialize();
+        // Closed while connecting: nothing else will end this pool.
+        if (this.closed) return await this.dataSource.destroy();
+      }
+      // Straight on the replica's pool: the primary fallback above must not answer for it.
+      const { rows } = await pgPool(this.dataSource).query<{ lsn: string | null }>(
+        'SELECT pg_last_wal_replay_lsn()::text AS lsn',
+      );
+      const lsn = rows[0]?.lsn;
+      // NULL: the server is not in recovery (a promoted replica, or a primary listed by mistake).
+      if (!lsn) return this.skip();
+      const replayed = parseLsn(lsn);
+      const covered = samples.filter((sample) => sample.lsn <= replayed).at(-1);
+      if (covered && (this.replayedUpTo === null || covered.at > this.replayedUpTo)) this.replayedUpTo = covered.at;
+    } catch {
+      this.skip();
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  skip(): void {
+    this.replayedUpTo = null;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}

@@ -1,0 +1,110 @@
+import cluster, { type Worker } from 'node:cluster';
+import path from 'node:path';
+import type { Config } from '../config/config';
+import type { Logger } from '../logger';
+import { servePrimaryMetrics } from '../observability/cluster-metrics';
+import { onStopRequest, stopDeadlineMs } from './shutdown';
+
+/** The first replacement of a dead worker waits this long; each further one in a row twice as long. */
+const RESTART_MIN_MS = 1_000;
+const RESTART_MAX_MS = 30_000;
+/** Replacements that die before serving, in a row, after which the host is given up on. */
+const MAX_FAILED_RESTARTS = 5;
+/** Workers drain on their own deadline; this is for one that hangs past it. */
+const KILL_AFTER_DEADLINE_MS = 5_000;
+
+/** Whether this `serve` is the primary that runs WORKERS gateway processes rather than a gateway. */
+export function runsWorkers(config: Config): boolean {
+  return config.workers > 1 && cluster.isPrimary;
+}
+
+/** In a worker, every log line names it (the cluster's worker id; replacements get new ids). */
+export function workerLogger(logger: Logger): Logger {
+  return cluster.isWorker && cluster.worker ? logger.child({ worker: cluster.worker.id }) : logger;
+}
+
+/**
+ * The primary of `WORKERS=N`: it forks N workers, each a whole gateway (`serve` again) sharing the
+ * listening port through node:cluster, and opens no database itself. A worker that dies after it
+ * served is replaced with backoff; one that dies before it ever listened means the start itself
+ * fails (a database refusing connections, a bad secret), which a restart would only repeat: at
+ * first start, or after MAX_FAILED_RESTARTS in a row, every worker is stopped and the primary exits
+ * 1 (the worker wrote the reason to stderr). SIGTERM or SIGINT goes to every worker, which drains
+ * as a single gateway does (SHUTDOWN_GRACE); the primary exits once all have exited, 0 only when
+ * every one did. Scrapes of any worker's /metrics, and of METRICS_PORT (which the primary serves),
+ * answer the sum over all workers.
+ */
+export async function superviseWorkers(config: Config, logger: Logger): Promise<void> {
+  const metrics = await servePrimaryMetrics({ config, logger });
+  const live = new Set<Worker>();
+  const serving = new Set<Worker>();
+  let everServed = false;
+  let failedRestarts = 0;
+  let restartMs = RESTART_MIN_MS;
+  let pendingRestart: NodeJS.Timeout | null = null;
+  let stopping = false;
+  let exitCode = 0;
+
+  const fork = () => {
+    pendingRestart = null;
+    const worker = cluster.fork();
+    live.add(worker);
+    worker.once('listening', () => {
+      serving.add(worker);
+      everServed = true;
+      failedRestarts = 0;
+      restartMs = RESTART_MIN_MS;
+      logger.info({ worker: worker.id, pid: worker.process.pid }, 'worker serving');
+    });
+    worker.once('exit', (code, signal) => exited(worker, code, signal));
+  };
+
+  const finish = () => {
+    logger.info({ exitCode }, 'every worker has stopped');
+    void metrics.close().finally(() => process.exit(exitCode));
+  };
+
+  const stopAll = (signal: NodeJS.Signals) => {
+    stopping = true;
+    if (pendingRestart) clearTimeout(pendingRestart);
+    for (const worker of live) worker.process.kill(signal);
+    setTimeout(
+      () => {
+        logger.error('workers took too long to stop; killing them');
+        for (const worker of live) worker.process.kill('SIGKILL');
+        process.exit(1);
+      },
+      stopDeadlineMs(config.shutdownGraceSeconds) + KILL_AFTER_DEADLINE_MS,
+    ).unref();
+    if (live.size === 0) finish();
+  };
+
+  const exited = (worker: Worker, code: number | null, signal: string | null) => {
+    live.delete(worker);
+    const served = serving.delete(worker);
+    if (stopping) {
+      if (code !== 0) exitCode = 1;
+      if (live.size === 0) finish();
+      return;
+    }
+    if (!served && (!everServed || ++failedRestarts >= MAX_FAILED_RESTARTS)) {
+      logger.error({ worker: worker.id, code, signal }, 'a worker failed to start; stopping every worker');
+      exitCode = 1;
+      stopAll('SIGTERM');
+      return;
+    }
+    logger.error({ worker: worker.id, code, signal, restartInMs: restartMs }, 'worker exited; starting another');
+    pendingRestart = setTimeout(fork, restartMs);
+    restartMs = Math.min(restartMs * 2, RESTART_MAX_MS);
+  };
+
+  onStopRequest((reason) => {
+    logger.info({ signal: reason, workers: live.size }, 'stopping every worker');
+    stopAll(reason === 'SIGINT' ? 'SIGINT' : 'SIGTERM');
+  });
+  // Workers run the command line this primary was loaded with (compiled, or the sources under
+  // ts-node), not bin/portcullis.js again: a replacement must not rebuild dist/ under the others.
+  cluster.setupPrimary({ exec: path.join(__dirname, '..', '..', `cli${path.extname(__filename)}`), args: ['serve'] });
+  logger.info({ workers: config.workers }, 'starting workers');
+  for (let started = 0; started < config.workers; started++) fork();
+}
