@@ -1,14 +1,5 @@
-import { ConfigError, loadConfig } from '../../src/core/config/config';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
-}
+import { loadConfig } from '../../src/core/config/config';
+import { configProblems as problemsOf } from '../support/config-problems';
 
 it('serves /metrics openly on the main port when neither variable is set', () => {
   expect(loadConfig({}).metrics).toEqual({ token: undefined, port: undefined });

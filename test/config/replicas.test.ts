@@ -1,19 +1,10 @@
-import { ConfigError, loadConfig } from '../../src/core/config/config';
+import { loadConfig } from '../../src/core/config/config';
+import { configProblems as problemsOf } from '../support/config-problems';
 
 const WITH_DATABASE = {
   DATABASE_URL: 'postgres://portcullis@db.example.com/portcullis',
   SECRET_KEY: 'a-secret-key-of-at-least-32-characters',
 };
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
-}
 
 describe('read replica settings', () => {
   it('default to no replicas, a 5 s read-your-writes window and 1 s of allowed lag', () => {

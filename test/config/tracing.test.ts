@@ -1,15 +1,5 @@
-import { ConfigError, loadConfig } from '../../src/core/config/config';
-
-/** The problem lines of the ConfigError loadConfig throws for env; fails when it accepts env. */
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
-}
+import { loadConfig } from '../../src/core/config/config';
+import { configProblems as problems } from '../support/config-problems';
 
 describe('tracing configuration', () => {
   it('is off unless an OTLP endpoint is set, whatever else is', () => {

@@ -1,19 +1,10 @@
-import { ConfigError, loadConfig } from '../../src/core/config/config';
+import { loadConfig } from '../../src/core/config/config';
+import { configProblems as problems } from '../support/config-problems';
 
 const DATABASE = {
   DATABASE_URL: 'postgres://app@db.internal:5432/portcullis',
   SECRET_KEY: 'a-secret-key-of-at-least-32-characters',
 };
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
-}
 
 describe('WORKERS', () => {
   it('is one process by default, on either database', () => {
