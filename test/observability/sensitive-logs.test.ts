@@ -27,7 +27,7 @@ async function post(path: string, body: unknown, headers: Record<string, string>
 }
 
 beforeAll(async () => {
-  sink = await startSmtpSink();
+  sink = await startSmtpSink({ refuses: (address) => address.startsWith('refused-') });
   server = await startTestGateway(
     { SMTP_URL: sink.url, REFRESH_TOKEN_TRANSPORT: 'both', LOG_LEVEL: 'trace' },
     { logger: logs.logger },
@@ -43,6 +43,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await sink.close();
 });
+
+/** Waits (at most 5 s) for a log line matching `pattern`: work the gateway does after answering. */
+async function waitForLine(pattern: RegExp): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!logs.lines.some((line) => pattern.test(line))) {
+    if (Date.now() > deadline) throw new Error(`no log line matching ${pattern}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 async function driveEverything() {
   // Sign-ins, right and wrong, and refreshes: in the body and as a cookie.
@@ -133,6 +142,22 @@ async function driveEverything() {
   );
   expect(accepted.errors).toBeUndefined();
   secrets.add(accepted.data.acceptInvitation.accessToken).add(accepted.data.acceptInvitation.refreshToken);
+
+  // Mail the SMTP server refuses, quoting the recipient: a password reset (sent in the background)
+  // and an invitation (whose mutation fails). The failures are logged; the addresses must not be.
+  const refusedMember = uniqueEmail('refused-member');
+  secrets.add(refusedMember);
+  await createUser(server, refusedMember);
+  await server.graphql('mutation ($e: String!) { requestPasswordReset(email: $e) }', { e: refusedMember });
+  const refusedInvitee = uniqueEmail('refused-invitee');
+  secrets.add(refusedInvitee);
+  const refusedInvite = await server.graphql(
+    'mutation ($input: InviteInput!) { invite(input: $input) { id } }',
+    { input: { orgId, email: refusedInvitee, roleId: await roleId(server, orgId, 'viewer') } },
+    { token },
+  );
+  expect(refusedInvite.errors).toBeDefined();
+  await waitForLine(/could not send a password reset email/);
 
   // Variables with a password: valid, of the wrong type, and in a query that fails validation.
   const variablePassword = 'password-in-variables-0123';

@@ -10,14 +10,25 @@ export type SmtpSink = {
   close(): Promise<void>;
 };
 
-/** A real SMTP server on loopback that keeps every message it receives, parsed. */
-export async function startSmtpSink(): Promise<SmtpSink> {
+/**
+ * A real SMTP server on loopback that keeps every message it receives, parsed. Recipients that
+ * `refuses` names are rejected as real servers do, quoting the address (`550 5.1.1 <…>`).
+ */
+export async function startSmtpSink(options: { refuses?: (address: string) => boolean } = {}): Promise<SmtpSink> {
   const messages: ParsedMail[] = [];
   const waiters: Array<() => void> = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      if (!options.refuses?.(address.address)) return callback();
+      callback(
+        Object.assign(new Error(`5.1.1 <${address.address}>: Recipient address rejected: User unknown`), {
+          responseCode: 550,
+        }),
+      );
+    },
     onData(stream, _session, callback) {
       simpleParser(stream)
         .then((mail) => {

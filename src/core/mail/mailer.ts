@@ -21,6 +21,26 @@ export interface Mailer {
   send(message: MailMessage): Promise<void>;
 }
 
+/**
+ * A message the SMTP server did not take. It keeps only what nodemailer's error says of the failure
+ * (its code, the SMTP command and reply code), never its text: a refusal quotes the recipient
+ * (`550 5.1.1 <alice@…>: user unknown`), and log lines carry no email addresses.
+ */
+export class MailNotSentError extends Error {
+  constructor(failure: unknown) {
+    const { code, command, responseCode } = (failure ?? {}) as {
+      code?: unknown;
+      command?: unknown;
+      responseCode?: unknown;
+    };
+    const details = [code, command, responseCode].filter(
+      (part) => typeof part === 'string' || typeof part === 'number',
+    );
+    super(`the SMTP server did not take the message${details.length > 0 ? ` (${details.join(' ')})` : ''}`);
+    this.name = 'MailNotSentError';
+  }
+}
+
 /** Delivers through the SMTP server of SMTP_URL. */
 class SmtpMailer implements Mailer {
   private readonly transport: Transporter;
@@ -33,7 +53,11 @@ class SmtpMailer implements Mailer {
   }
 
   async send({ to, subject, text, html }: MailMessage): Promise<void> {
-    await this.transport.sendMail({ from: this.from, to, subject, text, html });
+    try {
+      await this.transport.sendMail({ from: this.from, to, subject, text, html });
+    } catch (error) {
+      throw new MailNotSentError(error);
+    }
   }
 }
 
