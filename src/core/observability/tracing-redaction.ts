@@ -8,11 +8,13 @@ const URL_ATTRIBUTES = new Set(['url.full', 'http.url', 'http.target']);
 const QUERY_ATTRIBUTES = new Set(['url.query']);
 
 /**
- * Attributes that would carry request data itself: headers (Authorization, Cookie), SQL parameter
- * values, GraphQL variables. Nothing here records them as configured; dropped in case that changes.
+ * Attributes that carry request data itself: headers (Authorization, Cookie), SQL parameter values,
+ * GraphQL variables (nothing records those as configured; dropped in case that changes), and the
+ * GraphQL document: with `allowValues: false` its literals are masked, but its comments are copied
+ * as written (`# login(password: "…")` left in GraphiQL). The span's name keeps the operation.
  */
 const DATA_ATTRIBUTES =
-  /^(http\.(request|response)\.header\.|db\.postgresql\.values$|db\.query\.parameter\.|graphql\.variables\.)/;
+  /^(http\.(request|response)\.header\.|db\.postgresql\.values$|db\.query\.parameter\.|graphql\.variables\.|graphql\.source$)/;
 
 /**
  * Texts that quote input: a GraphQL validation error names the literal it refused (a password
