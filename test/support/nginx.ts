@@ -61,20 +61,21 @@ export async function startNginxLoadBalancer(gatewayPorts: number[]): Promise<Ng
   let accessLog = '';
   const nginx = await startNginx((port, prefix) => {
     accessLog = path.join(prefix, 'logs', 'portcullis.access.log');
-    return replaceOnce(
-      replaceOnce(
+    return replaceOrFail(
+      replaceOrFail(
         example.replace(DEPLOY_UPSTREAM, () => `server 127.0.0.1:${gatewayPorts[next++]} `),
         /^ {4}listen 80;$/m,
         `    listen 127.0.0.1:${port};\n    add_header X-Upstream $upstream_addr always;`,
       ),
-      /\/var\/log\/nginx\//,
+      /\/var\/log\/nginx\//g,
       `${path.join(prefix, 'logs')}/`,
     );
   });
   return { ...nginx, accessLog };
 }
 
-function replaceOnce(text: string, pattern: RegExp, replacement: string): string {
+/** Replaces what `pattern` matches (every match with the g flag); fails when nothing does. */
+function replaceOrFail(text: string, pattern: RegExp, replacement: string): string {
   if (!pattern.test(text)) throw new Error(`deploy/nginx.conf no longer matches ${String(pattern)}`);
   return text.replace(pattern, replacement);
 }
