@@ -1,7 +1,8 @@
 /**
  * A two-worker cluster around core/observability/cluster-metrics.ts, for cluster-metrics.test.ts:
  * each worker counts its own requests in its own registry; the primary serves the aggregate on
- * METRICS_PORT, and worker 1 asks the primary for it as a main-port /metrics would. Prints one
+ * METRICS_PORT, and worker 1 asks the primary for it as a main-port /metrics would; a third worker
+ * never answers, as one still starting would not. Prints one
  * JSON line: { viaWorker, viaPort }.
  */
 import cluster from 'node:cluster';
@@ -14,8 +15,15 @@ const WORKERS = 2;
 
 async function primary() {
   const config = loadConfig({ HOST: '127.0.0.1', METRICS_PORT: process.env.METRICS_PORT });
-  const served = await servePrimaryMetrics({ config, logger: createLogger('warn') });
   const workers = Array.from({ length: WORKERS }, () => cluster.fork());
+  // One more that never answers, as a worker still starting (or stuck) would not: it is left out
+  // after the primary's wait, instead of failing the scrape.
+  const silent = cluster.fork({ SILENT_WORKER: '1' });
+  const served = await servePrimaryMetrics({
+    config,
+    logger: createLogger('warn'),
+    workers: () => [...workers, silent],
+  });
   await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once('message', resolve))));
   const viaWorker = await new Promise<string>((resolve) => {
     // The worker's request for the aggregate arrives on this channel too.
@@ -26,7 +34,7 @@ async function primary() {
   });
   const viaPort = await (await fetch(`http://127.0.0.1:${config.metrics.port}/metrics`)).text();
   process.stdout.write(`${JSON.stringify({ viaWorker, viaPort })}\n`);
-  for (const worker of workers) worker.kill();
+  for (const worker of [...workers, silent]) worker.kill();
   await served.close();
 }
 
@@ -53,6 +61,8 @@ if (cluster.isPrimary) {
     process.stderr.write(`${String(error)}\n`);
     process.exit(1);
   });
+} else if (process.env.SILENT_WORKER) {
+  setInterval(() => undefined, 60_000);
 } else {
   worker();
 }

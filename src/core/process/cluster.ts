@@ -8,8 +8,13 @@ import { onStopRequest, stopDeadlineMs } from './shutdown';
 /** The first replacement of a dead worker waits this long; each further one in a row twice as long. */
 const RESTART_MIN_MS = 1_000;
 const RESTART_MAX_MS = 30_000;
-/** Replacements that die before serving, in a row, after which the host is given up on. */
+/** Replacements that die before serving, in a row, after which a host with no worker left gives up. */
 const MAX_FAILED_RESTARTS = 5;
+/**
+ * A worker must serve this long before its start counts as a recovery: one that crashes soon after
+ * it listens (a poison request, a failing timer) must not reset the backoff to a restart a second.
+ */
+const STABLE_AFTER_MS = 30_000;
 /** Workers drain on their own deadline; this is for one that hangs past it. */
 const KILL_AFTER_DEADLINE_MS = 5_000;
 
@@ -26,37 +31,50 @@ export function workerLogger(logger: Logger): Logger {
 /**
  * The primary of `WORKERS=N`: it forks N workers, each a whole gateway (`serve` again) sharing the
  * listening port through node:cluster, and opens no database itself. A worker that dies after it
- * served is replaced with backoff; one that dies before it ever listened means the start itself
- * fails (a database refusing connections, a bad secret), which a restart would only repeat: at
- * first start, or after MAX_FAILED_RESTARTS in a row, every worker is stopped and the primary exits
- * 1 (the worker wrote the reason to stderr). SIGTERM or SIGINT goes to every worker, which drains
+ * served is replaced with backoff, which resets only once a worker has served STABLE_AFTER_MS. One
+ * that dies before it ever listened means the start itself fails (a database refusing connections,
+ * a bad secret), which a restart would only repeat: at first start, or after MAX_FAILED_RESTARTS in
+ * a row with no worker left serving, every worker is stopped and the primary exits 1 (the worker
+ * wrote the reason to stderr); while others still serve, replacements go on at the longest delay. SIGTERM or SIGINT goes to every worker, which drains
  * as a single gateway does (SHUTDOWN_GRACE); the primary exits once all have exited, 0 only when
  * every one did. Scrapes of any worker's /metrics, and of METRICS_PORT (which the primary serves),
  * answer the sum over all workers.
  */
 export async function superviseWorkers(config: Config, logger: Logger): Promise<void> {
-  const metrics = await servePrimaryMetrics({ config, logger });
   const live = new Set<Worker>();
   const serving = new Set<Worker>();
+  const metrics = await servePrimaryMetrics({ config, logger, workers: () => serving });
   let everServed = false;
   let failedRestarts = 0;
   let restartMs = RESTART_MIN_MS;
-  let pendingRestart: NodeJS.Timeout | null = null;
+  const pendingRestarts = new Set<NodeJS.Timeout>();
   let stopping = false;
   let exitCode = 0;
 
   const fork = () => {
-    pendingRestart = null;
     const worker = cluster.fork();
     live.add(worker);
+    let stable: NodeJS.Timeout | null = null;
     worker.once('listening', () => {
       serving.add(worker);
       everServed = true;
       failedRestarts = 0;
-      restartMs = RESTART_MIN_MS;
+      stable = setTimeout(() => (restartMs = RESTART_MIN_MS), STABLE_AFTER_MS).unref();
       logger.info({ worker: worker.id, pid: worker.process.pid }, 'worker serving');
     });
-    worker.once('exit', (code, signal) => exited(worker, code, signal));
+    worker.once('exit', (code, signal) => {
+      if (stable) clearTimeout(stable);
+      exited(worker, code, signal);
+    });
+  };
+
+  const restartLater = () => {
+    const timer = setTimeout(() => {
+      pendingRestarts.delete(timer);
+      fork();
+    }, restartMs);
+    pendingRestarts.add(timer);
+    restartMs = Math.min(restartMs * 2, RESTART_MAX_MS);
   };
 
   const finish = () => {
@@ -66,7 +84,8 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
 
   const stopAll = (signal: NodeJS.Signals) => {
     stopping = true;
-    if (pendingRestart) clearTimeout(pendingRestart);
+    for (const timer of pendingRestarts) clearTimeout(timer);
+    pendingRestarts.clear();
     for (const worker of live) worker.process.kill(signal);
     setTimeout(
       () => {
@@ -87,15 +106,15 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
       if (live.size === 0) finish();
       return;
     }
-    if (!served && (!everServed || ++failedRestarts >= MAX_FAILED_RESTARTS)) {
+    if (!served && (!everServed || (++failedRestarts >= MAX_FAILED_RESTARTS && serving.size === 0))) {
       logger.error({ worker: worker.id, code, signal }, 'a worker failed to start; stopping every worker');
       exitCode = 1;
       stopAll('SIGTERM');
       return;
     }
+    if (failedRestarts >= MAX_FAILED_RESTARTS) restartMs = RESTART_MAX_MS;
     logger.error({ worker: worker.id, code, signal, restartInMs: restartMs }, 'worker exited; starting another');
-    pendingRestart = setTimeout(fork, restartMs);
-    restartMs = Math.min(restartMs * 2, RESTART_MAX_MS);
+    restartLater();
   };
 
   onStopRequest((reason) => {
