@@ -20,6 +20,7 @@ import { bearerToken } from './core/http/client-info';
 import type { ResponseCookies } from './core/http/response-cookies';
 import { createHttpServer } from './core/http/server';
 import { createLogger, type Logger } from './core/logger';
+import type { MetricsListener } from './core/observability/metrics-endpoint';
 import { createObservability } from './core/observability/observability';
 import { observationOf } from './core/observability/request-observation';
 import { createLoaders } from './loaders';
@@ -61,6 +62,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     replicaReads.heard(principalId),
   );
   listener.start();
+  let metricsListener: MetricsListener | null = null;
   try {
     const db = database.dataSource;
     const observability = createObservability(config, db, logger);
@@ -126,8 +128,9 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       routes: moduleRoutes({ config, logger, db, services, authenticate }),
       observability,
     });
+    // METRICS_PORT first: a port it cannot bind stops the start before the main port takes traffic.
+    metricsListener = await observability.listen();
     const port = await http.listen(config.port, config.host);
-    const metricsListener = await observability.listen();
     const auditChainer = new AuditChainer(db, logger);
     const url = `http://127.0.0.1:${port}`;
     logger.info({ port, embedded: database.embedded }, 'portcullis is listening');
@@ -155,6 +158,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       },
     };
   } catch (error) {
+    await metricsListener?.close();
     await listener.stop();
     await replicas.close();
     await database.close();

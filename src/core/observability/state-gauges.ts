@@ -2,6 +2,8 @@ import { Gauge, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { pgPool } from '../db/pg-pool';
 
+/** How long a scrape waits for the count before answering with the last one. */
+const SCRAPE_WAIT_MS = 1_000;
 /** Scrapes within this long reuse the last count: however often Prometheus asks, one COUNT per interval. */
 const SESSION_COUNT_TTL_MS = 5_000;
 
@@ -23,8 +25,9 @@ export function registerStateGauges(registry: Registry, db: DataSource): void {
     aggregator: 'max',
     registers: [registry],
     async collect() {
-      // A database outage must not fail the whole scrape: the gauge keeps its last value.
-      const count = await countSessions().catch(() => null);
+      // A slow or unavailable database must not hold up or fail the scrape (nor, in a cluster, the
+      // primary's 5 s wait for every worker): the gauge keeps its last value while the count goes on.
+      const count = await within(SCRAPE_WAIT_MS, countSessions()).catch(() => null);
       if (count !== null) this.set(count);
     },
   });
@@ -40,6 +43,13 @@ export function registerStateGauges(registry: Registry, db: DataSource): void {
       this.set({ state: 'waiting' }, pool.waitingCount);
     },
   });
+}
+
+/** The value, or null if it takes longer than `ms`. */
+function within<T>(ms: number, value: Promise<T>): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  return Promise.race([value, late]).finally(() => clearTimeout(timer));
 }
 
 /** One read shared by every caller within `ttlMs` of the last one started. */
