@@ -40,6 +40,30 @@ describe('read replica settings', () => {
     ]);
   });
 
+  it.each(['READ_YOUR_WRITES_WINDOW', 'REPLICA_MAX_LAG'])('refuse a %s longer than an hour', (name) => {
+    expect(problemsOf({ ...WITH_DATABASE, [name]: '61m' })).toContain(`${name}: must be at most 1h`);
+  });
+
+  it('accept an hour of each, the window still the longer', () => {
+    expect(loadConfig({ ...WITH_DATABASE, READ_YOUR_WRITES_WINDOW: '1h', REPLICA_MAX_LAG: '59m' }).replicas).toEqual({
+      urls: [],
+      readYourWritesWindow: 3600,
+      maxLag: 3540,
+    });
+  });
+
+  it.each([
+    ['2s', '2s'],
+    ['1s', '3s'],
+  ])(
+    'refuse a READ_YOUR_WRITES_WINDOW of %s with a REPLICA_MAX_LAG of %s: the window must outlast the lag',
+    (window, lag) => {
+      expect(problemsOf({ ...WITH_DATABASE, READ_YOUR_WRITES_WINDOW: window, REPLICA_MAX_LAG: lag })).toEqual([
+        expect.stringMatching(/^READ_YOUR_WRITES_WINDOW: must be longer than REPLICA_MAX_LAG \(\d+s\)/),
+      ]);
+    },
+  );
+
   it.each(['READ_YOUR_WRITES_WINDOW', 'REPLICA_MAX_LAG'])('refuse a %s that is not a duration', (name) => {
     expect(problemsOf({ ...WITH_DATABASE, [name]: '0' })).toEqual([
       `${name}: must be a duration such as 900, 15m, 12h or 30d`,

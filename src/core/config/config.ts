@@ -221,8 +221,10 @@ const envSchema = z
     DATABASE_DIRECT_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
     // Read replicas (core/db/replica-set.ts): where read-only queries may go, and when they may not.
     DATABASE_REPLICA_URLS: replicaUrls,
-    READ_YOUR_WRITES_WINDOW: duration('5s'),
-    REPLICA_MAX_LAG: duration('1s'),
+    // An hour at most for each: a longer window keeps writers on the primary for no gain, and a
+    // replica an hour behind serves lists nobody would call current.
+    READ_YOUR_WRITES_WINDOW: duration('5s').refine((seconds) => seconds <= 3600, 'must be at most 1h'),
+    REPLICA_MAX_LAG: duration('1s').refine((seconds) => seconds <= 3600, 'must be at most 1h'),
     // Tracing (OpenTelemetry, core/observability/tracing.ts): off unless an OTLP endpoint is set.
     OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpEndpoint,
@@ -291,6 +293,13 @@ const envSchema = z
           code: 'custom',
           path: ['DATABASE_REPLICA_URLS'],
           message: 'needs DATABASE_URL: replicas stream from a PostgreSQL server of your own, not the embedded one',
+        });
+      }
+      if (env.READ_YOUR_WRITES_WINDOW <= env.REPLICA_MAX_LAG) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['READ_YOUR_WRITES_WINDOW'],
+          message: `must be longer than REPLICA_MAX_LAG (${env.REPLICA_MAX_LAG}s): once a principal's window ends, a replica that far behind must already hold its writes`,
         });
       }
       if (env.OTEL_TRACES_SAMPLER_ARG !== undefined && !env.OTEL_TRACES_SAMPLER.endsWith('traceidratio')) {

@@ -37,17 +37,46 @@ export function isDelegated(principal: Principal): boolean {
   return principal.credential !== 'session';
 }
 
+/**
+ * The data source of the few list reads that a read-only query may send to a replica
+ * (graphql/replica-routing.ts): the primary's `db` and `loaders` unless a replica serves the query.
+ * Only a list whose SQL decides nothing about authority may read through it — the member pages,
+ * Org.teams, Team.members, Org.groups and Group.members: whether the caller may read the list at
+ * all is checked by its rule on the primary, its rows carry no per-row visibility decision, and
+ * each row's fields keep their own rules, on the primary. A replica's rows may be up to
+ * REPLICA_MAX_LAG old, which is acceptable for data but never for authority: a list that filters
+ * by grants (Org.resources), or anything read by rules, visibility helpers, node look-ups,
+ * sessions, API keys or audit, reads `db` and `loaders`, and so the primary. What a replica
+ * returned is never handed to those `loaders` (primed): they would serve it to later checks.
+ */
+export type ListReads = { readonly db: DataSource; readonly loaders: Loaders };
+
+/**
+ * Where an opted-in list reads its rows now. The context itself when no replica serves: Apollo runs
+ * each operation on a copy of the context and a mutation renews the copy's `loaders`, so nothing
+ * may hold on to them beforehand.
+ */
+export function listReadsOf(ctx: GraphQLContext): ListReads {
+  return ctx.listReads ?? ctx;
+}
+
 /** Built fresh for every operation: loaders and shield's cache never outlive one request. */
 export type GraphQLContext = RequestScope & {
   principal: Principal | null;
   /** Why a presented credential was refused; reported instead of a bare UNAUTHENTICATED. */
   authError: AppError | null;
-  /** The primary; for a read-only query, possibly a replica (graphql/replica-routing.ts), as `loaders`. */
+  /** The primary, always: every rule, visibility and credential decision reads it, as do mutations. */
   db: DataSource;
   services: Services;
+  /** The primary's, always (renewed after each mutation, see graphql/fresh-loaders.ts). */
   loaders: Loaders;
-  /** The caller's permissions per org, read through `loaders` — the primary's, when `loaders` are a replica's. */
+  /** The caller's permissions per org, read through `loaders`. */
   access: CallerAccess;
+  /**
+   * A replica's, set by graphql/replica-routing.ts when one serves a read-only query; unset, the
+   * opted-in lists read `db` and `loaders`. Read through listReadsOf.
+   */
+  listReads?: ListReads;
   /** Whether this request's reads may go to a replica. */
   replicaReads: ReplicaReads;
   /** Cookies on this operation's HTTP answer (the refresh cookie of a browser sign-in). */

@@ -95,7 +95,10 @@ export class ReplicaSet {
       this.serving[replica.index] = serving;
       const fields = { replica: replica.index + 1, lagMs: replica.lagMs(now) };
       if (serving) this.logger.info(fields, 'read replica serving');
-      else this.logger.warn(fields, 'read replica skipped: unreachable or lagging beyond REPLICA_MAX_LAG');
+      else {
+        const reason = replica.skippedFor ?? 'lag';
+        this.logger.warn({ ...fields, reason }, 'read replica skipped: unreachable or lagging beyond REPLICA_MAX_LAG');
+      }
     }
   }
 

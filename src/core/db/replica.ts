@@ -24,6 +24,8 @@ export type PrimarySample = { at: number; lsn: bigint };
 export class Replica {
   /** When the newest primary sample this replica had replayed was taken; null: not usable. */
   private replayedUpTo: number | null = null;
+  /** Why the replica was last found unusable: an error code, or that it is not in recovery. */
+  skippedFor: string | null = null;
   private checking = false;
   private closed = false;
 
@@ -39,21 +41,17 @@ export class Replica {
    * skipped until its next check succeeds.
    */
   static create(config: Config, index: number, primary: DataSource, statements: SqlStatementCounter): Replica {
+    // No `options` startup parameter (such as default_transaction_read_only): pgbouncer refuses
+    // the connection for it, and a hot standby refuses writes anyway (`check` skips a server that
+    // is not in recovery).
     const options = dataSourceOptions(config, { url: config.replicas.urls[index] }, statements);
-    const readOnly = {
-      ...options,
-      migrations: [],
-      // A statement that would write fails on the replica anyway; this makes the refusal immediate
-      // and explicit rather than depending on the server being in recovery.
-      extra: { ...options.extra, options: '-c default_transaction_read_only=on' },
-    } as typeof options;
-    const replica = new Replica(index, new DataSource(readOnly));
+    const replica = new Replica(index, new DataSource({ ...options, migrations: [] } as typeof options));
     const driver = replica.dataSource.driver as PostgresDriver;
     const fromReplica = driver.obtainMasterConnection.bind(driver);
     const fromPrimary = () => (primary.driver as PostgresDriver).obtainMasterConnection();
     driver.obtainMasterConnection = () =>
-      fromReplica().catch(() => {
-        replica.skip();
+      fromReplica().catch((error: unknown) => {
+        replica.skip(errorCodeOf(error));
         return fromPrimary();
       });
     return replica;
@@ -84,23 +82,34 @@ export class Replica {
       );
       const lsn = rows[0]?.lsn;
       // NULL: the server is not in recovery (a promoted replica, or a primary listed by mistake).
-      if (!lsn) return this.skip();
+      if (!lsn) return this.skip('not_in_recovery');
       const replayed = parseLsn(lsn);
       const covered = samples.filter((sample) => sample.lsn <= replayed).at(-1);
       if (covered && (this.replayedUpTo === null || covered.at > this.replayedUpTo)) this.replayedUpTo = covered.at;
-    } catch {
-      this.skip();
+      this.skippedFor = null;
+    } catch (error) {
+      this.skip(errorCodeOf(error));
     } finally {
       this.checking = false;
     }
   }
 
-  skip(): void {
+  skip(reason: string): void {
     this.replayedUpTo = null;
+    this.skippedFor = reason;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
+}
+
+/**
+ * A failure's code (a SQLSTATE such as 28P01, or node's ECONNREFUSED), the only part of it logged:
+ * a driver's message may name the host, the user or the database of the replica's URL.
+ */
+function errorCodeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z0-9_]{1,32}$/.test(code) ? code : 'unknown';
 }

@@ -1,6 +1,6 @@
 import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
-import { auditActorOf, type GraphQLContext } from '../../core/context/context';
+import { auditActorOf, listReadsOf, type GraphQLContext } from '../../core/context/context';
 import { PageArgs } from '../../core/graphql/connection';
 import { connectionFrom } from '../../core/graphql/connection-type';
 import { OrgType } from '../orgs/org.type';
@@ -62,7 +62,9 @@ export class GroupResolver {
 
   @FieldResolver(() => GroupMemberConnection, { description: 'Users, service accounts and customers, by email.' })
   async members(@Root() group: GroupType, @Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
-    const members = await ctx.loaders.pages.load(groupMembers, group.id, page);
+    // The ids possibly from a replica (ListReads): the field's rule decides on the primary who may
+    // list the group, and each member is read, and shown under its own rules, on the primary.
+    const members = await listReadsOf(ctx).loaders.pages.load(groupMembers, group.id, page);
     return connectionFrom(GroupMemberConnection, members, ctx.loaders.userById);
   }
 }
@@ -71,9 +73,10 @@ export class GroupResolver {
 export class OrgGroupsResolver {
   @FieldResolver(() => GroupConnection, { description: "The org's groups, by name." })
   async groups(@Root() org: OrgType, @Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
+    // The ids possibly from a replica, as Group.members; each group is read on the primary.
     return connectionFrom(
       GroupConnection,
-      await ctx.loaders.pages.load(orgGroups, org.id, page),
+      await listReadsOf(ctx).loaders.pages.load(orgGroups, org.id, page),
       ctx.loaders.groupById,
     );
   }

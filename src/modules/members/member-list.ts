@@ -1,10 +1,10 @@
 import type { DataSource } from 'typeorm';
+import type { ListReads } from '../../core/context/context';
 import { entityRowShape } from '../../core/db/entity-rows';
 import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor } from '../../core/graphql/connection';
 import { isTimestampText } from '../../core/graphql/cursor-values';
 import { AppError } from '../../core/errors/app-error';
 import { isId } from '../../core/ids';
-import type { Loaders } from '../../loaders';
 import { RoleEntity } from '../roles/role.entity';
 import { UserEntity } from '../users/user.entity';
 import { MembershipEntity } from './membership.entity';
@@ -153,15 +153,12 @@ function pageColumns(db: DataSource): string {
  * keeps its place when rows are inserted before or after it. One statement, written here rather
  * than by TypeORM's query builder (which cost more CPU than the rows), brings each row's
  * membership, user and role; they are read from the row rather than hydrated by TypeORM, handed to
- * the request's loaders and kept with the row: a page costs one statement whatever its size, and
- * the user and role of each row none. A role is read once per page, however many rows hold it.
+ * the loaders of the data source that read them and kept with the row: a page costs one statement
+ * whatever its size, and the user and role of each row none. A role is read once per page, however
+ * many rows hold it. From a replica (ListReads), the primary's loaders learn nothing from the page:
+ * each listed user's visibility is then read there.
  */
-export async function listMembers(
-  db: DataSource,
-  loaders: Loaders,
-  orgId: string,
-  args: MembersArgs,
-): Promise<MemberPage> {
+export async function listMembers({ db, loaders }: ListReads, orgId: string, args: MembersArgs): Promise<MemberPage> {
   const first = args.first ?? DEFAULT_PAGE_SIZE;
   const order = args.orderBy ?? { field: UserOrderField.EMAIL, direction: OrderDirection.ASC };
   const sort = SORT[order.field];

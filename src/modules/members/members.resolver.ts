@@ -1,8 +1,8 @@
 import { Args, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { auditActorOf, type GraphQLContext } from '../../core/context/context';
+import { auditActorOf, listReadsOf, type GraphQLContext } from '../../core/context/context';
 import { OrgType } from '../orgs/org.type';
 import { UserType } from '../users/user.type';
-import { listMembers } from './member-list';
+import { listedWithOf, listMembers } from './member-list';
 import { MembershipConnectionType, UserConnectionType, UserEdgeType } from './member-connection.type';
 import { ChangeRoleArgs, MemberArgs, MembersArgs, UsersArgs } from './members.inputs';
 import { MembershipStatus } from './membership.entity';
@@ -12,7 +12,9 @@ import { MembershipType } from './membership.type';
 export class MembersResolver {
   @Query(() => UserConnectionType, { description: "An org's members, filtered, ordered and paged." })
   async users(@Args() { orgId, ...page }: UsersArgs, @Ctx() ctx: GraphQLContext) {
-    return UserConnectionType.from(await listMembers(ctx.db, ctx.loaders, orgId, page));
+    // Possibly a replica's rows (ListReads): members:read is checked on the primary by the rule,
+    // and each user's fields by their own rules, also on the primary.
+    return UserConnectionType.from(await listMembers(listReadsOf(ctx), orgId, page));
   }
 
   @FieldResolver(() => Int)
@@ -52,9 +54,10 @@ type UserEdgeRow = Pick<UserEdgeType, 'membership'>;
 
 @Resolver(() => UserEdgeType)
 export class UserEdgeResolver {
+  /** The page's row brings its user (from the page's data source), as `Membership.user`. */
   @FieldResolver(() => UserType)
   node(@Root() edge: UserEdgeRow, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.userById.load(edge.membership.userId);
+    return listedWithOf(edge.membership)?.user ?? ctx.loaders.userById.load(edge.membership.userId);
   }
 }
 
@@ -70,6 +73,7 @@ export class MembershipConnectionResolver {
 export class OrgMembersResolver {
   @FieldResolver(() => MembershipConnectionType, { description: 'The same listing as `users`, as memberships.' })
   async members(@Root() org: OrgType, @Args() args: MembersArgs, @Ctx() ctx: GraphQLContext) {
-    return MembershipConnectionType.from(await listMembers(ctx.db, ctx.loaders, org.id, args));
+    // Possibly a replica's rows, as `users`.
+    return MembershipConnectionType.from(await listMembers(listReadsOf(ctx), org.id, args));
   }
 }

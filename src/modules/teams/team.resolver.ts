@@ -1,6 +1,6 @@
 import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
-import { auditActorOf, type GraphQLContext } from '../../core/context/context';
+import { auditActorOf, listReadsOf, type GraphQLContext } from '../../core/context/context';
 import { PageArgs } from '../../core/graphql/connection';
 import { connectionFrom } from '../../core/graphql/connection-type';
 import { OrgType } from '../orgs/org.type';
@@ -44,9 +44,11 @@ export class TeamResolver {
 
   @FieldResolver(() => TeamMemberConnection, { description: 'Ordered by email.' })
   async members(@Root() team: TeamType, @Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
+    // The ids possibly from a replica (ListReads): the field's rule decides on the primary who may
+    // list the team, and each user is read, and shown under its own rules, on the primary.
     return connectionFrom(
       TeamMemberConnection,
-      await ctx.loaders.pages.load(teamMembers, team.id, page),
+      await listReadsOf(ctx).loaders.pages.load(teamMembers, team.id, page),
       ctx.loaders.userById,
     );
   }
@@ -56,7 +58,12 @@ export class TeamResolver {
 export class OrgTeamsResolver {
   @FieldResolver(() => TeamConnection, { description: 'Ordered by name.' })
   async teams(@Root() org: OrgType, @Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
-    return connectionFrom(TeamConnection, await ctx.loaders.pages.load(orgTeams, org.id, page), ctx.loaders.teamById);
+    // The ids possibly from a replica, as Team.members; each team is read on the primary.
+    return connectionFrom(
+      TeamConnection,
+      await listReadsOf(ctx).loaders.pages.load(orgTeams, org.id, page),
+      ctx.loaders.teamById,
+    );
   }
 }
 
