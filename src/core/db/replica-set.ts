@@ -1,8 +1,9 @@
+import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config/config';
 import type { Logger } from '../logger';
 import { pgPool } from './pg-pool';
-import { parseLsn, Replica, type PrimarySample } from './replica';
+import { checkPool, parseLsn, Replica, type PrimarySample } from './replica';
 import type { SqlStatementCounter } from './sql-statement-counter';
 
 /** Often enough that a healthy replica stays well within a REPLICA_MAX_LAG of 1 s. */
@@ -21,14 +22,16 @@ export class ReplicaSet {
   private next = 0;
   /** Which replicas served at the last check (undefined before the first), to log only changes. */
   private serving: Array<boolean | undefined>;
+  private readonly primaryChecks: Pool;
 
   private constructor(
-    private readonly primary: DataSource,
+    primary: DataSource,
     private readonly replicas: readonly Replica[],
     private readonly maxLagMs: number,
     private readonly logger: Logger,
   ) {
     this.serving = replicas.map(() => undefined);
+    this.primaryChecks = checkPool(pgPool(primary));
   }
 
   /** Starts checking the replicas, which connect in the background: none needs to be up. */
@@ -61,9 +64,13 @@ export class ReplicaSet {
     return null;
   }
 
+  /**
+   * Within REPLICA_MAX_LAG, and with a connection free or to be opened: a read queued behind a busy
+   * replica pool would wait its connect timeout before falling back to the primary.
+   */
   private serves(replica: Replica, now: number): boolean {
     const lag = replica.lagMs(now);
-    return lag !== null && lag <= this.maxLagMs;
+    return lag !== null && lag <= this.maxLagMs && !replica.queueing();
   }
 
   private async tick(): Promise<void> {
@@ -73,7 +80,7 @@ export class ReplicaSet {
       const at = performance.now();
       // The write position as of `at` or later: every commit that returned before `at` lies at or
       // below it (with synchronous_commit on, the default, a commit returns once its WAL is written).
-      const { rows } = await pgPool(this.primary).query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+      const { rows } = await this.primaryChecks.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
       this.samples.push({ at, lsn: parseLsn(rows[0].lsn) });
       // Only samples within the allowed lag can make a replica usable.
       this.samples = this.samples.filter((sample) => at - sample.at <= this.maxLagMs + CHECK_MS);
@@ -105,5 +112,6 @@ export class ReplicaSet {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await Promise.all(this.replicas.map((replica) => replica.close()));
+    await this.primaryChecks.end();
   }
 }

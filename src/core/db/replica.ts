@@ -1,9 +1,25 @@
+import { Pool, type PoolConfig } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { Config } from '../config/config';
 import { dataSourceOptions } from './database';
 import { pgPool } from './pg-pool';
 import type { SqlStatementCounter } from './sql-statement-counter';
+
+/** A check that cannot get a connection this fast is skipped: the sample would be late anyway. */
+const CHECK_CONNECT_TIMEOUT_MS = 1_000;
+
+/**
+ * A one-connection pool for the checks, beside the request pool of the same server: with requests
+ * queued for every pooled connection, the samples would wait behind them, every replica would age
+ * out, and the reads would all move to the busy primary just when it needs them off.
+ */
+export function checkPool(requests: Pool): Pool {
+  const { options } = requests as Pool & { options: PoolConfig };
+  const pool = new Pool({ ...options, max: 1, connectionTimeoutMillis: CHECK_CONNECT_TIMEOUT_MS });
+  pool.on('error', () => undefined);
+  return pool;
+}
 
 /** A write-ahead log position ("16/B374D848") as a number that orders like the log. */
 export function parseLsn(lsn: string): bigint {
@@ -28,6 +44,8 @@ export class Replica {
   skippedFor: string | null = null;
   private checking = false;
   private closed = false;
+  /** The checks' own connection (replica-set.ts checkPool), made with the request pool. */
+  private checks: Pool | null = null;
 
   private constructor(
     readonly index: number,
@@ -76,10 +94,9 @@ export class Replica {
         // Closed while connecting: nothing else will end this pool.
         if (this.closed) return await this.dataSource.destroy();
       }
-      // Straight on the replica's pool: the primary fallback above must not answer for it.
-      const { rows } = await pgPool(this.dataSource).query<{ lsn: string | null }>(
-        'SELECT pg_last_wal_replay_lsn()::text AS lsn',
-      );
+      // Not through the DataSource, whose primary fallback above must not answer for the replica.
+      this.checks ??= checkPool(pgPool(this.dataSource));
+      const { rows } = await this.checks.query<{ lsn: string | null }>('SELECT pg_last_wal_replay_lsn()::text AS lsn');
       const lsn = rows[0]?.lsn;
       // NULL: the server is not in recovery (a promoted replica, or a primary listed by mistake).
       if (!lsn) return this.skip('not_in_recovery');
@@ -94,6 +111,11 @@ export class Replica {
     }
   }
 
+  /** Whether reads wait for one of its connections now. */
+  queueing(): boolean {
+    return this.dataSource.isInitialized && pgPool(this.dataSource).waitingCount > 0;
+  }
+
   skip(reason: string): void {
     this.replayedUpTo = null;
     this.skippedFor = reason;
@@ -101,6 +123,7 @@ export class Replica {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.checks?.end();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }
