@@ -6,15 +6,9 @@ import { PasswordHasher } from '../../src/core/crypto/password-hasher';
 import { createTestDatabase } from '../support/database';
 import { startNginxLoadBalancer, type Nginx } from '../support/nginx';
 import { PinnedConnection, type Answer } from '../support/pinned-connection';
-import {
-  freePort,
-  gatewayEnv,
-  spawnScript,
-  waitForHealthy,
-  withTimeout,
-  type SpawnedScript,
-} from '../support/spawn-gateway';
-import { OWNER_EMAIL, OWNER_PASSWORD, TEST_SECRET_KEY } from '../support/test-gateway';
+import { startGatewayFleet, type FleetMember } from '../support/gateway-fleet';
+import { withTimeout } from '../support/spawn-gateway';
+import { OWNER_EMAIL, OWNER_PASSWORD } from '../support/test-gateway';
 
 /**
  * Three gateway processes on one database behind nginx running deploy/nginx.conf (round robin).
@@ -31,7 +25,7 @@ const ME = '{ me { id } }';
 const MEMBERS = 'query ($orgId: ID!) { users(orgId: $orgId) { totalCount } }';
 const LOGIN = 'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }';
 
-type Gateway = { spawned: SpawnedScript; port: number; address: string };
+type Gateway = FleetMember;
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let dataDir: string;
@@ -86,32 +80,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   dataDir = await mkdtemp(path.join(tmpdir(), 'portcullis-nginx-lb-'));
   // All three start at once on the empty database: they race on migrations and the first owner.
-  gateways = await Promise.all(
-    Array.from({ length: PROCESSES }, async () => {
-      const port = await freePort();
-      const spawned = spawnScript(
-        'src/main.ts',
-        [],
-        gatewayEnv({
-          DATABASE_URL: database.url,
-          SECRET_KEY: TEST_SECRET_KEY,
-          HOST: '127.0.0.1',
-          PORT: String(port),
-          PUBLIC_URL: 'http://portcullis.test',
-          TRUST_PROXY: '1',
-          BCRYPT_COST: '4',
-          BOOTSTRAP_EMAIL: OWNER_EMAIL,
-          BOOTSTRAP_PASSWORD: OWNER_PASSWORD,
-          BOOTSTRAP_ORG: 'Acme',
-          DATA_DIR: dataDir,
-          LOG_LEVEL: 'warn',
-          SHUTDOWN_GRACE: '5s',
-        }),
-      );
-      return { spawned, port, address: `127.0.0.1:${port}` };
-    }),
-  );
-  await Promise.all(gateways.map((g) => waitForHealthy(g.spawned, `http://${g.address}`, 150_000)));
+  gateways = await startGatewayFleet(PROCESSES, { DATABASE_URL: database.url, DATA_DIR: dataDir });
   nginx = await startNginxLoadBalancer(gateways.map((g) => g.port));
   nginxPort = Number(new URL(nginx.url).port);
   client = new PinnedConnection(nginxPort, { localAddress: CLIENT_ADDRESS });

@@ -7,8 +7,8 @@ import { valueOf } from '../observability/metrics-text';
 import { startNginxLoadBalancer, type Nginx } from '../support/nginx';
 import { startPgbouncer, type Pgbouncer } from '../support/pgbouncer';
 import { createStreamingPair, type StreamingPair } from '../support/replica';
-import { freePort, gatewayEnv, spawnScript, waitForHealthy, type SpawnedScript } from '../support/spawn-gateway';
-import { OWNER_EMAIL, OWNER_PASSWORD, TEST_SECRET_KEY } from '../support/test-gateway';
+import { startGatewayFleet, type FleetMember } from '../support/gateway-fleet';
+import { OWNER_EMAIL, OWNER_PASSWORD } from '../support/test-gateway';
 
 /**
  * Issue 16's whole deployment at once, as its checker builds it: a PostgreSQL primary with a
@@ -29,7 +29,7 @@ const LOGIN = 'mutation ($e: String!, $p: String!) { login(email: $e, password: 
 /** The freshness rule: a change reaches every process within a second. */
 const FRESHNESS_MS = 1_000;
 
-type Gateway = { spawned: SpawnedScript; port: number };
+type Gateway = FleetMember;
 type Outcome = { sentAt: number; ok: boolean };
 
 let pair: StreamingPair;
@@ -61,36 +61,14 @@ beforeAll(async () => {
   pair = await createStreamingPair();
   pgbouncer = await startPgbouncer({ serverPort: pair.primary.port, poolMode: 'transaction', defaultPoolSize: 6 });
   dataDir = await mkdtemp(path.join(tmpdir(), 'portcullis-topology-'));
-  gateways = await Promise.all(
-    Array.from({ length: PROCESSES }, async () => {
-      const port = await freePort();
-      const spawned = spawnScript(
-        'src/main.ts',
-        [],
-        gatewayEnv({
-          DATABASE_URL: pgbouncer.url('portcullis'),
-          DATABASE_DIRECT_URL: pair.primaryUrl,
-          DATABASE_REPLICA_URLS: pair.replicaUrl,
-          DATABASE_POOL_SIZE: '4',
-          SECRET_KEY: TEST_SECRET_KEY,
-          HOST: '127.0.0.1',
-          PORT: String(port),
-          PUBLIC_URL: 'http://portcullis.test',
-          TRUST_PROXY: '1',
-          METRICS_TOKEN,
-          BCRYPT_COST: '4',
-          BOOTSTRAP_EMAIL: OWNER_EMAIL,
-          BOOTSTRAP_PASSWORD: OWNER_PASSWORD,
-          BOOTSTRAP_ORG: 'Acme',
-          DATA_DIR: dataDir,
-          LOG_LEVEL: 'warn',
-          SHUTDOWN_GRACE: '5s',
-        }),
-      );
-      return { spawned, port };
-    }),
-  );
-  await Promise.all(gateways.map((g) => waitForHealthy(g.spawned, `http://127.0.0.1:${g.port}`, 150_000)));
+  gateways = await startGatewayFleet(PROCESSES, {
+    DATABASE_URL: pgbouncer.url('portcullis'),
+    DATABASE_DIRECT_URL: pair.primaryUrl,
+    DATABASE_REPLICA_URLS: pair.replicaUrl,
+    DATABASE_POOL_SIZE: '4',
+    METRICS_TOKEN,
+    DATA_DIR: dataDir,
+  });
   nginx = await startNginxLoadBalancer(gateways.map((g) => g.port));
   primarySql = new Client({ connectionString: pair.primaryUrl });
   await primarySql.connect();
