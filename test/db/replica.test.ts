@@ -306,6 +306,40 @@ it('serves every request from the primary while the replica is down, and uses it
   }
 });
 
+it('fails none of the member pages being read on a replica when it stops', async () => {
+  await replicaInUse();
+  await replicaInUse(second.url);
+  let reading = true;
+  const failures: string[] = [];
+  let read = 0;
+  const readers = [server.url, second.url]
+    .flatMap((url) => Array.from({ length: 6 }, () => url))
+    .map(async (url) => {
+      while (reading) {
+        await listedName(bob, carol, url).then(
+          () => (read += 1),
+          (error: unknown) => failures.push(String(error).slice(0, 300)),
+        );
+      }
+    });
+  let down = false;
+  try {
+    await sleep(500);
+    // A fast shutdown ends the replica's sessions, reads running on them included.
+    await pair.replica.stop('fast');
+    down = true;
+    await sleep(1_500);
+    reading = false;
+    await Promise.all(readers);
+    expect(failures).toEqual([]);
+    expect(read).toBeGreaterThan(10);
+  } finally {
+    reading = false;
+    if (down) await pair.replica.start();
+  }
+  await replicaInUse();
+});
+
 it('uses a replica reached through pgbouncer in transaction mode', async () => {
   const bouncer = await startPgbouncer({ serverPort: pair.replica.port });
   let pooled: TestGateway | null = null;

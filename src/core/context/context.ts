@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { isDatabaseUnavailable } from '../db/pg-errors';
 import type { AuditActor } from '../audit/audit';
 import type { AppError } from '../errors/app-error';
 import type { ListBudget } from '../graphql/list-budget';
@@ -56,8 +57,25 @@ export type ListReads = { readonly db: DataSource; readonly loaders: Loaders };
  * each operation on a copy of the context and a mutation renews the copy's `loaders`, so nothing
  * may hold on to them beforehand.
  */
-export function listReadsOf(ctx: GraphQLContext): ListReads {
+function listReadsOf(ctx: GraphQLContext): ListReads {
   return ctx.listReads ?? ctx;
+}
+
+/**
+ * Runs an opted-in list read where the request's list reads go. A replica that fails it because it
+ * went away (stopped, restarting, cut off) costs the request nothing: the rest of the request reads
+ * the primary, this read included; the replica set's next check skips the replica for everyone.
+ */
+export async function readList<T>(ctx: GraphQLContext, read: (reads: ListReads) => Promise<T>): Promise<T> {
+  const reads = listReadsOf(ctx);
+  if (reads === ctx) return read(ctx);
+  try {
+    return await read(reads);
+  } catch (error) {
+    if (!isDatabaseUnavailable(error)) throw error;
+    ctx.listReads = undefined;
+    return read(ctx);
+  }
 }
 
 /** Built fresh for every operation: loaders and shield's cache never outlive one request. */

@@ -1,6 +1,6 @@
 import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
-import { auditActorOf, listReadsOf, type GraphQLContext } from '../../core/context/context';
+import { auditActorOf, readList, type GraphQLContext } from '../../core/context/context';
 import { PageArgs } from '../../core/graphql/connection';
 import { connectionFrom } from '../../core/graphql/connection-type';
 import { OrgType } from '../orgs/org.type';
@@ -64,7 +64,7 @@ export class GroupResolver {
   async members(@Root() group: GroupType, @Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
     // The ids possibly from a replica (ListReads): the field's rule decides on the primary who may
     // list the group, and each member is read, and shown under its own rules, on the primary.
-    const members = await listReadsOf(ctx).loaders.pages.load(groupMembers, group.id, page);
+    const members = await readList(ctx, (reads) => reads.loaders.pages.load(groupMembers, group.id, page));
     return connectionFrom(GroupMemberConnection, members, ctx.loaders.userById);
   }
 }
@@ -76,7 +76,7 @@ export class OrgGroupsResolver {
     // The ids possibly from a replica, as Group.members; each group is read on the primary.
     return connectionFrom(
       GroupConnection,
-      await listReadsOf(ctx).loaders.pages.load(orgGroups, org.id, page),
+      await readList(ctx, (reads) => reads.loaders.pages.load(orgGroups, org.id, page)),
       ctx.loaders.groupById,
     );
   }

@@ -1,5 +1,5 @@
 import { Args, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { auditActorOf, listReadsOf, type GraphQLContext } from '../../core/context/context';
+import { auditActorOf, readList, type GraphQLContext } from '../../core/context/context';
 import { OrgType } from '../orgs/org.type';
 import { UserType } from '../users/user.type';
 import { listedWithOf, listMembers } from './member-list';
@@ -14,7 +14,7 @@ export class MembersResolver {
   async users(@Args() { orgId, ...page }: UsersArgs, @Ctx() ctx: GraphQLContext) {
     // Possibly a replica's rows (ListReads): members:read is checked on the primary by the rule,
     // and each user's fields by their own rules, also on the primary.
-    return UserConnectionType.from(await listMembers(listReadsOf(ctx), orgId, page));
+    return UserConnectionType.from(await readList(ctx, (reads) => listMembers(reads, orgId, page)));
   }
 
   @FieldResolver(() => Int)
@@ -74,6 +74,6 @@ export class OrgMembersResolver {
   @FieldResolver(() => MembershipConnectionType, { description: 'The same listing as `users`, as memberships.' })
   async members(@Root() org: OrgType, @Args() args: MembersArgs, @Ctx() ctx: GraphQLContext) {
     // Possibly a replica's rows, as `users`.
-    return MembershipConnectionType.from(await listMembers(listReadsOf(ctx), org.id, args));
+    return MembershipConnectionType.from(await readList(ctx, (reads) => listMembers(reads, org.id, args)));
   }
 }

@@ -1,6 +1,6 @@
 import { IdArgs } from '../../core/graphql/id-args';
 import { Arg, Args, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
-import { auditActorOf, listReadsOf, type GraphQLContext } from '../../core/context/context';
+import { auditActorOf, readList, type GraphQLContext } from '../../core/context/context';
 import { PageArgs } from '../../core/graphql/connection';
 import { connectionFrom } from '../../core/graphql/connection-type';
 import { OrgType } from '../orgs/org.type';
@@ -48,7 +48,7 @@ export class TeamResolver {
     // list the team, and each user is read, and shown under its own rules, on the primary.
     return connectionFrom(
       TeamMemberConnection,
-      await listReadsOf(ctx).loaders.pages.load(teamMembers, team.id, page),
+      await readList(ctx, (reads) => reads.loaders.pages.load(teamMembers, team.id, page)),
       ctx.loaders.userById,
     );
   }
@@ -61,7 +61,7 @@ export class OrgTeamsResolver {
     // The ids possibly from a replica, as Team.members; each team is read on the primary.
     return connectionFrom(
       TeamConnection,
-      await listReadsOf(ctx).loaders.pages.load(orgTeams, org.id, page),
+      await readList(ctx, (reads) => reads.loaders.pages.load(orgTeams, org.id, page)),
       ctx.loaders.teamById,
     );
   }
