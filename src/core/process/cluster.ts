@@ -123,6 +123,11 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
   });
   // Workers run the command line this primary was loaded with (compiled, or the sources under
   // ts-node), not bin/portcullis.js again: a replacement must not rebuild dist/ under the others.
+  // The workers accept connections themselves (the operating system spreads them) rather than
+  // node's round robin, where the primary accepts and hands each connection over: one handed to a
+  // worker the moment it died stayed open in the primary, never answered (node keeps it until a
+  // reply that never comes).
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   cluster.setupPrimary({ exec: path.join(__dirname, '..', '..', `cli${path.extname(__filename)}`), args: ['serve'] });
   logger.info({ workers: config.workers }, 'starting workers');
   for (let started = 0; started < config.workers; started++) fork();
