@@ -61,6 +61,8 @@ async function parentOf(pid: number): Promise<number> {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function until<T>(what: string, probe: () => Promise<T | null | undefined> | T | null | undefined): Promise<T> {
   const deadline = Date.now() + 120_000;
   for (;;) {
@@ -206,9 +208,28 @@ it('serves on METRICS_PORT, from the primary, the sum of every worker’s metric
   expect(mainPort.status).toBe(404);
 });
 
-it('replaces a worker that dies', async () => {
+it('replaces a worker that dies, leaving no request unanswered', async () => {
+  // New connections all the while: one the dying worker held may be cut, but none may hang.
+  let probing = true;
+  const hung: string[] = [];
+  const probes = Array.from({ length: 4 }, async () => {
+    while (probing) {
+      await fetch(`http://127.0.0.1:${port}/healthz`, {
+        headers: { connection: 'close' },
+        signal: AbortSignal.timeout(5_000),
+      }).then(
+        (response) => response.arrayBuffer(),
+        (error: Error) => error.name === 'TimeoutError' && hung.push(error.message),
+      );
+    }
+  });
   const [killed, ...others] = servingPids();
+  await sleep(300);
   process.kill(killed, 'SIGKILL');
+  await sleep(1_000);
+  probing = false;
+  await Promise.all(probes);
+  expect(hung).toEqual([]);
   const replacement = await until('a replacement worker', () =>
     servingPids().find((pid) => pid !== killed && !others.includes(pid)),
   );
