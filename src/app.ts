@@ -98,6 +98,8 @@ export async function startGateway(config: Config, logger: Logger = createLogger
         services,
         loaders: createLoaders(db),
         replicaReads,
+        // Each operation runs on a copy of this context, and gets an access of its own reading
+        // that copy (graphql/caller-access-plugin.ts); this one serves whatever reads it before.
         access: new CallerAccess(
           () => context.principal,
           () => context.loaders,

@@ -90,6 +90,22 @@ describe('login', () => {
     expect(session.org_id).toBe(org.id);
   });
 
+  it('answers the rest of the operation as the person it signed in, under their permissions', async () => {
+    // Apollo runs the operation on a copy of the context; the checks must see the copy's caller.
+    const answer = await server.graphql(
+      `mutation ($email: String!, $password: String!) {
+        login(email: $email, password: $password) {
+          user { memberships { org { name members(first: 1) { totalCount } } } }
+        }
+      }`,
+      { email: OWNER_EMAIL, password: OWNER_PASSWORD },
+    );
+    expect(answer.errors).toBeUndefined();
+    const [membership] = answer.data.login.user.memberships;
+    expect(membership.org.name).toBe('Acme');
+    expect(membership.org.members.totalCount).toBeGreaterThan(0);
+  });
+
   it('rejects oversized input with BAD_USER_INPUT naming the field', async () => {
     const response = await login(OWNER_EMAIL, 'x'.repeat(5000));
     expect(errorCode(response)).toBe('BAD_USER_INPUT');

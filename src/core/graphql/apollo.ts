@@ -12,6 +12,7 @@ import { createErrorFormatter } from '../errors/format-error';
 import type { Logger } from '../logger';
 import { requestObservationPlugin } from '../observability/graphql-observation';
 import { argumentChecksPlugin } from './argument-checks';
+import { callerAccessPlugin } from './caller-access-plugin';
 import { listBudgetPlugin } from './list-budget';
 import { knownOperationTypeRule } from './operation-type-rule';
 import { queryCostPlugin } from './query-cost';
@@ -40,7 +41,8 @@ export function createApollo(schema: GraphQLSchema, config: Config, logger: Logg
     // plugin's hook, so a refused request does no other work. GraphiQL is served from local assets
     // by the HTTP layer; Apollo's page would load a CDN.
     plugins: [
-      // First: a later plugin's refusal in didResolveOperation skips every plugin after it.
+      callerAccessPlugin(),
+      // First to hook didResolveOperation: a later plugin's refusal there skips every plugin after it.
       requestObservationPlugin(),
       requestIdPlugin(),
       argumentChecksPlugin(),
