@@ -167,15 +167,28 @@ async function connect(port: number, password: string): Promise<Client> {
   return client;
 }
 
-/** Client sessions on the server other than `presence` (other admin commands, a gateway's pool). */
+/** How long a departing command waits for sessions that are only closing to be gone. */
+const CLOSING_SESSIONS_WAIT_MS = 1_000;
+
+/**
+ * Client sessions on the server other than `presence` (other admin commands, a gateway's pool).
+ * A pool that just closed, this command's own included, leaves its backends exiting for a moment
+ * after its sockets closed: counted, they kept the last command out from stopping the server. So
+ * a count above zero is asked again until it reaches zero or the wait is over.
+ */
 async function othersConnected(presence: Client | null): Promise<number> {
   if (!presence) return 0;
-  // Unknown counts as someone: a server is better left running than stopped under a user.
-  const answer = await presence
-    .query<{ others: number }>(
-      `SELECT count(*)::int AS others FROM pg_stat_activity
-        WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
-    )
-    .catch(() => ({ rows: [{ others: 1 }] }));
-  return answer.rows[0].others;
+  const deadline = Date.now() + CLOSING_SESSIONS_WAIT_MS;
+  for (;;) {
+    // Unknown counts as someone: a server is better left running than stopped under a user.
+    const answer = await presence
+      .query<{ others: number }>(
+        `SELECT count(*)::int AS others FROM pg_stat_activity
+          WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+      )
+      .catch(() => ({ rows: [{ others: 1 }] }));
+    const others = answer.rows[0].others;
+    if (others === 0 || Date.now() >= deadline) return others;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
