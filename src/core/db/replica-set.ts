@@ -2,7 +2,6 @@ import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config/config';
 import type { Logger } from '../logger';
-import { pgPool } from './pg-pool';
 import { checkPool, parseLsn, Replica, type PrimarySample } from './replica';
 import type { SqlStatementCounter } from './sql-statement-counter';
 
@@ -31,7 +30,7 @@ export class ReplicaSet {
     private readonly logger: Logger,
   ) {
     this.serving = replicas.map(() => undefined);
-    this.primaryChecks = checkPool(pgPool(primary));
+    this.primaryChecks = checkPool(primary);
   }
 
   /** Starts checking the replicas, which connect in the background: none needs to be up. */

@@ -1,9 +1,9 @@
-import { Pool, type PoolConfig } from 'pg';
+import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { Config } from '../config/config';
 import { dataSourceOptions } from './database';
-import { pgPool } from './pg-pool';
+import { pgPool, poolConnection } from './pg-pool';
 import type { SqlStatementCounter } from './sql-statement-counter';
 
 /** A check that cannot get a connection this fast is skipped: the sample would be late anyway. */
@@ -14,9 +14,8 @@ const CHECK_CONNECT_TIMEOUT_MS = 1_000;
  * queued for every pooled connection, the samples would wait behind them, every replica would age
  * out, and the reads would all move to the busy primary just when it needs them off.
  */
-export function checkPool(requests: Pool): Pool {
-  const { options } = requests as Pool & { options: PoolConfig };
-  const pool = new Pool({ ...options, max: 1, connectionTimeoutMillis: CHECK_CONNECT_TIMEOUT_MS });
+export function checkPool(server: DataSource): Pool {
+  const pool = new Pool({ ...poolConnection(server), max: 1, connectionTimeoutMillis: CHECK_CONNECT_TIMEOUT_MS });
   pool.on('error', () => undefined);
   return pool;
 }
@@ -44,7 +43,7 @@ export class Replica {
   skippedFor: string | null = null;
   private checking = false;
   private closed = false;
-  /** The checks' own connection (replica-set.ts checkPool), made with the request pool. */
+  /** The checks' own connection (checkPool), made with the request pool. */
   private checks: Pool | null = null;
 
   private constructor(
@@ -95,7 +94,7 @@ export class Replica {
         if (this.closed) return await this.dataSource.destroy();
       }
       // Not through the DataSource, whose primary fallback above must not answer for the replica.
-      this.checks ??= checkPool(pgPool(this.dataSource));
+      this.checks ??= checkPool(this.dataSource);
       const { rows } = await this.checks.query<{ lsn: string | null }>('SELECT pg_last_wal_replay_lsn()::text AS lsn');
       const lsn = rows[0]?.lsn;
       // NULL: the server is not in recovery (a promoted replica, or a primary listed by mistake).
